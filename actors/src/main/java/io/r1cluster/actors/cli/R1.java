@@ -1,0 +1,71 @@
+package io.r1cluster.actors.cli;
+
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.cli.CliCommand;
+import java.util.ServiceLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code r1} command line. Subcommands are discovered with {@link ServiceLoader} from every
+ * module ({@link CliCommand}); {@code bench} is built in.
+ *
+ * <p>Exit codes: 0 success, 1 failure, 2 bad input ({@link InputException}: file, line and key
+ * are named in the message; nothing has been written).
+ */
+@Command(
+    name = "r1",
+    mixinStandardHelpOptions = true,
+    versionProvider = R1.Version.class,
+    description = "Train reasoning language models (SFT, GRPO, combined) on a Pekko cluster.",
+    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+public final class R1 implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+    int rc = commandLine().execute(args);
+    System.exit(rc);
+  }
+
+  /** The configured command line (also used by tests). */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new R1());
+    for (CliCommand c : ServiceLoader.load(CliCommand.class)) {
+      Command ann = c.getClass().getAnnotation(Command.class);
+      if (ann == null) {
+        throw new IllegalStateException(c.getClass() + " lacks @Command");
+      }
+      cl.addSubcommand(ann.name(), c);
+    }
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parseResult) -> {
+          Throwable t = ex;
+          while (t != null && !(t instanceof InputException)) {
+            t = t.getCause();
+          }
+          if (t != null) {
+            cmd.getErr().println("error: " + t.getMessage());
+            return 2;
+          }
+          throw ex;
+        });
+    cl.setExitCodeExceptionMapper(ex -> ex instanceof CommandLine.ParameterException ? 2 : 1);
+    return cl;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Version from the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = R1.class.getPackage().getImplementationVersion();
+      return new String[] {"r1-cluster " + (v == null ? "dev" : v)};
+    }
+  }
+}
