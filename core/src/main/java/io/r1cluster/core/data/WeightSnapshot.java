@@ -1,6 +1,6 @@
 package io.r1cluster.core.data;
 
-import java.nio.ByteBuffer;
+import io.r1cluster.core.checkpoint.TensorData;
 import java.util.List;
 
 /**
@@ -12,7 +12,7 @@ import java.util.List;
  * @param version policy version
  * @param tensors the named tensors
  */
-public record WeightSnapshot(long version, List<Tensor> tensors) {
+public record WeightSnapshot(long version, List<TensorData> tensors) {
   public WeightSnapshot {
     tensors = List.copyOf(tensors);
   }
@@ -20,19 +20,9 @@ public record WeightSnapshot(long version, List<Tensor> tensors) {
   /** Total payload bytes. */
   public long byteSize() {
     long n = 0;
-    for (Tensor t : tensors) {
-      n += t.data().remaining();
+    for (TensorData t : tensors) {
+      n += t.byteSize();
     }
     return n;
   }
-
-  /**
-   * One named tensor.
-   *
-   * @param name HF name, e.g. {@code model.layers.0.self_attn.q_proj.weight}
-   * @param dtype safetensors dtype name: {@code F32}, {@code BF16}, {@code F16}, {@code I64}
-   * @param shape dimensions
-   * @param data little-endian bytes (read-only; position 0, limit = byte size)
-   */
-  public record Tensor(String name, String dtype, long[] shape, ByteBuffer data) {}
 }

@@ -1,0 +1,173 @@
+package io.r1cluster.core.model;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r1cluster.core.InputException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Qwen2-family model configuration, the keys of Hugging Face's {@code config.json}
+ * ({@code model_type: qwen2}). Keys we do not model are kept in {@code extra} and written back, so
+ * a round trip through this record preserves a user's file.
+ */
+public record Qwen2Config(
+    int vocabSize,
+    int hiddenSize,
+    int intermediateSize,
+    int numHiddenLayers,
+    int numAttentionHeads,
+    int numKeyValueHeads,
+    int maxPositionEmbeddings,
+    double rmsNormEps,
+    double ropeTheta,
+    boolean tieWordEmbeddings,
+    String torchDtype,
+    int bosTokenId,
+    int eosTokenId,
+    double initializerRange,
+    Map<String, Object> extra) {
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final Set<String> KNOWN = Set.of(
+      "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+      "num_key_value_heads", "max_position_embeddings", "rms_norm_eps", "rope_theta",
+      "tie_word_embeddings", "torch_dtype", "bos_token_id", "eos_token_id", "initializer_range",
+      "model_type", "architectures", "hidden_act");
+
+  public Qwen2Config {
+    extra = extra == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(extra));
+    if (hiddenSize % numAttentionHeads != 0) {
+      throw new IllegalArgumentException("hidden_size " + hiddenSize + " not divisible by num_attention_heads " + numAttentionHeads);
+    }
+    if (numAttentionHeads % numKeyValueHeads != 0) {
+      throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads + " not divisible by num_key_value_heads " + numKeyValueHeads);
+    }
+  }
+
+  /** Per-head dimension D = hidden_size / num_attention_heads. */
+  public int headDim() {
+    return hiddenSize / numAttentionHeads;
+  }
+
+  /** A config with the common defaults of Qwen2 for the remaining keys. */
+  public static Qwen2Config of(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads,
+      int maxPos, boolean tied) {
+    return new Qwen2Config(vocab, hidden, intermediate, layers, heads, kvHeads, maxPos, 1e-6, 10000.0, tied,
+        "float32", 0, 0, 0.02, Map.of());
+  }
+
+  public Qwen2Config withTokens(int bos, int eos) {
+    return new Qwen2Config(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+        numKeyValueHeads, maxPositionEmbeddings, rmsNormEps, ropeTheta, tieWordEmbeddings, torchDtype, bos, eos,
+        initializerRange, extra);
+  }
+
+  /** Reads {@code config.json}; errors name the file and the key. */
+  public static Qwen2Config read(Path file) {
+    JsonNode n;
+    try {
+      n = JSON.readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      throw new InputException(file, e.getLocation() == null ? 0 : e.getLocation().getLineNr(), null,
+          "malformed JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new InputException(file, 0, null, "cannot read: " + e);
+    }
+    if (n == null || !n.isObject()) {
+      throw new InputException(file, 0, null, "not a JSON object");
+    }
+    String type = n.path("model_type").asText("");
+    if (!type.equals("qwen2")) {
+      throw new InputException(file, 0, "model_type", "expected 'qwen2', got '" + type + "'");
+    }
+    int hidden = req(n, file, "hidden_size");
+    int heads = req(n, file, "num_attention_heads");
+    if (n.has("head_dim") && !n.get("head_dim").isNull() && n.get("head_dim").asInt() != hidden / heads) {
+      throw new InputException(file, 0, "head_dim", "head_dim != hidden_size / num_attention_heads is not supported");
+    }
+    Map<String, Object> extra = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!KNOWN.contains(e.getKey())) {
+        extra.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
+      }
+    }
+    String act = n.path("hidden_act").asText("silu");
+    if (!act.equals("silu")) {
+      throw new InputException(file, 0, "hidden_act", "only 'silu' is supported, got '" + act + "'");
+    }
+    try {
+      return new Qwen2Config(
+          req(n, file, "vocab_size"), hidden, req(n, file, "intermediate_size"), req(n, file, "num_hidden_layers"),
+          heads, n.path("num_key_value_heads").asInt(heads), n.path("max_position_embeddings").asInt(32768),
+          n.path("rms_norm_eps").asDouble(1e-6), n.path("rope_theta").asDouble(10000.0),
+          n.path("tie_word_embeddings").asBoolean(false), n.path("torch_dtype").asText("float32"),
+          n.path("bos_token_id").asInt(0), eosOf(n.path("eos_token_id")),
+          n.path("initializer_range").asDouble(0.02), extra);
+    } catch (IllegalArgumentException e) {
+      throw new InputException(file, 0, null, e.getMessage());
+    }
+  }
+
+  private static int eosOf(JsonNode n) {
+    if (n.isArray()) {
+      return n.size() == 0 ? 0 : n.get(0).asInt();
+    }
+    return n.asInt(0);
+  }
+
+  private static int req(JsonNode n, Path file, String key) {
+    JsonNode v = n.get(key);
+    if (v == null || !v.canConvertToInt()) {
+      throw new InputException(file, 0, key, "missing or not an integer");
+    }
+    return v.asInt();
+  }
+
+  /** The JSON object as Hugging Face writes it. */
+  public ObjectNode toJson() {
+    ObjectNode n = JSON.createObjectNode();
+    n.putArray("architectures").add("Qwen2ForCausalLM");
+    n.put("model_type", "qwen2");
+    n.put("vocab_size", vocabSize);
+    n.put("hidden_size", hiddenSize);
+    n.put("intermediate_size", intermediateSize);
+    n.put("num_hidden_layers", numHiddenLayers);
+    n.put("num_attention_heads", numAttentionHeads);
+    n.put("num_key_value_heads", numKeyValueHeads);
+    n.put("hidden_act", "silu");
+    n.put("max_position_embeddings", maxPositionEmbeddings);
+    n.put("rms_norm_eps", rmsNormEps);
+    n.put("rope_theta", ropeTheta);
+    n.put("tie_word_embeddings", tieWordEmbeddings);
+    n.put("torch_dtype", torchDtype);
+    n.put("bos_token_id", bosTokenId);
+    n.put("eos_token_id", eosTokenId);
+    n.put("initializer_range", initializerRange);
+    extra.forEach((k, v) -> n.set(k, JSON.valueToTree(v)));
+    if (!extra.containsKey("use_sliding_window")) {
+      n.put("use_sliding_window", false);
+    }
+    if (!extra.containsKey("attention_dropout")) {
+      n.put("attention_dropout", 0.0);
+    }
+    return n;
+  }
+
+  /** Writes {@code config.json} atomically. */
+  public void write(Path file) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    JSON.writeValue(tmp.toFile(), toJson());
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+}
