@@ -81,7 +81,7 @@ public record TensorData(String name, DType dtype, long[] shape, ByteBuffer data
       }
       case F16 -> {
         for (int i = 0; i < n; i++) {
-          out[i] = Float.float16ToFloat(b.getShort(i * 2));
+          out[i] = halfToFloat(b.getShort(i * 2));
         }
       }
       default -> throw new IllegalStateException(name + ": cannot convert " + dtype + " to float32");
@@ -115,11 +115,66 @@ public record TensorData(String name, DType dtype, long[] shape, ByteBuffer data
       }
       case F16 -> {
         for (int i = 0; i < f.length; i++) {
-          b.putShort(i * 2, Float.floatToFloat16(f[i]));
+          b.putShort(i * 2, floatToHalf(f[i]));
         }
       }
       default -> throw new IllegalArgumentException("cannot convert to " + to);
     }
     return new TensorData(name, to, shape, b);
+  }
+
+  /** IEEE 754 binary16 bits → float32 (exact). */
+  public static float halfToFloat(short h) {
+    int bits = h & 0xFFFF;
+    int sign = (bits & 0x8000) << 16;
+    int exp = (bits >>> 10) & 0x1F;
+    int mant = bits & 0x3FF;
+    if (exp == 0x1F) {
+      return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
+    }
+    if (exp == 0) {
+      if (mant == 0) {
+        return Float.intBitsToFloat(sign);
+      }
+      // subnormal: value = mant * 2^-24
+      float v = mant * 0x1p-24f;
+      return sign != 0 ? -v : v;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+  }
+
+  /** float32 → IEEE 754 binary16 bits, round to nearest even, overflow to infinity. */
+  public static short floatToHalf(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    int sign = (bits >>> 16) & 0x8000;
+    int exp = (bits >>> 23) & 0xFF;
+    int mant = bits & 0x7FFFFF;
+    if (exp == 0xFF) {
+      return (short) (sign | 0x7C00 | (mant != 0 ? 0x200 : 0));
+    }
+    int e = exp - 127 + 15;
+    if (e >= 0x1F) {
+      return (short) (sign | 0x7C00);
+    }
+    if (e <= 0) {
+      if (e < -10) {
+        return (short) sign;
+      }
+      mant |= 0x800000;
+      int shift = 14 - e;
+      int half = mant >>> shift;
+      int rem = mant & ((1 << shift) - 1);
+      int mid = 1 << (shift - 1);
+      if (rem > mid || (rem == mid && (half & 1) != 0)) {
+        half++;
+      }
+      return (short) (sign | half);
+    }
+    int half = (e << 10) | (mant >>> 13);
+    int rem = mant & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) {
+      half++;
+    }
+    return (short) (sign | half);
   }
 }
