@@ -168,7 +168,7 @@ public final class WeightsBenchmark implements Benchmark {
     }
     List<String> notes = List.of(
         "GB/s = snapshot bytes / (publish start → last receiver has the complete CRC-verified version); best of "
-            + timed + " after a warm-up.",
+            + timed + " after " + WARMUPS + " warm-up versions.",
         "Receivers are separate JVMs; IPC receivers attach to the publisher's driver, UDP receivers run their own "
             + "drivers (MDC, loopback). memcpy: direct-buffer copy of the same tensors in this JVM.",
         "Settings: term " + (settings.termLength() >> 20) + " MiB, UDP MTU " + settings.mtu() + ", IPC MTU "
