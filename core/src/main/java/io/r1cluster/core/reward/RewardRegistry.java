@@ -16,7 +16,7 @@ public final class RewardRegistry {
   /** Names this build implements. */
   public static final List<String> NAMES = List.of(
       "accuracy", "format", "tag_count", "reasoning_steps", "length", "cosine", "repetition_penalty",
-      "soft_overlong_punishment");
+      "soft_overlong_punishment", "code", "binary_code", "code_format");
 
   private RewardRegistry() {}
 
@@ -40,6 +40,10 @@ public final class RewardRegistry {
               (int) num(kw, "repetition_n_grams", 3), num(kw, "repetition_max_penalty", -1.0));
           case "soft_overlong_punishment" -> LengthPenalties.softOverlong(
               (int) num(kw, "max_completion_len", 16384), (int) num(kw, "soft_punish_cache", 4096));
+          case "code", "binary_code" -> CodeRewards.code(new PythonSandbox(),
+              Duration.ofMillis((long) (num(kw, "code_timeout_s", 10.0) * 1000)),
+              (long) num(kw, "code_memory_mb", 1024) << 20, n.equals("binary_code"));
+          case "code_format" -> CodeRewards.codeFormat(String.valueOf(kw == null ? "python" : kw.getOrDefault("code_language", "python")));
           default -> throw new InputException(null, 0, "reward_funcs",
               "unknown reward function '" + n + "'; known: " + NAMES);
         });
