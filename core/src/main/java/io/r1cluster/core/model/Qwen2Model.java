@@ -289,6 +289,116 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return allowed.expandDims(1); // [B,1,T,T]
   }
 
+  /**
+   * Key/value cache of an incremental decode: per layer k, v [B,K,S,D] and which of the S cached
+   * positions are real tokens (left padding is not). Owned by its own manager; close it when done.
+   */
+  public static final class KvCache implements AutoCloseable {
+    final NDManager mgr;
+    final NDArray[] k;
+    final NDArray[] v;
+    NDArray valid; // [B,S] float32, 1 = real token
+    long length;
+
+    KvCache(NDManager parent, int layers) {
+      this.mgr = parent.newSubManager();
+      this.k = new NDArray[layers];
+      this.v = new NDArray[layers];
+    }
+
+    public long length() {
+      return length;
+    }
+
+    @Override
+    public void close() {
+      mgr.close();
+    }
+  }
+
+  /** A fresh, empty cache. */
+  public KvCache newCache() {
+    return new KvCache(manager, config.numHiddenLayers());
+  }
+
+  /**
+   * Incremental forward: runs t new tokens per row against the cache and appends them to it.
+   *
+   * @param scope owner of temporaries and the result
+   * @param ids [B,t] new token ids
+   * @param valid [B,t] 1 for real tokens, 0 for (left) padding
+   * @param positions [B,t] rotary positions of the new tokens
+   * @return logits [B,t,V]
+   */
+  public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+    long b = ids.getShape().get(0);
+    long t = ids.getShape().get(1);
+    long past = cache.length;
+    NDArray idsL = ids.toType(DataType.INT64, false);
+    idsL.attach(scope);
+    NDArray x = Embedding.embedding(idsL, p("model.embed_tokens.weight"), SparseFormat.DENSE).get(0); // [B,t,C]
+    x.attach(scope);
+    NDArray[] rope = rope(scope, positions);
+    NDArray validF = valid.toType(DataType.FLOAT32, false);
+    validF.attach(scope);
+    NDArray allValid = cache.valid == null ? validF : cache.valid.concat(validF, 1); // [B,S+t]
+    allValid.attach(scope);
+    // key j (absolute) is visible to new query i iff valid[j] and j ≤ past + i; plus its own position
+    NDArray qi = scope.arange(t).add(past).expandDims(1); // [t,1]
+    NDArray kj = scope.arange(past + t).expandDims(0); // [1,S+t]
+    NDArray causal = kj.lte(qi).toType(DataType.FLOAT32, false); // [t,S+t]
+    NDArray self = kj.eq(qi).toType(DataType.FLOAT32, false);
+    NDArray allowed = allValid.expandDims(1).mul(causal).add(self).clip(0, 1); // [B,t,S+t]
+    NDArray bias = allowed.sub(1f).mul(1e9f).expandDims(1); // [B,1,t,S+t]
+    int hq = config.numAttentionHeads();
+    int hk = config.numKeyValueHeads();
+    int d = config.headDim();
+    for (int l = 0; l < config.numHiddenLayers(); l++) {
+      String pre = "model.layers." + l + ".";
+      NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
+      NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
+          .reshape(b, t, hq, d).transpose(0, 2, 1, 3); // [B,H,t,D]
+      NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
+          .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,t,D]
+      NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
+          .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
+      q = applyRope(q, rope);
+      k = applyRope(k, rope);
+      NDArray kAll = cache.k[l] == null ? k : cache.k[l].concat(k, 2); // [B,K,S+t,D]
+      NDArray vAll = cache.v[l] == null ? v : cache.v[l].concat(v, 2);
+      kAll.attach(cache.mgr);
+      vAll.attach(cache.mgr);
+      if (cache.k[l] != null && cache.k[l] != kAll) {
+        cache.k[l].close();
+        cache.v[l].close();
+      }
+      cache.k[l] = kAll;
+      cache.v[l] = vAll;
+      NDArray kr = repeatKv(kAll, hq / hk, b, past + t, d);
+      NDArray vr = repeatKv(vAll, hq / hk, b, past + t, d);
+      kr.attach(scope);
+      vr.attach(scope);
+      NDArray scores = q.matMul(kr.transpose(0, 1, 3, 2)).div(Math.sqrt(d)).add(bias); // [B,H,t,S+t]
+      NDArray attn = scores.softmax(-1).matMul(vr).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
+      x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
+      NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
+      NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0);
+      NDArray up = Linear.linear(h2, p(pre + "mlp.up_proj.weight"), null).get(0);
+      NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);
+      x = x.add(Linear.linear(act, p(pre + "mlp.down_proj.weight"), null).get(0));
+    }
+    NDArray newValid = allValid.duplicate();
+    newValid.attach(cache.mgr);
+    if (cache.valid != null) {
+      cache.valid.close();
+    }
+    cache.valid = newValid;
+    cache.length = past + t;
+    NDArray hN = rmsNorm(x, p("model.norm.weight"));
+    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
+    return Linear.linear(hN, head, null).get(0);
+  }
+
   @Override
   public void close() {
     manager.close();
