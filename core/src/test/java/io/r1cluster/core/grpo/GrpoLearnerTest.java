@@ -1,0 +1,136 @@
+package io.r1cluster.core.grpo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.r1cluster.core.checkpoint.DType;
+import io.r1cluster.core.data.Completion;
+import io.r1cluster.core.data.FinishReason;
+import io.r1cluster.core.data.Group;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.data.ScoredGroup;
+import io.r1cluster.core.data.TrainBatch;
+import io.r1cluster.core.data.WeightSnapshot;
+import io.r1cluster.core.generate.Sampler;
+import io.r1cluster.core.generate.SamplingParams;
+import io.r1cluster.core.model.Qwen2Config;
+import io.r1cluster.core.model.Qwen2Model;
+import io.r1cluster.core.optim.LrSchedule;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(180)
+class GrpoLearnerTest {
+  static final Qwen2Config CFG = Qwen2Config.of(24, 32, 64, 2, 4, 2, 64, true);
+
+  static GrpoConfig cfg(double lr, double beta) {
+    return new GrpoConfig(beta, 0.2, 0.2, 0, LossType.BNPO, ScaleRewards.GROUP, 1, GrpoConfig.IsLevel.TOKEN, false, 2.0,
+        8, 4, 1.0, lr, 1.0, 0.0);
+  }
+
+  static TrainBatch batch(float[] rewards, float behaviourLogp) {
+    List<Completion> cs = new ArrayList<>();
+    for (int i = 0; i < rewards.length; i++) {
+      cs.add(new Completion(new int[] {3 + i, 5, 7}, new float[] {behaviourLogp, behaviourLogp, behaviourLogp}, "x",
+          FinishReason.STOP, 0));
+    }
+    Group g = new Group(Prompt.ofProblem("p", "q", "1"), new int[] {1, 2}, cs, 0);
+    float[][] m = new float[rewards.length][1];
+    for (int i = 0; i < rewards.length; i++) {
+      m[i][0] = rewards[i];
+    }
+    ScoredGroup sg = new ScoredGroup(g, List.of("accuracy"), m, rewards.clone());
+    return new TrainBatch(List.of(sg), Advantages.compute(List.of(rewards), ScaleRewards.GROUP));
+  }
+
+  static Map<String, float[]> snapshot(Qwen2Model m) {
+    Map<String, float[]> out = new HashMap<>();
+    m.parameters().forEach((k, v) -> out.put(k, v.toFloatArray()));
+    return out;
+  }
+
+  @Test
+  void oneStepChangesEveryParameterAndAdvancesTheVersion() {
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 1);
+        GrpoLearner l = new GrpoLearner(m, cfg(1e-2, 0.04), LrSchedule.of("constant", 1e-2, 10, 0, Map.of()))) {
+      Map<String, float[]> before = snapshot(m);
+      GrpoLearner.StepResult r = l.step(batch(new float[] {1, 0, 0, 1, 1, 0}, -3f), 0);
+      assertEquals(1, r.version());
+      assertFalse(r.skipped());
+      for (String k : before.keySet()) {
+        assertFalse(java.util.Arrays.equals(before.get(k), m.parameters().get(k).toFloatArray()), k + " unchanged");
+      }
+      for (String key : List.of("reward", "reward_std", "rewards/accuracy/mean", "frac_reward_zero_std", "kl", "entropy",
+          "clip_ratio/region_mean", "completions/mean_length", "learning_rate", "grad_norm", "staleness/max")) {
+        assertTrue(r.metrics().containsKey(key), key);
+      }
+      assertEquals(0.5, r.metrics().get("reward"), 1e-6);
+      WeightSnapshot w = l.exportWeights(r.version(), DType.BF16);
+      assertEquals(m.parameters().size(), w.tensors().size());
+      assertEquals(1, w.version());
+    }
+  }
+
+  @Test
+  void nonFiniteLossLeavesEveryParameterUnchanged() {
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 2);
+        GrpoLearner l = new GrpoLearner(m, cfg(1e-2, 0), LrSchedule.of("constant", 1e-2, 10, 0, Map.of()))) {
+      Map<String, float[]> before = snapshot(m);
+      GrpoLearner.StepResult r = l.step(batch(new float[] {1, 0, 1, 0}, Float.NaN), 5);
+      assertTrue(r.skipped());
+      assertEquals(5, r.version());
+      assertEquals(1.0, r.metrics().get("skipped_nonfinite"));
+      for (String k : before.keySet()) {
+        assertTrue(java.util.Arrays.equals(before.get(k), m.parameters().get(k).toFloatArray()), k + " changed");
+      }
+      // a finite step afterwards works and gradients of the failed step did not leak into it
+      assertFalse(l.step(batch(new float[] {1, 0, 1, 0}, -3f), 5).skipped());
+    }
+  }
+
+  /** sample → reward → learner step on a tiny model; reward 1 when the first completion token is 7. */
+  @Test
+  void meanRewardRisesOnATriviallyLearnableReward() {
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 3);
+        GrpoLearner l = new GrpoLearner(m, cfg(2e-2, 0), LrSchedule.of("constant", 2e-2, 30, 0, Map.of()))) {
+      Sampler sampler = new Sampler(m, ids -> "");
+      SamplingParams sp = new SamplingParams(1.0, 1.0, 0, 0, 2, List.of(), List.of());
+      long version = 0;
+      double early = 0;
+      double late = 0;
+      int steps = 24;
+      for (int step = 0; step < steps; step++) {
+        List<ScoredGroup> groups = new ArrayList<>();
+        List<float[]> rewards = new ArrayList<>();
+        for (int p = 0; p < 2; p++) {
+          int[] prompt = {1 + p, 2};
+          List<Completion> cs = sampler.generate(java.util.Collections.nCopies(8, prompt), sp, step * 10L + p, version);
+          float[] r = new float[cs.size()];
+          float[][] mat = new float[cs.size()][1];
+          for (int i = 0; i < r.length; i++) {
+            r[i] = cs.get(i).tokenIds()[0] == 7 ? 1f : 0f;
+            mat[i][0] = r[i];
+          }
+          groups.add(new ScoredGroup(new Group(Prompt.ofProblem("p" + p, "q", null), prompt, cs, version), List.of("seven"), mat, r));
+          rewards.add(r);
+        }
+        GrpoLearner.StepResult res = l.step(new TrainBatch(groups, Advantages.compute(rewards, ScaleRewards.GROUP)), version);
+        version = res.version();
+        double mean = res.metrics().get("reward");
+        if (step < 6) {
+          early += mean / 6;
+        }
+        if (step >= steps - 6) {
+          late += mean / 6;
+        }
+      }
+      assertTrue(late > early + 0.3, "mean reward " + early + " -> " + late);
+    }
+  }
+}
