@@ -232,6 +232,14 @@ public final class Tokenizer implements AutoCloseable {
     return ChatTemplate.fromConfig(config, bosToken, eosToken);
   }
 
+  /**
+   * The chat template to use: {@code override} (the recipe key {@code chat_template}) when non-null
+   * and non-blank, else the tokenizer's own.
+   */
+  public ChatTemplate chatTemplate(String override) {
+    return override == null || override.isBlank() ? chatTemplate() : ChatTemplate.of(override, bosToken, eosToken);
+  }
+
   @Override
   public void close() {
     hf.close();

@@ -65,6 +65,10 @@ class TokenizerTest {
       assertEquals("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n",
           rendered);
       assertEquals(rendered, tok.decode(tok.encode(rendered), false));
+      assertEquals("U|", tok.chatTemplate("{% for m in messages %}{{ m.content }}|{% endfor %}")
+          .render(List.of(new ChatMessage("user", "U")), false));
+      assertEquals(rendered, tok.chatTemplate(null)
+          .render(List.of(new ChatMessage("system", "S"), new ChatMessage("user", "U")), true));
     }
   }
 
