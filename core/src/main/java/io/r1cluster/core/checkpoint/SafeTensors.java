@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.core.InputException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -16,273 +15,214 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Reader and writer for the <a href="https://github.com/huggingface/safetensors">safetensors</a>
- * format.
+ * Reader and writer of the safetensors format (what {@code save_pretrained} writes).
  *
  * <pre>
- * offset 0        8                    8+N
- *        +--------+--------------------+--------------------------------------+
- *        | N: u64 | JSON header (N B)  | tensor bytes (little-endian, packed) |
- *        |  (LE)  | space-padded to 8  | offsets relative to byte 8+N         |
- *        +--------+--------------------+--------------------------------------+
- * header = {"__metadata__": {"format": "pt", ...},
- *           "NAME": {"dtype": "BF16", "shape": [d0, d1], "data_offsets": [begin, end]}, ...}
+ *  offset 0        8                 8+N
+ *         +--------+-----------------+------------------------------+
+ *         | N (u64 | JSON header     | tensor bytes, concatenated   |
+ *         |  LE)   | (UTF-8, padded  | in offset order              |
+ *         |        |  with spaces)   |                              |
+ *         +--------+-----------------+------------------------------+
+ *  header: {"__metadata__": {"format": "pt"},
+ *           "NAME": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...}
+ *  data_offsets are relative to the start of the data section (8+N).
  * </pre>
  *
- * Validation on read: header length within the file and at most {@link #MAX_HEADER_BYTES}, valid
- * JSON object, known dtype, non-negative shape, {@code end - begin == numel * dtype.bytes},
- * offsets inside the data area and non-overlapping. Errors are {@link InputException}s naming the
- * file and the tensor.
+ * <p>Reading validates the header (size, JSON, dtype, shapes, offsets inside the file, contiguous,
+ * non-overlapping, size = numel × dtype size) and fails with an {@link InputException} naming the
+ * file and the tensor. Writing goes to a temporary file renamed into place, so a crash never leaves
+ * a half-written file.
  */
 public final class SafeTensors {
-  /** Same bound as the Rust library (100 MB). */
-  public static final long MAX_HEADER_BYTES = 100_000_000L;
-
-  private static final int LENGTH_PREFIX_BYTES = 8;
-  private static final String METADATA_KEY = "__metadata__";
-  /** Files above this size are memory-mapped instead of read onto the heap. */
-  private static final long MAP_THRESHOLD = 1L << 20;
+  /** Refuse headers larger than this (the Rust reference library uses 100 MB). */
+  static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private SafeTensors() {}
 
-  /** Reads all tensors in header order (tensor bytes are memory-mapped views for large files). */
+  /** Reads every tensor, in header order (the data is copied out of a memory map). */
   public static LinkedHashMap<String, TensorData> read(Path file) {
-    return readFile(file).tensors();
-  }
-
-  /** The {@code __metadata__} map of a file (empty when absent). */
-  public static Map<String, String> readMetadata(Path file) {
-    return readFile(file).metadata();
-  }
-
-  /** Tensors and metadata of one file. */
-  public record Contents(LinkedHashMap<String, TensorData> tensors, Map<String, String> metadata) {}
-
-  /** Reads tensors and metadata. */
-  public static Contents readFile(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
-      if (size < LENGTH_PREFIX_BYTES) {
-        throw bad(file, null, "file is " + size + " bytes, shorter than the 8-byte header length");
+      if (size < 8) {
+        throw bad(file, null, "file too small for a safetensors header (" + size + " bytes)");
       }
-      ByteBuffer lenBuf = ByteBuffer.allocate(LENGTH_PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       readFully(ch, lenBuf, 0);
-      long n = lenBuf.getLong(0);
-      if (n < 2 || n > MAX_HEADER_BYTES) {
-        throw bad(file, null, "header length " + Long.toUnsignedString(n)
-            + " is absurd (expected 2.." + MAX_HEADER_BYTES + "); not a safetensors file or corrupted");
+      long headerLen = lenBuf.getLong(0);
+      if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES || 8 + headerLen > size) {
+        throw bad(file, null, "header length " + headerLen + " is invalid for a file of " + size + " bytes");
       }
-      if (LENGTH_PREFIX_BYTES + n > size) {
-        throw bad(file, null, "header length " + n + " exceeds the file size " + size + " (truncated or corrupted)");
-      }
-      ByteBuffer hbuf = ByteBuffer.allocate((int) n);
-      readFully(ch, hbuf, LENGTH_PREFIX_BYTES);
-      byte[] hb = hbuf.array();
-      // small files: one heap copy of the data area; large files: one read-only mapping per tensor
-      ByteBuffer heapData = null;
-      if (size < MAP_THRESHOLD) {
-        heapData = ByteBuffer.allocate((int) (size - LENGTH_PREFIX_BYTES - n));
-        readFully(ch, heapData, LENGTH_PREFIX_BYTES + n);
-      }
+      ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+      readFully(ch, hb, 8);
       JsonNode header;
       try {
-        header = JSON.readTree(hb);
+        header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
       } catch (JsonProcessingException e) {
-        throw new InputException(file, 0, null, "invalid JSON in safetensors header: " + e.getOriginalMessage(), e);
+        throw bad(file, null, "header is not valid JSON: " + e.getOriginalMessage());
       }
       if (header == null || !header.isObject()) {
-        throw bad(file, null, "safetensors header is not a JSON object");
+        throw bad(file, null, "header is not a JSON object");
       }
-      long dataStart = LENGTH_PREFIX_BYTES + n;
+      long dataStart = 8 + headerLen;
       long dataLen = size - dataStart;
-      Map<String, String> metadata = new LinkedHashMap<>();
-      LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
-      List<long[]> ranges = new ArrayList<>();
-      List<String> rangeNames = new ArrayList<>();
+      record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+      List<Entry> entries = new ArrayList<>();
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         String name = e.getKey();
-        JsonNode v = e.getValue();
-        if (METADATA_KEY.equals(name)) {
-          if (!v.isObject()) {
-            throw bad(file, name, "must be an object of strings");
-          }
-          v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+        if (name.equals("__metadata__")) {
           continue;
         }
-        if (!v.isObject()) {
-          throw bad(file, name, "tensor entry is not an object");
-        }
-        JsonNode dt = v.get("dtype");
-        DType dtype = dt == null ? null : DType.parse(dt.asText());
+        JsonNode t = e.getValue();
+        DType dtype = DType.parse(t.path("dtype").asText(null));
         if (dtype == null) {
-          throw bad(file, name, "unknown dtype " + (dt == null ? "(missing)" : dt.toString())
-              + "; supported: " + Arrays.toString(DType.values()));
+          throw bad(file, name, "unknown dtype '" + t.path("dtype").asText() + "'");
         }
-        JsonNode sh = v.get("shape");
-        if (sh == null || !sh.isArray()) {
-          throw bad(file, name, "missing or non-array shape");
+        JsonNode shapeNode = t.get("shape");
+        JsonNode off = t.get("data_offsets");
+        if (shapeNode == null || !shapeNode.isArray() || off == null || !off.isArray() || off.size() != 2) {
+          throw bad(file, name, "needs 'shape' (array) and 'data_offsets' ([begin, end])");
         }
-        long[] shape = new long[sh.size()];
+        long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
-          JsonNode d = sh.get(i);
-          if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0) {
-            throw bad(file, name, "invalid shape " + sh);
+          if (!shapeNode.get(i).canConvertToLong() || shapeNode.get(i).asLong() < 0) {
+            throw bad(file, name, "invalid shape " + shapeNode);
           }
-          shape[i] = d.asLong();
+          shape[i] = shapeNode.get(i).asLong();
         }
-        JsonNode off = v.get("data_offsets");
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber()
-            || !off.get(1).isIntegralNumber()) {
-          throw bad(file, name, "data_offsets must be [begin, end]");
-        }
-        long begin = off.get(0).asLong();
-        long end = off.get(1).asLong();
+        long begin = off.get(0).asLong(-1);
+        long end = off.get(1).asLong(-1);
         if (begin < 0 || end < begin || end > dataLen) {
-          throw bad(file, name, "data_offsets [" + begin + ", " + end + "] out of range (data area is "
-              + dataLen + " bytes)");
+          throw bad(file, name, "data_offsets [" + begin + ", " + end + "] outside the data section of " + dataLen + " bytes");
         }
         long expected;
         try {
-          expected = Math.multiplyExact(TensorData.numel(shape), (long) dtype.bytes());
+          expected = Math.multiplyExact(TensorData.numel(shape), dtype.bytes());
         } catch (ArithmeticException ex) {
-          throw bad(file, name, "shape " + sh + " overflows");
+          throw bad(file, name, "shape " + shapeNode + " overflows");
         }
         if (end - begin != expected) {
-          throw bad(file, name, "data_offsets [" + begin + ", " + end + "] span " + (end - begin)
-              + " bytes but shape " + sh + " of " + dtype + " needs " + expected);
+          throw bad(file, name, (end - begin) + " bytes but shape " + shapeNode + " of " + dtype + " needs " + expected);
         }
-        ranges.add(new long[] {begin, end});
-        rangeNames.add(name);
-        ByteBuffer slice = heapData != null
-            ? heapData.slice((int) begin, (int) expected)
-            : ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, expected);
-        tensors.put(name, new TensorData(name, dtype, shape, slice));
+        entries.add(new Entry(name, dtype, shape, begin, end));
       }
-      checkOverlap(file, ranges, rangeNames);
-      return new Contents(tensors, metadata);
+      List<Entry> byOffset = new ArrayList<>(entries);
+      byOffset.sort((a, b) -> Long.compare(a.begin(), b.begin()));
+      long cursor = 0;
+      for (Entry en : byOffset) {
+        if (en.begin() != cursor) {
+          throw bad(file, en.name(), en.begin() < cursor ? "overlaps the previous tensor" : "leaves a gap before it (offset " + en.begin() + ", expected " + cursor + ")");
+        }
+        cursor = en.end();
+      }
+      if (cursor != dataLen) {
+        throw bad(file, null, "data section has " + dataLen + " bytes but tensors cover " + cursor);
+      }
+      LinkedHashMap<String, TensorData> out = new LinkedHashMap<>();
+      for (Entry en : entries) {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, b, dataStart + en.begin());
+        b.flip();
+        out.put(en.name(), new TensorData(en.name(), en.dtype(), en.shape(), b));
+      }
+      return out;
     } catch (IOException e) {
-      throw new UncheckedIOException("reading " + file, e);
+      throw new InputException(file, 0, null, "cannot read safetensors file: " + e);
     }
   }
 
-  private static void checkOverlap(Path file, List<long[]> ranges, List<String> names) {
-    Integer[] idx = new Integer[ranges.size()];
-    for (int i = 0; i < idx.length; i++) {
-      idx[i] = i;
-    }
-    Arrays.sort(idx, Comparator.comparingLong(i -> ranges.get(i)[0]));
-    for (int k = 1; k < idx.length; k++) {
-      long[] prev = ranges.get(idx[k - 1]);
-      long[] cur = ranges.get(idx[k]);
-      if (cur[0] < prev[1] && cur[1] > cur[0] && prev[1] > prev[0]) {
-        throw bad(file, names.get(idx[k]), "data_offsets [" + cur[0] + ", " + cur[1] + "] overlap tensor "
-            + names.get(idx[k - 1]) + " [" + prev[0] + ", " + prev[1] + "]");
+  /** Reads only the {@code __metadata__} map (empty when absent). */
+  public static Map<String, String> metadata(Path file) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      readFully(ch, lenBuf, 0);
+      long headerLen = lenBuf.getLong(0);
+      if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES || 8 + headerLen > ch.size()) {
+        throw bad(file, null, "header length " + headerLen + " is invalid");
       }
+      ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+      readFully(ch, hb, 8);
+      JsonNode m = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8)).path("__metadata__");
+      Map<String, String> out = new LinkedHashMap<>();
+      m.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+      return out;
+    } catch (IOException e) {
+      throw new InputException(file, 0, null, "cannot read safetensors header: " + e);
     }
-  }
-
-  private static InputException bad(Path file, String tensor, String msg) {
-    return new InputException(file, 0, tensor, msg);
   }
 
   /**
-   * Writes tensors in the given order with contiguous offsets. {@code "format": "pt"} is added to
-   * the metadata. The file is written to a sibling temp file and renamed atomically.
+   * Writes the tensors in the given order, with {@code __metadata__} = {@code {"format":"pt"}} plus
+   * {@code metadata}; atomically (temp file + rename).
    */
-  public static void write(Path file, Collection<TensorData> tensors, Map<String, String> metadata) {
-    byte[] header = headerBytes(tensors, metadata);
-    Path abs = file.toAbsolutePath();
-    Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    try {
-      Files.createDirectories(abs.getParent());
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-          StandardOpenOption.WRITE)) {
-        ByteBuffer len = ByteBuffer.allocate(LENGTH_PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        len.putLong(0, header.length);
-        writeFully(ch, len);
-        writeFully(ch, ByteBuffer.wrap(header));
-        for (TensorData t : tensors) {
-          writeFully(ch, t.data());
-        }
-        ch.force(true);
-      }
-      try {
-        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } catch (IOException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // best effort
-      }
-      throw new UncheckedIOException("writing " + file, e);
-    }
-  }
-
-  /** Size in bytes that {@link #write} produces (header and data). */
-  public static long fileSize(Collection<TensorData> tensors, Map<String, String> metadata) {
-    long n = LENGTH_PREFIX_BYTES + headerBytes(tensors, metadata).length;
-    for (TensorData t : tensors) {
-      n += t.byteSize();
-    }
-    return n;
-  }
-
-  private static byte[] headerBytes(Collection<TensorData> tensors, Map<String, String> metadata) {
-    ObjectNode root = JSON.createObjectNode();
-    ObjectNode meta = root.putObject(METADATA_KEY);
+  public static void write(Path file, Collection<TensorData> tensors, Map<String, String> metadata) throws IOException {
+    ObjectNode header = JSON.createObjectNode();
+    ObjectNode meta = header.putObject("__metadata__");
     meta.put("format", "pt");
     if (metadata != null) {
       metadata.forEach(meta::put);
     }
     long offset = 0;
     for (TensorData t : tensors) {
-      if (root.has(t.name())) {
+      if (header.has(t.name())) {
         throw new IllegalArgumentException("duplicate tensor name " + t.name());
       }
-      ObjectNode e = root.putObject(t.name());
-      e.put("dtype", t.dtype().name());
-      var shape = e.putArray("shape");
+      ObjectNode n = header.putObject(t.name());
+      n.put("dtype", t.dtype().name());
+      var shape = n.putArray("shape");
       for (long d : t.shape()) {
         shape.add(d);
       }
-      var offs = e.putArray("data_offsets");
-      offs.add(offset);
+      var off = n.putArray("data_offsets");
+      off.add(offset);
+      off.add(offset + t.byteSize());
       offset += t.byteSize();
-      offs.add(offset);
     }
-    byte[] json;
-    try {
-      json = JSON.writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
+    byte[] json = JSON.writeValueAsBytes(header);
+    int padded = (json.length + 7) / 8 * 8; // data section 8-byte aligned, padding with spaces
+    ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+    head.putLong(padded).put(json);
+    while (head.hasRemaining()) {
+      head.put((byte) ' ');
     }
-    int padded = (json.length + 7) / 8 * 8;
-    byte[] out = Arrays.copyOf(json, padded);
-    Arrays.fill(out, json.length, padded, (byte) ' ');
-    return out;
+    head.flip();
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      writeFully(ch, head);
+      for (TensorData t : tensors) {
+        writeFully(ch, t.data());
+      }
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static InputException bad(Path file, String tensor, String msg) {
+    return new InputException(file, 0, tensor, "malformed safetensors: " + msg);
   }
 
   private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
     while (b.hasRemaining()) {
-      int r = ch.read(b, pos + b.position());
-      if (r < 0) {
+      int n = ch.read(b, pos);
+      if (n < 0) {
         throw new IOException("unexpected end of file");
       }
+      pos += n;
     }
   }
 
@@ -290,9 +230,5 @@ public final class SafeTensors {
     while (b.hasRemaining()) {
       ch.write(b);
     }
-  }
-
-  static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
   }
 }

@@ -18,7 +18,10 @@ import java.util.Set;
 /**
  * Qwen2-family model configuration, the keys of Hugging Face's {@code config.json}
  * ({@code model_type: qwen2}). Keys we do not model are kept in {@code extra} and written back, so
- * a round trip through this record preserves a user's file.
+ * a round trip through this record preserves a user's file. Reads both the transformers 4 layout
+ * ({@code rope_theta}, {@code torch_dtype}) and the transformers 5 one ({@code rope_parameters},
+ * {@code dtype}); writes the former, which both read. {@code bosTokenId}/{@code eosTokenId} are -1
+ * when the file has none.
  */
 public record Qwen2Config(
     int vocabSize,
@@ -41,7 +44,7 @@ public record Qwen2Config(
   private static final Set<String> KNOWN = Set.of(
       "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
       "num_key_value_heads", "max_position_embeddings", "rms_norm_eps", "rope_theta",
-      "tie_word_embeddings", "torch_dtype", "bos_token_id", "eos_token_id", "initializer_range",
+      "tie_word_embeddings", "torch_dtype", "dtype", "rope_parameters", "rope_scaling", "bos_token_id", "eos_token_id", "initializer_range",
       "model_type", "architectures", "hidden_act");
 
   public Qwen2Config {
@@ -63,7 +66,7 @@ public record Qwen2Config(
   public static Qwen2Config of(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads,
       int maxPos, boolean tied) {
     return new Qwen2Config(vocab, hidden, intermediate, layers, heads, kvHeads, maxPos, 1e-6, 10000.0, tied,
-        "float32", 0, 0, 0.02, Map.of());
+        "float32", -1, -1, 0.02, Map.of());
   }
 
   public Qwen2Config withTokens(int bos, int eos) {
@@ -102,6 +105,20 @@ public record Qwen2Config(
         extra.put(e.getKey(), JSON.convertValue(e.getValue(), Object.class));
       }
     }
+    double ropeTheta = n.path("rope_theta").asDouble(10000.0);
+    JsonNode rope = n.get("rope_parameters"); // transformers >= 5 nests rope settings here
+    if (rope != null && rope.isObject()) {
+      String ropeType = rope.path("rope_type").asText("default");
+      if (!ropeType.equals("default")) {
+        throw new InputException(file, 0, "rope_parameters.rope_type", "only 'default' rotary embeddings are supported, got '" + ropeType + "'");
+      }
+      ropeTheta = rope.path("rope_theta").asDouble(ropeTheta);
+    }
+    JsonNode scaling = n.get("rope_scaling");
+    if (scaling != null && !scaling.isNull()) {
+      throw new InputException(file, 0, "rope_scaling", "rope scaling is not supported");
+    }
+    String dtype = n.hasNonNull("torch_dtype") ? n.get("torch_dtype").asText() : n.path("dtype").asText("float32");
     String act = n.path("hidden_act").asText("silu");
     if (!act.equals("silu")) {
       throw new InputException(file, 0, "hidden_act", "only 'silu' is supported, got '" + act + "'");
@@ -110,9 +127,9 @@ public record Qwen2Config(
       return new Qwen2Config(
           req(n, file, "vocab_size"), hidden, req(n, file, "intermediate_size"), req(n, file, "num_hidden_layers"),
           heads, n.path("num_key_value_heads").asInt(heads), n.path("max_position_embeddings").asInt(32768),
-          n.path("rms_norm_eps").asDouble(1e-6), n.path("rope_theta").asDouble(10000.0),
-          n.path("tie_word_embeddings").asBoolean(false), n.path("torch_dtype").asText("float32"),
-          n.path("bos_token_id").asInt(0), eosOf(n.path("eos_token_id")),
+          n.path("rms_norm_eps").asDouble(1e-6), ropeTheta,
+          n.path("tie_word_embeddings").asBoolean(false), dtype,
+          n.path("bos_token_id").asInt(-1), eosOf(n.path("eos_token_id")),
           n.path("initializer_range").asDouble(0.02), extra);
     } catch (IllegalArgumentException e) {
       throw new InputException(file, 0, null, e.getMessage());
@@ -121,9 +138,9 @@ public record Qwen2Config(
 
   private static int eosOf(JsonNode n) {
     if (n.isArray()) {
-      return n.size() == 0 ? 0 : n.get(0).asInt();
+      return n.size() == 0 ? -1 : n.get(0).asInt();
     }
-    return n.asInt(0);
+    return n.asInt(-1);
   }
 
   private static int req(JsonNode n, Path file, String key) {
@@ -151,8 +168,16 @@ public record Qwen2Config(
     n.put("rope_theta", ropeTheta);
     n.put("tie_word_embeddings", tieWordEmbeddings);
     n.put("torch_dtype", torchDtype);
-    n.put("bos_token_id", bosTokenId);
-    n.put("eos_token_id", eosTokenId);
+    if (bosTokenId >= 0) {
+      n.put("bos_token_id", bosTokenId);
+    } else {
+      n.putNull("bos_token_id");
+    }
+    if (eosTokenId >= 0) {
+      n.put("eos_token_id", eosTokenId);
+    } else {
+      n.putNull("eos_token_id");
+    }
     n.put("initializer_range", initializerRange);
     extra.forEach((k, v) -> n.set(k, JSON.valueToTree(v)));
     if (!extra.containsKey("use_sliding_window")) {

@@ -1,0 +1,100 @@
+package io.r1cluster.actors.transport;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+/**
+ * One Aeron client per JVM, with its own embedded media driver (directory
+ * {@code <dir-root>/r1-aeron-<pid>-<random>}, deleted on start and close) or — when
+ * {@link AeronSettings#externalDir()} is set — attached to a driver that another JVM on this host
+ * embeds (needed to subscribe to that JVM's {@code aeron:ipc} publication).
+ *
+ * <p>Driver threads use backing-off idle strategies so that several drivers on a 2-core host do not
+ * starve each other.
+ */
+public final class EmbeddedAeron implements AutoCloseable {
+  private final AeronSettings settings;
+  private final MediaDriver driver;
+  private final Aeron aeron;
+  private final String directory;
+
+  private EmbeddedAeron(AeronSettings settings, MediaDriver driver, Aeron aeron, String directory) {
+    this.settings = settings;
+    this.driver = driver;
+    this.aeron = aeron;
+    this.directory = directory;
+  }
+
+  /** Starts a media driver (unless an external one is configured) and connects a client. */
+  public static EmbeddedAeron launch(AeronSettings s) {
+    MediaDriver driver = null;
+    String dir = s.externalDir();
+    if (dir.isEmpty()) {
+      dir = s.dirRoot() + "/r1-aeron-" + ProcessHandle.current().pid() + "-"
+          + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+      MediaDriver.Context ctx = new MediaDriver.Context()
+          .aeronDirectoryName(dir)
+          .dirDeleteOnStart(true)
+          .dirDeleteOnShutdown(true)
+          .threadingMode(s.threadingMode())
+          .sharedIdleStrategy(idle())
+          .conductorIdleStrategy(idle())
+          .senderIdleStrategy(idle())
+          .receiverIdleStrategy(idle())
+          .sharedNetworkIdleStrategy(idle())
+          .publicationTermBufferLength(s.termLength())
+          .ipcTermBufferLength(s.termLength())
+          .mtuLength(s.mtu())
+          .ipcMtuLength(s.ipcMtu())
+          .socketRcvbufLength(s.socketRcvbuf())
+          .socketSndbufLength(s.socketSndbuf())
+          .initialWindowLength(s.receiverWindow())
+          .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+          .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+          .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(30))
+          .termBufferSparseFile(true)
+          .warnIfDirectoryExists(false);
+      driver = MediaDriver.launchEmbedded(ctx);
+      dir = driver.aeronDirectoryName();
+    }
+    try {
+      Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir)
+          .idleSleepDurationNs(TimeUnit.MILLISECONDS.toNanos(1)));
+      return new EmbeddedAeron(s, driver, aeron, dir);
+    } catch (RuntimeException e) {
+      CloseHelper.quietClose(driver);
+      throw e;
+    }
+  }
+
+  static BackoffIdleStrategy idle() {
+    return new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+  }
+
+  public Aeron aeron() {
+    return aeron;
+  }
+
+  public AeronSettings settings() {
+    return settings;
+  }
+
+  /** The driver directory (pass it as {@code external-dir} to IPC receivers in other JVMs). */
+  public String directory() {
+    return directory;
+  }
+
+  /** Whether this instance embeds the driver. */
+  public boolean embedsDriver() {
+    return driver != null;
+  }
+
+  @Override
+  public void close() {
+    CloseHelper.closeAll(aeron, driver);
+  }
+}

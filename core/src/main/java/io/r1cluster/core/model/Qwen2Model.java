@@ -1,0 +1,303 @@
+package io.r1cluster.core.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.checkpoint.DType;
+import io.r1cluster.core.checkpoint.SafeTensors;
+import io.r1cluster.core.checkpoint.TensorData;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * A Qwen2-architecture decoder on DJL NDArrays (PyTorch engine), parameter names as Hugging Face's
+ * {@code Qwen2ForCausalLM}.
+ *
+ * <p>Dimensions: B batch, T time, C hidden size, H query heads, K key/value heads, G = H/K query
+ * heads per kv head, D head dim = C/H, F intermediate size, V vocabulary.
+ *
+ * <pre>
+ * x = embed_tokens[ids]                                   [B,T,C]
+ * for each layer:
+ *   h = rmsnorm(x) · input_layernorm
+ *   q = h Wqᵀ + bq → [B,H,T,D];  k, v = h Wkᵀ + bk, h Wvᵀ + bv → [B,K,T,D]
+ *   q, k = rope(q, pos), rope(k, pos)          (rotate_half: halves of D, not interleaved)
+ *   k, v repeated G times per kv head → [B,H,T,D]          (HF repeat_kv)
+ *   a = softmax(q kᵀ/√D + mask) v → [B,T,C];  x = x + a Woᵀ
+ *   h = rmsnorm(x) · post_attention_layernorm
+ *   x = x + (silu(h Wgateᵀ) ⊙ h Wupᵀ) Wdownᵀ
+ * logits = rmsnorm(x) · norm  Wlmᵀ              (Wlm = embed_tokens when tied)
+ * </pre>
+ *
+ * <p>Every temporary of a forward pass is created from the activations (never by calling an op on
+ * a parameter), so it lives in the caller's scope manager; the parameters live in the model's own
+ * manager.
+ */
+public final class Qwen2Model implements CausalLm, AutoCloseable {
+  private final Qwen2Config config;
+  private final NDManager manager;
+  private final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
+  private final float[] invFreq;
+
+  private Qwen2Model(Qwen2Config config, Device device) {
+    this.config = config;
+    this.manager = NDManager.newBaseManager(device);
+    int d = config.headDim();
+    invFreq = new float[d / 2];
+    for (int i = 0; i < d / 2; i++) {
+      // HF: 1 / base^(arange(0, D, 2) / D) in float32
+      invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / d));
+    }
+  }
+
+  /** HF names and shapes of every parameter of a config, in model order. */
+  public static LinkedHashMap<String, long[]> parameterShapes(Qwen2Config c) {
+    LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
+    long h = c.hiddenSize();
+    long kv = (long) c.numKeyValueHeads() * c.headDim();
+    s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
+    for (int l = 0; l < c.numHiddenLayers(); l++) {
+      String p = "model.layers." + l + ".";
+      s.put(p + "input_layernorm.weight", new long[] {h});
+      s.put(p + "self_attn.q_proj.weight", new long[] {h, h});
+      s.put(p + "self_attn.q_proj.bias", new long[] {h});
+      s.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
+      s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      s.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
+      s.put(p + "self_attn.v_proj.bias", new long[] {kv});
+      s.put(p + "self_attn.o_proj.weight", new long[] {h, h});
+      s.put(p + "post_attention_layernorm.weight", new long[] {h});
+      s.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
+      s.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
+      s.put(p + "mlp.down_proj.weight", new long[] {h, c.intermediateSize()});
+    }
+    s.put("model.norm.weight", new long[] {h});
+    if (!c.tieWordEmbeddings()) {
+      s.put("lm_head.weight", new long[] {c.vocabSize(), h});
+    }
+    return s;
+  }
+
+  /** Random initialisation: normal(0, initializer_range) for matrices, 1 for norms, 0 for biases. */
+  public static Qwen2Model random(Qwen2Config config, Device device, long seed) {
+    Qwen2Model m = new Qwen2Model(config, device);
+    Random r = new Random(seed);
+    for (var e : parameterShapes(config).entrySet()) {
+      String name = e.getKey();
+      int n = Math.toIntExact(TensorData.numel(e.getValue()));
+      float[] v = new float[n];
+      if (name.endsWith("norm.weight")) {
+        Arrays.fill(v, 1f);
+      } else if (!name.endsWith(".bias")) {
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) (r.nextGaussian() * config.initializerRange());
+        }
+      }
+      m.put(name, m.manager.create(v, new Shape(e.getValue())));
+    }
+    return m;
+  }
+
+  /** A model from named tensors (F32, BF16, F16 are converted to float32). */
+  public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device) {
+    Qwen2Model m = new Qwen2Model(config, device);
+    for (var e : parameterShapes(config).entrySet()) {
+      TensorData t = tensors.get(e.getKey());
+      if (t == null) {
+        m.close();
+        throw new InputException(null, 0, e.getKey(), "missing tensor in checkpoint");
+      }
+      if (!Arrays.equals(t.shape(), e.getValue())) {
+        m.close();
+        throw new InputException(null, 0, e.getKey(), "shape " + Arrays.toString(t.shape()) + " but the config needs "
+            + Arrays.toString(e.getValue()));
+      }
+      if (!t.dtype().isFloat()) {
+        m.close();
+        throw new InputException(null, 0, e.getKey(), "dtype " + t.dtype() + " is not a floating type");
+      }
+      m.put(e.getKey(), m.manager.create(t.toFloats(), new Shape(e.getValue())));
+    }
+    return m;
+  }
+
+  /** Loads {@code config.json} + {@code model.safetensors} from a Hugging Face checkpoint directory. */
+  public static Qwen2Model load(Path dir, Device device) {
+    Qwen2Config cfg = Qwen2Config.read(dir.resolve("config.json"));
+    Path st = dir.resolve("model.safetensors");
+    if (!Files.exists(st)) {
+      throw new InputException(dir, 0, null, "no model.safetensors in checkpoint directory");
+    }
+    try {
+      return fromTensors(cfg, SafeTensors.read(st), device);
+    } catch (InputException e) {
+      throw e.file() == null ? new InputException(st, 0, e.key(), e.detail()) : e;
+    }
+  }
+
+  /** Writes {@code config.json} and {@code model.safetensors} (float32) into {@code dir}. */
+  public void save(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    config.write(dir.resolve("config.json"));
+    SafeTensors.write(dir.resolve("model.safetensors"), toTensors(DType.F32), Map.of());
+  }
+
+  /** The parameters as HF-named tensors in the given floating dtype. */
+  public List<TensorData> toTensors(DType dtype) {
+    List<TensorData> out = new ArrayList<>();
+    for (var e : params.entrySet()) {
+      float[] v = e.getValue().toFloatArray();
+      ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+      b.asFloatBuffer().put(v);
+      out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+    }
+    return out;
+  }
+
+  private void put(String name, NDArray a) {
+    a.setName(name);
+    params.put(name, a);
+  }
+
+  @Override
+  public Qwen2Config config() {
+    return config;
+  }
+
+  @Override
+  public Map<String, NDArray> parameters() {
+    return Collections.unmodifiableMap(params);
+  }
+
+  /** The manager that owns the parameters. */
+  public NDManager manager() {
+    return manager;
+  }
+
+  private NDArray p(String name) {
+    return params.get(name);
+  }
+
+  @Override
+  public NDArray logits(NDManager scope, NDArray inputIds, NDArray segmentIds, NDArray positionIds) {
+    long b = inputIds.getShape().get(0);
+    long t = inputIds.getShape().get(1);
+    NDArray ids = inputIds.toType(DataType.INT64, false);
+    ids.attach(scope);
+    NDArray x = Embedding.embedding(ids, p("model.embed_tokens.weight"), SparseFormat.DENSE).get(0); // [B,T,C]
+    x.attach(scope);
+    NDArray[] rope = rope(scope, positionIds); // cos, sin [B,1,T,D]
+    // additive mask [B,1,T,T]: 0 where allowed, -1e9 elsewhere (exp underflows to exactly 0)
+    NDArray bias = attentionMask(scope, segmentIds, t).toType(DataType.FLOAT32, false).sub(1f).mul(1e9f);
+    for (int l = 0; l < config.numHiddenLayers(); l++) {
+      x = layer(l, x, rope, bias, b, t);
+    }
+    NDArray h = rmsNorm(x, p("model.norm.weight"));
+    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
+    return Linear.linear(h, head, null).get(0); // [B,T,V]
+  }
+
+  private NDArray layer(int l, NDArray x, NDArray[] rope, NDArray bias, long b, long t) {
+    String pre = "model.layers." + l + ".";
+    int hq = config.numAttentionHeads();
+    int hk = config.numKeyValueHeads();
+    int d = config.headDim();
+    NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
+    NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
+        .reshape(b, t, hq, d).transpose(0, 2, 1, 3); // [B,H,T,D]
+    NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
+        .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,T,D]
+    NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
+        .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,T,D]
+    q = applyRope(q, rope);
+    k = applyRope(k, rope);
+    k = repeatKv(k, hq / hk, b, t, d); // [B,H,T,D]
+    v = repeatKv(v, hq / hk, b, t, d);
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(d)); // [B,H,T,T]
+    scores = scores.add(bias);
+    NDArray attn = scores.softmax(-1).matMul(v); // [B,H,T,D]
+    attn = attn.transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d); // [B,T,C]
+    x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
+    NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
+    NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
+    NDArray up = Linear.linear(h2, p(pre + "mlp.up_proj.weight"), null).get(0);
+    NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) ⊙ up
+    return x.add(Linear.linear(act, p(pre + "mlp.down_proj.weight"), null).get(0));
+  }
+
+  /** x / sqrt(mean(x²) + eps) · w over the last axis. */
+  NDArray rmsNorm(NDArray x, NDArray w) {
+    NDArray var = x.square().mean(new int[] {-1}, true);
+    return x.div(var.add(config.rmsNormEps()).sqrt()).mul(w);
+  }
+
+  /** cos and sin tables [B,1,T,D] for the given positions [B,T]. */
+  NDArray[] rope(NDManager scope, NDArray positionIds) {
+    NDArray pos = positionIds.toType(DataType.FLOAT32, false).expandDims(-1); // [B,T,1]
+    pos.attach(scope);
+    NDArray inv = scope.create(invFreq).reshape(1, 1, invFreq.length); // [1,1,D/2]
+    NDArray freqs = pos.mul(inv); // [B,T,D/2]
+    NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
+    return new NDArray[] {emb.cos(), emb.sin()};
+  }
+
+  /** x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] over the halves of D. */
+  static NDArray applyRope(NDArray x, NDArray[] cs) {
+    long d = x.getShape().get(3);
+    NDArray x1 = x.get(":, :, :, 0:" + d / 2);
+    NDArray x2 = x.get(":, :, :, " + d / 2 + ":");
+    NDArray rot = NDArrays.concat(new NDList(x2.neg(), x1), -1);
+    return x.mul(cs[0]).add(rot.mul(cs[1]));
+  }
+
+  /** [B,K,T,D] → [B,K·G,T,D], each kv head repeated G times in place (HF repeat_kv). */
+  static NDArray repeatKv(NDArray x, int g, long b, long t, long d) {
+    if (g == 1) {
+      return x;
+    }
+    long k = x.getShape().get(1);
+    return x.expandDims(2).repeat(2, g).reshape(b, k * g, t, d);
+  }
+
+  /** allowed[b,0,i,j] = j ≤ i ∧ seg[b,i] = seg[b,j] ≠ 0, plus i = j so padding rows stay finite. */
+  static NDArray attentionMask(NDManager scope, NDArray segmentIds, long t) {
+    NDArray seg = segmentIds.toType(DataType.INT64, false);
+    seg.attach(scope);
+    NDArray same = seg.expandDims(2).eq(seg.expandDims(1)); // [B,T,T]
+    NDArray keyReal = seg.expandDims(1).neq(0); // [B,1,T]
+    NDArray ar = scope.arange(t);
+    NDArray causal = ar.expandDims(1).gte(ar.expandDims(0)); // [T,T] i ≥ j
+    NDArray eye = ar.expandDims(1).eq(ar.expandDims(0));
+    NDArray allowed = same.logicalAnd(keyReal).logicalAnd(causal).logicalOr(eye);
+    return allowed.expandDims(1); // [B,1,T,T]
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+
+  /** Helper so callers can build an {@link ai.djl.ndarray.NDList} without importing it. */
+  private static final class NDList extends ai.djl.ndarray.NDList {
+    NDList(NDArray... a) {
+      super(a);
+    }
+  }
+}

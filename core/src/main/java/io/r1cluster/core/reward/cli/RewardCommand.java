@@ -1,0 +1,100 @@
+package io.r1cluster.core.reward.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.cli.CliCommand;
+import io.r1cluster.core.reward.RewardFunction;
+import io.r1cluster.core.reward.RewardInput;
+import io.r1cluster.core.reward.RewardRegistry;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code r1 reward --jsonl FILE}: scores lines {@code {"reward":NAME, "completions":[…],
+ * "solution":[…]|null, "completion_ids":[[…]], "kwargs":{…}}} and writes {@code {"scores":[…]}}
+ * per line (null = no score), in order.
+ */
+@Command(name = "reward", mixinStandardHelpOptions = true,
+    description = "Score completions with an open-r1 reward function; one {\"scores\":[…]} line per input line.")
+public final class RewardCommand implements CliCommand {
+  @Option(names = "--jsonl", required = true, paramLabel = "FILE", description = "JSON Lines input") Path jsonl;
+
+  @Override
+  public Integer call() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    record Job(RewardFunction fn, RewardInput in) {}
+    List<Job> jobs = new ArrayList<>();
+    int lineNo = 0;
+    try (BufferedReader r = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
+      for (String line; (line = r.readLine()) != null; ) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode n;
+        try {
+          n = json.readTree(line);
+        } catch (Exception e) {
+          throw new InputException(jsonl, lineNo, null, "malformed JSON line");
+        }
+        if (n == null || !n.path("reward").isTextual() || !n.path("completions").isArray()) {
+          throw new InputException(jsonl, lineNo, "reward/completions", "needs \"reward\" (string) and \"completions\" (array)");
+        }
+        List<String> completions = new ArrayList<>();
+        n.get("completions").forEach(c -> completions.add(c.asText()));
+        Map<String, List<Object>> cols = new HashMap<>();
+        JsonNode sol = n.get("solution");
+        if (sol != null && sol.isArray()) {
+          if (sol.size() != completions.size()) {
+            throw new InputException(jsonl, lineNo, "solution", sol.size() + " entries for " + completions.size() + " completions");
+          }
+          List<Object> s = new ArrayList<>();
+          sol.forEach(x -> s.add(x.isNull() ? null : x.asText()));
+          cols.put("solution", s);
+        }
+        List<int[]> ids = null;
+        JsonNode idsNode = n.get("completion_ids");
+        if (idsNode != null && idsNode.isArray()) {
+          ids = new ArrayList<>();
+          for (JsonNode row : idsNode) {
+            int[] a = new int[row.size()];
+            for (int i = 0; i < a.length; i++) {
+              a[i] = row.get(i).asInt();
+            }
+            ids.add(a);
+          }
+        }
+        Map<String, Object> kwargs = n.has("kwargs") ? json.convertValue(n.get("kwargs"), LinkedHashMap.class) : Map.of();
+        RewardFunction fn;
+        try {
+          fn = RewardRegistry.create(List.of(n.get("reward").asText()), kwargs).get(0);
+        } catch (InputException e) {
+          throw new InputException(jsonl, lineNo, e.key(), e.detail());
+        }
+        jobs.add(new Job(fn, new RewardInput(completions, ids, cols)));
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    for (Job j : jobs) {
+      float[] s = j.fn().score(j.in());
+      List<Object> row = new ArrayList<>();
+      for (float x : s) {
+        row.add(Float.isNaN(x) ? null : (Object) (double) x);
+      }
+      out.append(json.writeValueAsString(Map.of("scores", row))).append('\n');
+    }
+    System.out.print(out);
+    System.out.flush();
+    return 0;
+  }
+}
