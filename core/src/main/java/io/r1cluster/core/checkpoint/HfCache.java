@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * Finds models and datasets in a local Hugging Face hub cache, without network access.
  *
  * <pre>
- * $HF_HUB_CACHE | $HF_HOME/hub | ~/.cache/huggingface/hub
+ * $HF_HUB_CACHE | $HF_HOME/hub | $XDG_CACHE_HOME/huggingface/hub | ~/.cache/huggingface/hub
  *   models--ORG--NAME/            (datasets--ORG--NAME/ for datasets)
  *     refs/main                   text file holding a commit hash
  *     snapshots/&lt;commit&gt;/      the files of that revision
@@ -44,7 +44,7 @@ public final class HfCache {
     return hubCacheDir(System.getenv());
   }
 
-  /** The hub cache directory: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+  /** The hub cache: $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. */
   public static Path hubCacheDir(Map<String, String> env) {
     String hub = env.get("HF_HUB_CACHE");
     if (hub != null && !hub.isBlank()) {
@@ -117,7 +117,7 @@ public final class HfCache {
     } else {
       sb.append(" (no snapshots/").append(commit).append(")\n");
     }
-    sb.append("  cache chosen from $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.\n");
+    sb.append("  cache chosen from $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.\n");
     sb.append("To provide it: on a machine with network run `huggingface-cli download ").append(type.cliFlag)
         .append(id).append(rev.equals("main") ? "" : " --revision " + rev)
         .append("` and copy its cache folder ").append(repoDir.getFileName())

@@ -89,6 +89,22 @@ class HfCheckpointTest {
     assertArrayEquals(expected.toFloats(), k.toFloats());
   }
 
+  /** The checkpoint saved by transformers' save_pretrained (committed fixture) loads, and re-shards losslessly. */
+  @Test
+  void transformersFixtureLoadsAndReshards() throws Exception {
+    Path dir = Path.of(getClass().getResource("/fixtures/tiny-qwen2-bf16/model.safetensors").toURI()).getParent();
+    var w = HfCheckpoint.readWeights(dir);
+    assertEquals(DType.BF16, w.get("model.embed_tokens.weight").dtype());
+    assertTrue(w.containsKey("model.layers.0.self_attn.q_proj.bias"));
+    GenerationConfig g = HfCheckpoint.readGenerationConfig(dir);
+    assertEquals(List.of(), g.eosTokenIds());
+    assertNull(g.temperature());
+    Path out = tmp.resolve("resharded");
+    HfCheckpoint.writeWeights(out, w.values(), 8192);
+    assertTrue(Files.isRegularFile(out.resolve(HfCheckpoint.INDEX_FILE)));
+    assertSameTensors(List.copyOf(w.values()), HfCheckpoint.readWeights(out));
+  }
+
   @Test
   void shardedRoundTripAndIndex() throws IOException {
     List<TensorData> ts = tinyQwen2(DType.F32);

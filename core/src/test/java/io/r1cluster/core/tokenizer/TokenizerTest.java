@@ -42,6 +42,8 @@ class TokenizerTest {
       assertArrayEquals(new int[] {tok.tokenId("10"), tok.tokenId("0")}, tok.encode("100"));
       assertArrayEquals(new int[] {tok.tokenId("00")}, tok.encode("00"));
 
+      // non-ASCII text has no pieces: consecutive unknown characters fuse into one <unk> (id 0)
+      assertArrayEquals(new int[] {tok.tokenId("a"), 0, tok.tokenId("b")}, tok.encode("aéü数b"));
       assertTrue(tok.hasReasoningTags());
       for (String tag : List.of("<think>", "</think>", "<answer>", "</answer>", "<|im_start|>", "<|im_end|>",
           "<|endoftext|>")) {
