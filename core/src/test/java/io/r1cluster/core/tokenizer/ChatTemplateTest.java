@@ -84,6 +84,30 @@ class ChatTemplateTest {
     assertEquals("Y|42|[{\"name\": \"calc\", \"args\": [1, \"é\\\"q\"]}]|E|x\n", out);
   }
 
+  private static String resource(String name) throws Exception {
+    try (var in = ChatTemplateTest.class.getResourceAsStream("/chat_templates/" + name)) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /**
+   * Qwen2.5's full template (tool branches included) on two conversations; the expected files were
+   * rendered by Python jinja2 3.1.6 with transformers' settings (ImmutableSandboxedEnvironment,
+   * trim_blocks, lstrip_blocks, tojson = json.dumps(ensure_ascii=False)).
+   */
+  @SuppressWarnings("unchecked")
+  @Test
+  void fullQwen25TemplateMatchesPythonJinja() throws Exception {
+    ObjectMapper j = new ObjectMapper();
+    ChatTemplate t = ChatTemplate.of(resource("qwen2_5_style.jinja"), null, "<|im_end|>");
+    Map<String, Object> tools = j.readValue(resource("conversation_tools.json"), Map.class);
+    assertEquals(resource("qwen2_5_style.tools.expected.txt"),
+        t.render((List<Map<String, Object>>) tools.get("messages"), true, Map.of("tools", tools.get("tools"))));
+    Map<String, Object> plain = j.readValue(resource("conversation_plain.json"), Map.class);
+    assertEquals(resource("qwen2_5_style.plain.expected.txt"),
+        t.render((List<Map<String, Object>>) plain.get("messages"), false, Map.of()));
+  }
+
   @Test
   void raiseExceptionBecomesInputException() {
     String tpl = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with the user') }}"
