@@ -374,12 +374,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       }
       cache.k[l] = kAll;
       cache.v[l] = vAll;
-      NDArray kr = repeatKv(kAll, hq / hk, b, past + t, d);
-      NDArray vr = repeatKv(vAll, hq / hk, b, past + t, d);
-      kr.attach(scope);
-      vr.attach(scope);
-      NDArray scores = q.matMul(kr.transpose(0, 1, 3, 2)).div(Math.sqrt(d)).add(bias); // [B,H,t,S+t]
-      NDArray attn = scores.softmax(-1).matMul(vr).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
+      // grouped attention without materialising repeated k/v: query heads of kv head k are
+      // consecutive (h = k·G + g), so q [B,H,t,D] → [B,K,G·t,D] attends to k [B,K,S+t,D] directly
+      long g = hq / hk;
+      long s = past + t;
+      NDArray qg = q.reshape(b, hk, g * t, d);
+      NDArray kT = kAll.transpose(0, 1, 3, 2);
+      kT.attach(scope);
+      NDArray scores = qg.matMul(kT).div(Math.sqrt(d)).reshape(b, hk, g, t, s).add(bias.expandDims(1)); // [B,K,G,t,S]
+      NDArray attn = scores.softmax(-1).reshape(b, hk, g * t, s).matMul(vAll)
+          .reshape(b, hq, t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
       x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
       NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
       NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0);
