@@ -46,6 +46,20 @@ public final class Advantages {
     return Double.isNaN(s) || s < 1e-6;
   }
 
+  /**
+   * Dynamic sampling (DAPO): keeps only groups whose rewards vary — a zero-variance group has zero
+   * advantages and teaches nothing.
+   */
+  public static List<io.r1cluster.core.data.ScoredGroup> dynamicFilter(List<io.r1cluster.core.data.ScoredGroup> groups) {
+    List<io.r1cluster.core.data.ScoredGroup> out = new ArrayList<>();
+    for (var g : groups) {
+      if (!zeroStd(g.total())) {
+        out.add(g);
+      }
+    }
+    return out;
+  }
+
   /** Fraction of groups with zero reward std (TRL's {@code frac_reward_zero_std}). */
   public static double fracZeroStd(List<float[]> groupRewards) {
     if (groupRewards.isEmpty()) {

@@ -44,6 +44,9 @@ public final class GrpoLearner implements AutoCloseable {
   private final AdamW opt;
   private int steps;
   private long skipped;
+  private boolean syncRef;
+  private double mixupAlpha = 0.6;
+  private int refSyncSteps = 512;
 
   public GrpoLearner(Qwen2Model policy, GrpoConfig cfg, LrSchedule schedule) {
     this.policy = policy;
@@ -59,6 +62,40 @@ public final class GrpoLearner implements AutoCloseable {
     } else {
       this.reference = null;
     }
+  }
+
+  /**
+   * TRL's {@code sync_ref_model}: every {@code ref_model_sync_steps} optimizer steps the reference
+   * becomes α·policy + (1 − α)·reference with α = {@code ref_model_mixup_alpha} (TRL defaults 0.6 and
+   * 512). Needs beta &gt; 0 (otherwise there is no reference model).
+   */
+  public void syncReference(boolean enabled, double alpha, int everySteps) {
+    if (enabled && reference == null) {
+      throw new IllegalArgumentException("sync_ref_model needs beta > 0 (no reference model is kept when beta = 0)");
+    }
+    this.syncRef = enabled;
+    this.mixupAlpha = alpha;
+    this.refSyncSteps = Math.max(1, everySteps);
+  }
+
+  private void maybeSyncReference() {
+    if (!syncRef || steps % refSyncSteps != 0) {
+      return;
+    }
+    for (var e : policy.parameters().entrySet()) {
+      float[] p = e.getValue().toFloatArray();
+      NDArray r = reference.parameters().get(e.getKey());
+      float[] q = r.toFloatArray();
+      for (int i = 0; i < q.length; i++) {
+        q[i] = (float) (mixupAlpha * p[i] + (1 - mixupAlpha) * q[i]);
+      }
+      r.set(q);
+    }
+  }
+
+  /** The reference model's parameters (null when beta = 0); for tests and diagnostics. */
+  Map<String, NDArray> referenceParameters() {
+    return reference == null ? null : reference.parameters();
   }
 
   /** Result of a step. */
@@ -152,6 +189,7 @@ public final class GrpoLearner implements AutoCloseable {
       return new StepResult(currentVersion, true, metrics);
     }
     steps++;
+    maybeSyncReference();
     metrics.put("skipped_nonfinite", 0.0);
     return new StepResult(currentVersion + 1, false, metrics);
   }

@@ -2,6 +2,7 @@ package io.r1cluster.core.grpo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -92,6 +93,34 @@ class GrpoLearnerTest {
       // a finite step afterwards works and gradients of the failed step did not leak into it
       assertFalse(l.step(batch(new float[] {1, 0, 1, 0}, -3f), 5).skipped());
     }
+  }
+
+  @Test
+  void syncRefModelMixesPolicyIntoReference() {
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 4);
+        GrpoLearner l = new GrpoLearner(m, cfg(1e-2, 0.1), LrSchedule.of("constant", 1e-2, 10, 0, Map.of()))) {
+      Map<String, float[]> ref0 = snapshot(m);
+      l.syncReference(true, 0.5, 1);
+      assertFalse(l.step(batch(new float[] {1, 0, 1, 0}, -3f), 0).skipped());
+      String k = "model.layers.0.self_attn.q_proj.weight";
+      float[] policy = m.parameters().get(k).toFloatArray();
+      float[] ref = l.referenceParameters().get(k).toFloatArray();
+      for (int i = 0; i < ref.length; i++) {
+        assertEquals(0.5f * policy[i] + 0.5f * ref0.get(k)[i], ref[i], 1e-6f);
+      }
+      assertFalse(java.util.Arrays.equals(policy, ref0.get(k)));
+    }
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 4);
+        GrpoLearner l = new GrpoLearner(m, cfg(1e-2, 0), LrSchedule.of("constant", 1e-2, 10, 0, Map.of()))) {
+      assertThrows(IllegalArgumentException.class, () -> l.syncReference(true, 0.6, 512));
+    }
+  }
+
+  @Test
+  void dynamicSamplingDropsZeroVarianceGroups() {
+    ScoredGroup varied = batch(new float[] {1, 0}, -1f).groups().get(0);
+    ScoredGroup flat = batch(new float[] {1, 1}, -1f).groups().get(0);
+    assertEquals(List.of(varied), Advantages.dynamicFilter(List.of(varied, flat)));
   }
 
   /** sample → reward → learner step on a tiny model; reward 1 when the first completion token is 7. */
