@@ -47,6 +47,27 @@ public final class AdamW implements AutoCloseable {
       m.put(e.getKey(), manager.zeros(e.getValue().getShape()));
       v.put(e.getKey(), manager.zeros(e.getValue().getShape()));
     }
+    defineGradients(params.values());
+  }
+
+  /**
+   * Gives every parameter a defined (zero) gradient tensor with one backward pass of Σ 0·w. Until a
+   * first backward, PyTorch's {@code .grad} is undefined and DJL hands out a handle to nothing:
+   * zeroing or clipping through it corrupts native memory (seen as a SIGSEGV in a later backward).
+   */
+  public static void defineGradients(Collection<NDArray> params) {
+    try (NDManager s = NDManager.newBaseManager();
+        ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+      NDArray total = null;
+      for (NDArray w : params) {
+        w.setRequiresGradient(true);
+        NDArray z = tmp(s, tmp(s, w.sum()).mul(0f));
+        total = total == null ? z : tmp(s, total.add(z));
+      }
+      if (total != null) {
+        gc.backward(total);
+      }
+    }
   }
 
   /** Optimizer steps taken. */
