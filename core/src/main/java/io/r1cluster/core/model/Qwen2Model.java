@@ -219,21 +219,36 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int hq = config.numAttentionHeads();
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
-    NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-    NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
-        .reshape(b, t, hq, d).transpose(0, 2, 1, 3); // [B,H,T,D]
-    NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
-        .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,T,D]
-    NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
-        .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,T,D]
-    q = applyRope(q, rope);
-    k = applyRope(k, rope);
+    NDArray[] qkv = projectQkv(pre, x, rope, b, t);
+    NDArray q = qkv[0]; // [B,H,T,D]
+    NDArray k = qkv[1]; // [B,K,T,D]
+    NDArray v = qkv[2]; // [B,K,T,D]
     k = repeatKv(k, hq / hk, b, t, d); // [B,H,T,D]
     v = repeatKv(v, hq / hk, b, t, d);
     NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(d)); // [B,H,T,T]
     scores = scores.add(bias);
     NDArray attn = scores.softmax(-1).matMul(v); // [B,H,T,D]
     attn = attn.transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d); // [B,T,C]
+    return outputAndMlp(pre, x, attn);
+  }
+
+  /** Pre-norm, q/k/v projections with bias, rotary embeddings: q [B,H,t,D], k and v [B,K,t,D]. */
+  private NDArray[] projectQkv(String pre, NDArray x, NDArray[] rope, long b, long t) {
+    int hq = config.numAttentionHeads();
+    int hk = config.numKeyValueHeads();
+    int d = config.headDim();
+    NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
+    NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
+        .reshape(b, t, hq, d).transpose(0, 2, 1, 3);
+    NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
+        .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
+    NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
+        .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
+    return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
+  }
+
+  /** x + o_proj(attn), then x + down(silu(gate(h)) ⊙ up(h)) with h = post-attention norm. */
+  private NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
     x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
     NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
@@ -355,15 +370,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int d = config.headDim();
     for (int l = 0; l < config.numHiddenLayers(); l++) {
       String pre = "model.layers." + l + ".";
-      NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-      NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
-          .reshape(b, t, hq, d).transpose(0, 2, 1, 3); // [B,H,t,D]
-      NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
-          .reshape(b, t, hk, d).transpose(0, 2, 1, 3); // [B,K,t,D]
-      NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
-          .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
-      q = applyRope(q, rope);
-      k = applyRope(k, rope);
+      NDArray[] qkv = projectQkv(pre, x, rope, b, t);
+      NDArray q = qkv[0]; // [B,H,t,D]
+      NDArray k = qkv[1]; // [B,K,t,D]
+      NDArray v = qkv[2];
       NDArray kAll = cache.k[l] == null ? k : cache.k[l].concat(k, 2); // [B,K,S+t,D]
       NDArray vAll = cache.v[l] == null ? v : cache.v[l].concat(v, 2);
       kAll.attach(cache.mgr);
@@ -384,12 +394,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       NDArray scores = qg.matMul(kT).div(Math.sqrt(d)).reshape(b, hk, g, t, s).add(bias.expandDims(1)); // [B,K,G,t,S]
       NDArray attn = scores.softmax(-1).reshape(b, hk, g * t, s).matMul(vAll)
           .reshape(b, hq, t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
-      x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
-      NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
-      NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0);
-      NDArray up = Linear.linear(h2, p(pre + "mlp.up_proj.weight"), null).get(0);
-      NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);
-      x = x.add(Linear.linear(act, p(pre + "mlp.down_proj.weight"), null).get(0));
+      x = outputAndMlp(pre, x, attn);
     }
     NDArray newValid = allValid.duplicate();
     newValid.attach(cache.mgr);
