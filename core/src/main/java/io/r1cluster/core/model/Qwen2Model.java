@@ -159,13 +159,14 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     SafeTensors.write(dir.resolve("model.safetensors"), toTensors(DType.F32), Map.of());
   }
 
-  /** The parameters as HF-named tensors in the given floating dtype. */
+  /**
+   * The parameters as HF-named tensors in the given floating dtype. Float32 export copies each
+   * tensor once (native → one direct buffer); other dtypes add the conversion pass.
+   */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
     for (var e : params.entrySet()) {
-      float[] v = e.getValue().toFloatArray();
-      ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-      b.asFloatBuffer().put(v);
+      ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
       out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
     }
     return out;

@@ -117,6 +117,30 @@ class GrpoLearnerTest {
   }
 
   @Test
+  void fullyTruncatedBatchWithMaskingContributesNoLoss() {
+    GrpoConfig c = new GrpoConfig(0, 0.2, 0.2, 0, LossType.BNPO, ScaleRewards.GROUP, 1, GrpoConfig.IsLevel.TOKEN, true, 2.0,
+        8, 4, 1.0, 1e-2, 1.0, 0.0);
+    List<Completion> cs = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      cs.add(new Completion(new int[] {3 + i, 5}, new float[] {-3f, -3f}, "x", FinishReason.LENGTH, 0));
+    }
+    float[] r = {1, 0, 1, 0};
+    float[][] m = {{1}, {0}, {1}, {0}};
+    ScoredGroup sg = new ScoredGroup(new Group(Prompt.ofProblem("p", "q", "1"), new int[] {1}, cs, 0), List.of("a"), m, r);
+    try (Qwen2Model model = Qwen2Model.random(CFG, Device.cpu(), 6);
+        GrpoLearner l = new GrpoLearner(model, c, LrSchedule.of("constant", 1e-2, 10, 0, Map.of()))) {
+      Map<String, float[]> before = snapshot(model);
+      GrpoLearner.StepResult res = l.step(new TrainBatch(List.of(sg), Advantages.compute(List.of(r), ScaleRewards.GROUP)), 0);
+      assertFalse(res.skipped());
+      assertEquals(0.0, res.metrics().get("loss"), 0.0);
+      assertEquals(1.0, res.metrics().get("completions/clipped_ratio"), 0.0);
+      for (String k : before.keySet()) {
+        assertTrue(java.util.Arrays.equals(before.get(k), model.parameters().get(k).toFloatArray()), k + " moved without loss");
+      }
+    }
+  }
+
+  @Test
   void dynamicSamplingDropsZeroVarianceGroups() {
     ScoredGroup varied = batch(new float[] {1, 0}, -1f).groups().get(0);
     ScoredGroup flat = batch(new float[] {1, 1}, -1f).groups().get(0);
