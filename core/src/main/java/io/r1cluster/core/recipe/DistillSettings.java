@@ -1,0 +1,11 @@
+package io.r1cluster.core.recipe;
+
+/**
+ * Keys of {@code distill} and {@code generate} stages.
+ *
+ * @param alpha weight of the soft-target loss: L = alpha · T² · KL(p_teacher^T ‖ p_student^T) + (1 − alpha) · CE
+ * @param temperature distillation temperature T ({@code temperature})
+ * @param teacherModel teacher checkpoint (path or hub id), or null
+ * @param teacherUrl OpenAI-compatible chat-completions endpoint of the teacher (generate), or null
+ */
+public record DistillSettings(double alpha, double temperature, String teacherModel, String teacherUrl) {}

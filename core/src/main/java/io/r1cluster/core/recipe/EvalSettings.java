@@ -1,0 +1,11 @@
+package io.r1cluster.core.recipe;
+
+/**
+ * Evaluation keys.
+ *
+ * @param doEval {@code do_eval}
+ * @param evalAfterStage {@code eval_after_stage}: evaluate after every training stage of a pipeline
+ * @param numSamples {@code eval_num_samples}: samples per prompt for pass@k (1 = greedy pass@1)
+ * @param perDeviceEvalBatchSize {@code per_device_eval_batch_size}
+ */
+public record EvalSettings(boolean doEval, boolean evalAfterStage, int numSamples, int perDeviceEvalBatchSize) {}

@@ -1,0 +1,392 @@
+package io.r1cluster.core.recipe;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Reads a recipe's YAML as SnakeYAML nodes (to keep line numbers) and checks every key against the
+ * {@link RecipeKeys} tables: unknown keys (with a "did you mean" suggestion), duplicate keys, wrong
+ * types and bad enum values are collected, and all of them are thrown together as a
+ * {@link RecipeException}.
+ */
+final class RecipeParser {
+  /** The parsed top level and the pipeline stages, each a map of validated values. */
+  record Parsed(Map<String, Value> top, List<Map<String, Value>> stages, List<Integer> stageLines) {}
+
+  private final Path file;
+  private final List<RecipeError> errors = new ArrayList<>();
+
+  RecipeParser(Path file) {
+    this.file = file;
+  }
+
+  List<RecipeError> errors() {
+    return errors;
+  }
+
+  void error(int line, String key, String message) {
+    errors.add(new RecipeError(file, line, key, message));
+  }
+
+  Parsed parse() {
+    Node root;
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      root = new Yaml(new LoaderOptions()).compose(r);
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+      error(line, null, "invalid YAML: " + e.getProblem());
+      return null;
+    } catch (IOException e) {
+      error(0, null, "cannot read recipe: " + e.getMessage());
+      return null;
+    }
+    if (root == null) {
+      error(1, null, "the recipe is empty");
+      return null;
+    }
+    if (!(root instanceof MappingNode map)) {
+      error(line(root), null, "a recipe is a mapping of keys to values");
+      return null;
+    }
+    Map<String, Value> top = mapping(map, RecipeKeys.topLevel(), "");
+    List<Map<String, Value>> stages = new ArrayList<>();
+    List<Integer> stageLines = new ArrayList<>();
+    for (NodeTuple t : map.getValue()) {
+      if (key(t).equals("pipeline") && t.getValueNode() instanceof SequenceNode seq) {
+        for (Node s : seq.getValue()) {
+          if (!(s instanceof MappingNode sm)) {
+            error(line(s), "pipeline", "each stage is a mapping {name, type, from, ...}");
+            continue;
+          }
+          Map<String, KeySpec> allowed = new LinkedHashMap<>(RecipeKeys.stageOnly());
+          RecipeKeys.topLevel().forEach((k, v) -> {
+            if (!k.equals("pipeline") && !k.equals("cluster")) {
+              allowed.put(k, v);
+            }
+          });
+          stages.add(mapping(sm, allowed, "pipeline."));
+          stageLines.add(line(s));
+        }
+      } else if (key(t).equals("pipeline") && !isNull(t.getValueNode())) {
+        error(line(t.getValueNode()), "pipeline", "expected a list of stages");
+      }
+    }
+    return new Parsed(top, stages, stageLines);
+  }
+
+  /** Validates one mapping against a key table; nested sections are validated with their own tables. */
+  private Map<String, Value> mapping(MappingNode node, Map<String, KeySpec> table, String prefix) {
+    Map<String, Value> out = new LinkedHashMap<>();
+    Set<String> seen = new HashSet<>();
+    for (NodeTuple t : node.getValue()) {
+      String k = key(t);
+      int line = line(t.getKeyNode());
+      if (k == null) {
+        error(line, null, "keys must be plain strings");
+        continue;
+      }
+      if (!seen.add(k)) {
+        error(line, prefix + k, "duplicate key");
+        continue;
+      }
+      KeySpec spec = table.get(k);
+      if (spec == null) {
+        String s = RecipeKeys.suggest(k, table.keySet());
+        error(line, prefix + k, "unknown key" + (s == null ? "" : " (did you mean '" + s + "'?)"));
+        continue;
+      }
+      Node v = t.getValueNode();
+      Object value;
+      if (k.equals("cluster") && v instanceof MappingNode m) {
+        value = mapping(m, RecipeKeys.cluster(), prefix + "cluster.");
+      } else if (k.equals("dataset_mixture") && v instanceof MappingNode m) {
+        value = mixture(m, prefix + "dataset_mixture.");
+      } else if (k.equals("pipeline")) {
+        value = null; // parsed separately into stages
+      } else {
+        value = convert(v, spec, prefix + k);
+      }
+      out.put(k, new Value(spec, value, line(v)));
+    }
+    return out;
+  }
+
+  private Map<String, Value> mixture(MappingNode m, String prefix) {
+    Map<String, Value> mix = new LinkedHashMap<>();
+    for (NodeTuple t : m.getValue()) {
+      String k = key(t);
+      if ("datasets".equals(k) && t.getValueNode() instanceof SequenceNode seq) {
+        List<Map<String, Value>> list = new ArrayList<>();
+        for (Node d : seq.getValue()) {
+          if (d instanceof MappingNode dm) {
+            Map<String, Value> entry = mapping(dm, RecipeKeys.mixtureDataset(), prefix + "datasets.");
+            if (!entry.containsKey("id")) {
+              error(line(d), prefix + "datasets", "each dataset needs an 'id'");
+            }
+            list.add(entry);
+          } else {
+            error(line(d), prefix + "datasets", "each dataset is a mapping {id, config, split, columns, weight}");
+          }
+        }
+        if (list.isEmpty()) {
+          error(line(seq), prefix + "datasets", "needs at least one dataset");
+        }
+        mix.put("datasets", new Value(RecipeKeys.mixture().get("datasets"), list, line(seq)));
+      } else if (!"datasets".equals(k)) {
+        Map<String, Value> one = mapping(new MappingNode(m.getTag(), List.of(t), m.getFlowStyle()),
+            RecipeKeys.mixture(), prefix);
+        mix.putAll(one);
+      } else {
+        error(line(t.getValueNode()), prefix + "datasets", "expected a list of datasets");
+      }
+    }
+    if (!mix.containsKey("datasets")) {
+      error(line(m), prefix.substring(0, prefix.length() - 1), "needs 'datasets'");
+    }
+    return mix;
+  }
+
+  /** Converts a node to the Java value of the key's type, or records an error and returns null. */
+  Object convert(Node v, KeySpec spec, String key) {
+    int line = line(v);
+    if (isNull(v)) {
+      if (!spec.nullable()) {
+        error(line, key, "must not be null (expected " + spec.type().description() + ")");
+      }
+      return null;
+    }
+    switch (spec.type()) {
+      case INT -> {
+        Long l = scalar(v) == null ? null : parseLong(scalar(v));
+        if (l == null || isBool(v) || l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) {
+          return wrong(v, spec, key);
+        }
+        return l.intValue();
+      }
+      case FLOAT -> {
+        Double d = scalar(v) == null || isBool(v) ? null : parseDouble(scalar(v));
+        return d == null ? wrong(v, spec, key) : d;
+      }
+      case BOOL -> {
+        Boolean b = bool(v);
+        return b == null ? wrong(v, spec, key) : b;
+      }
+      case STRING -> {
+        return scalar(v) == null ? wrong(v, spec, key) : scalar(v);
+      }
+      case ENUM, ENUM_OR_BOOL -> {
+        if (spec.type() == ValueType.ENUM_OR_BOOL && isBool(v)) {
+          // TRL <= 0.18 form of scale_rewards: true = group, false = none
+          return bool(v) ? spec.choices().get(0) : "none";
+        }
+        String s = scalar(v);
+        if (s == null && isBool(v)) {
+          s = ((ScalarNode) v).getValue();
+        }
+        if (s == null) {
+          return wrong(v, spec, key);
+        }
+        String low = s.toLowerCase(Locale.ROOT);
+        if (!spec.choices().isEmpty() && !spec.choices().contains(low)) {
+          String sug = RecipeKeys.suggest(low, spec.choices());
+          error(line, key, "'" + s + "' is not " + spec.type().description() + " " + String.join(", ", spec.choices())
+              + (sug == null ? "" : " (did you mean '" + sug + "'?)"));
+          return null;
+        }
+        return low;
+      }
+      case STRING_LIST, STRING_OR_LIST -> {
+        if (v instanceof ScalarNode) {
+          return List.of(((ScalarNode) v).getValue());
+        }
+        if (v instanceof SequenceNode seq) {
+          List<String> out = new ArrayList<>();
+          for (Node e : seq.getValue()) {
+            if (!(e instanceof ScalarNode se) || isNull(e)) {
+              return wrong(v, spec, key);
+            }
+            out.add(se.getValue());
+          }
+          return List.copyOf(out);
+        }
+        return wrong(v, spec, key);
+      }
+      case FLOAT_LIST -> {
+        if (v instanceof SequenceNode seq) {
+          List<Double> out = new ArrayList<>();
+          for (Node e : seq.getValue()) {
+            Double d = scalar(e) == null || isBool(e) ? null : parseDouble(scalar(e));
+            if (d == null) {
+              error(line(e), key, "expected a list of numbers, found '" + text(e) + "'");
+              return null;
+            }
+            out.add(d);
+          }
+          return List.copyOf(out);
+        }
+        return wrong(v, spec, key);
+      }
+      case LIST -> {
+        return v instanceof SequenceNode ? plain(v) : wrong(v, spec, key);
+      }
+      case DICT -> {
+        return v instanceof MappingNode ? plain(v) : wrong(v, spec, key);
+      }
+      case DICT_OR_STRING -> {
+        return v instanceof MappingNode || v instanceof ScalarNode ? plain(v) : wrong(v, spec, key);
+      }
+      case BOOL_OR_STRING -> {
+        if (isBool(v)) {
+          return bool(v);
+        }
+        return scalar(v) == null ? wrong(v, spec, key) : scalar(v);
+      }
+      default -> throw new IllegalStateException(spec.type().toString());
+    }
+  }
+
+  private Object wrong(Node v, KeySpec spec, String key) {
+    String what = spec.type().description();
+    if (!spec.choices().isEmpty()) {
+      what += " " + String.join(", ", spec.choices());
+    }
+    error(line(v), key, "expected " + what + ", found " + describe(v));
+    return null;
+  }
+
+  /** Plain Java value of a node (Integer/Long, Double, Boolean, String, List, LinkedHashMap, null). */
+  static Object plain(Node n) {
+    if (n instanceof ScalarNode s) {
+      Tag tag = s.getTag();
+      if (tag.equals(Tag.NULL)) {
+        return null;
+      }
+      if (tag.equals(Tag.BOOL)) {
+        return parseBool(s.getValue());
+      }
+      if (tag.equals(Tag.INT)) {
+        Long l = parseLong(s.getValue());
+        return l == null ? s.getValue() : (l == l.intValue() ? (Object) l.intValue() : l);
+      }
+      if (tag.equals(Tag.FLOAT)) {
+        Double d = parseDouble(s.getValue());
+        return d == null ? s.getValue() : d;
+      }
+      return s.getValue();
+    }
+    if (n instanceof SequenceNode seq) {
+      List<Object> out = new ArrayList<>();
+      for (Node e : seq.getValue()) {
+        out.add(plain(e));
+      }
+      return java.util.Collections.unmodifiableList(out);
+    }
+    MappingNode m = (MappingNode) n;
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (NodeTuple t : m.getValue()) {
+      out.put(String.valueOf(plain(t.getKeyNode())), plain(t.getValueNode()));
+    }
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  private static String describe(Node v) {
+    if (v instanceof SequenceNode) {
+      return "a list";
+    }
+    if (v instanceof MappingNode) {
+      return "a mapping";
+    }
+    return "'" + ((ScalarNode) v).getValue() + "'";
+  }
+
+  private static String text(Node v) {
+    return v instanceof ScalarNode s ? s.getValue() : describe(v);
+  }
+
+  static int line(Node n) {
+    return n.getStartMark() == null ? 0 : n.getStartMark().getLine() + 1;
+  }
+
+  private static String key(NodeTuple t) {
+    return t.getKeyNode() instanceof ScalarNode s ? s.getValue() : null;
+  }
+
+  private static boolean isNull(Node n) {
+    return n instanceof ScalarNode s && s.getTag().equals(Tag.NULL);
+  }
+
+  private static boolean isBool(Node n) {
+    return n instanceof ScalarNode s && s.getTag().equals(Tag.BOOL);
+  }
+
+  /** The scalar's text, or null for non-scalars. */
+  private static String scalar(Node n) {
+    return n instanceof ScalarNode s ? s.getValue() : null;
+  }
+
+  private static Boolean bool(Node n) {
+    if (!(n instanceof ScalarNode s)) {
+      return null;
+    }
+    if (s.getTag().equals(Tag.BOOL)) {
+      return parseBool(s.getValue());
+    }
+    String t = s.getValue().toLowerCase(Locale.ROOT);
+    return t.equals("true") ? Boolean.TRUE : t.equals("false") ? Boolean.FALSE : null;
+  }
+
+  private static Boolean parseBool(String s) {
+    return switch (s.toLowerCase(Locale.ROOT)) {
+      case "true", "yes", "on", "y" -> Boolean.TRUE;
+      default -> Boolean.FALSE;
+    };
+  }
+
+  static Long parseLong(String s) {
+    try {
+      return Long.parseLong(s.replace("_", "").trim());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  static Double parseDouble(String s) {
+    String t = s.replace("_", "").trim().toLowerCase(Locale.ROOT);
+    switch (t) {
+      case ".inf", "+.inf", "inf" -> {
+        return Double.POSITIVE_INFINITY;
+      }
+      case "-.inf", "-inf" -> {
+        return Double.NEGATIVE_INFINITY;
+      }
+      default -> { }
+    }
+    if (t.isEmpty() || t.endsWith("d") || t.endsWith("f") || t.startsWith("0x") || t.contains("nan")) {
+      return null;
+    }
+    try {
+      return Double.parseDouble(t);
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package io.r1cluster.core.recipe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.r1cluster.core.grpo.LossType;
+import io.r1cluster.core.grpo.ScaleRewards;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** The recipes shipped in {@code recipes/} (open-r1's unchanged, and ours) all validate. */
+class ShippedRecipesTest {
+  static final Path RECIPES = Path.of("..", "recipes");
+
+  private static List<String> ignored(Recipe r) {
+    return r.ignoredKeys().stream().map(IgnoredKey::key).toList();
+  }
+
+  @Test
+  void everyRecipeUnderRecipesValidates() throws IOException {
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(RECIPES)) {
+      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+    assertTrue(files.size() >= 5, "found " + files);
+    for (Path f : files) {
+      Recipe.load(f); // throws RecipeException with file:line on any problem
+    }
+  }
+
+  @Test
+  void openR1DistillSft() {
+    Recipe r = Recipe.load(RECIPES.resolve("OpenR1-Distill-7B/sft/config_distill.yaml"));
+    RecipeSettings s = r.settings();
+    assertEquals(StageType.SFT, s.kind());
+    assertEquals("open-r1/Qwen2.5-Math-7B-RoPE-300k", s.model().modelNameOrPath());
+    assertEquals("all", s.data().datasetConfig());
+    assertEquals(4.0e-5, s.training().learningRate());
+    assertEquals(LrSchedulerType.COSINE_WITH_MIN_LR, s.training().lrSchedulerType());
+    assertEquals(0.1, s.training().minLrRate());
+    assertEquals(32768, s.sft().maxLength());
+    assertEquals(8, s.training().gradientAccumulationSteps());
+    assertEquals(0.2, s.training().maxGradNorm());
+    assertEquals(5.0, s.training().numTrainEpochs());
+    assertEquals(IntervalStrategy.EPOCH, s.training().saveStrategy());
+    assertEquals(IntervalStrategy.NO, s.training().evalStrategy());
+    assertTrue(s.model().chatTemplate().startsWith("{%- if tools %}"));
+    assertEquals("<|im_end|>", s.model().eosToken());
+    List<String> ign = ignored(r);
+    assertTrue(ign.containsAll(List.of("push_to_hub", "use_liger_kernel", "hub_model_id", "report_to", "bf16",
+        "gradient_checkpointing", "dataset_num_proc")), ign.toString());
+    assertFalse(ign.contains("learning_rate"));
+  }
+
+  @Test
+  void openR1GrpoDemo() {
+    Recipe r = Recipe.load(RECIPES.resolve("Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml"));
+    RecipeSettings s = r.settings();
+    assertEquals(StageType.GRPO, s.kind());
+    assertEquals(16, s.grpo().numGenerations());
+    assertEquals(List.of("accuracy", "format", "tag_count"), s.grpo().rewardFuncs());
+    assertEquals(List.of(1.0, 1.0, 1.0), s.grpo().rewardWeights());
+    assertEquals(1024, s.grpo().maxCompletionLength());
+    assertEquals(LossType.BNPO, s.grpo().lossType()); // TRL 0.18 default
+    assertEquals(0.04, s.grpo().beta());
+    assertEquals("problem", s.data().promptColumn());
+    assertTrue(ignored(r).contains("use_vllm"));
+  }
+
+  @Test
+  void openR1CodeGrpoRecipes() {
+    Recipe code = Recipe.load(RECIPES.resolve("Qwen2.5-1.5B-Instruct/grpo/config_demo_code.yaml"));
+    assertEquals(List.of("code", "format"), code.settings().grpo().rewardFuncs());
+    assertEquals(50.0, code.settings().training().saveSteps());
+    assertEquals(0.01, code.settings().grpo().beta());
+
+    Recipe cf = Recipe.load(RECIPES.resolve("Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml"));
+    GrpoSettings g = cf.settings().grpo();
+    assertEquals(LossType.DR_GRPO, g.lossType());
+    assertEquals(ScaleRewards.NONE, g.scaleRewards()); // scale_rewards: false
+    assertTrue(g.maskTruncatedCompletions());
+    assertEquals(0.05, cf.settings().training().saveSteps());
+    assertEquals("verifiable-prompts", cf.settings().data().datasetConfig());
+    assertTrue(ignored(cf).containsAll(List.of("vllm_device", "callbacks", "benchmarks", "wandb_entity")));
+  }
+}
