@@ -1,0 +1,149 @@
+package io.r1cluster.core.demo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Writes the demo dataset in Hugging Face layout:
+ *
+ * <pre>
+ * DIR/train.jsonl        id, task, problem, solution, prompt, completion, messages, teacher_correct
+ * DIR/test.jsonl         id, task, problem, solution, prompt
+ * DIR/dataset_info.json  what was generated, with which settings, and the teacher's measured accuracy
+ * </pre>
+ *
+ * {@code prompt}/{@code completion} are conversational (lists of {role, content}); {@code messages}
+ * is the whole conversation; {@code solution} is the gold answer. Same options → same bytes.
+ */
+public final class DemoDataset {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Generation options.
+   *
+   * @param train rows in the train split
+   * @param test rows in the test split
+   * @param seed seed of problems and teacher slips
+   * @param errorRate the teacher's error rate
+   * @param digits largest operand size
+   * @param tasks problem kinds
+   */
+  public record Options(int train, int test, long seed, double errorRate, int digits, List<DemoTask> tasks) {
+    public Options {
+      tasks = List.copyOf(tasks);
+    }
+
+    /** 2000 train / 200 test rows, seed 42, error rate 0.3, two-digit operands, all tasks. */
+    public static Options defaults() {
+      return new Options(2000, 200, 42, 0.3, 2, List.of(DemoTask.values()));
+    }
+  }
+
+  /**
+   * What was written.
+   *
+   * @param train train split file
+   * @param test test split file
+   * @param teacherAccuracy fraction of train traces with the correct answer
+   * @param maxThinkingChars longest thinking text
+   */
+  public record Summary(Path train, Path test, double teacherAccuracy, int maxThinkingChars) {}
+
+  private DemoDataset() {}
+
+  /** Generates and writes both splits and {@code dataset_info.json} into {@code dir} (created if needed). */
+  public static Summary write(Path dir, Options o) {
+    try {
+      Files.createDirectories(dir);
+      List<List<DemoProblem>> splits =
+          new DemoGenerator(o.tasks(), o.digits()).generate(o.seed(), List.of("train", "test"), o.train(), o.test());
+      Teacher teacher = new Teacher(o.errorRate());
+      Random slips = new Random(o.seed() * 31 + 7);
+      Path train = dir.resolve("train.jsonl");
+      Path test = dir.resolve("test.jsonl");
+      int correct = 0;
+      int maxThink = 0;
+      Path tmp = Files.createTempFile(dir, ".train", ".tmp");
+      try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+        for (DemoProblem p : splits.get(0)) {
+          Trace t = teacher.solve(p, slips);
+          correct += t.correct() ? 1 : 0;
+          maxThink = Math.max(maxThink, t.thinking().length());
+          ObjectNode row = base(p);
+          ArrayNode prompt = row.putArray("prompt");
+          prompt.add(message("user", p.problem()));
+          ArrayNode completion = row.putArray("completion");
+          completion.add(message("assistant", t.completion()));
+          ArrayNode messages = row.putArray("messages");
+          messages.add(message("user", p.problem()));
+          messages.add(message("assistant", t.completion()));
+          row.put("teacher_correct", t.correct());
+          w.write(JSON.writeValueAsString(row));
+          w.newLine();
+        }
+      }
+      Files.move(tmp, train, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      tmp = Files.createTempFile(dir, ".test", ".tmp");
+      try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+        for (DemoProblem p : splits.get(1)) {
+          ObjectNode row = base(p);
+          row.putArray("prompt").add(message("user", p.problem()));
+          w.write(JSON.writeValueAsString(row));
+          w.newLine();
+        }
+      }
+      Files.move(tmp, test, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      double acc = o.train() == 0 ? 1.0 : correct / (double) o.train();
+      ObjectNode info = JSON.createObjectNode();
+      info.put("description", "r1-cluster demo task: short arithmetic and linear-equation problems with gold"
+          + " answers; train completions are R1-style traces from a programmatic teacher with a set error rate");
+      info.put("seed", o.seed());
+      info.put("error_rate", o.errorRate());
+      info.put("digits", o.digits());
+      ArrayNode tasks = info.putArray("tasks");
+      o.tasks().forEach(t -> tasks.add(t.name().toLowerCase(java.util.Locale.ROOT)));
+      ObjectNode sp = info.putObject("splits");
+      sp.putObject("train").put("num_examples", o.train()).put("file", "train.jsonl");
+      sp.putObject("test").put("num_examples", o.test()).put("file", "test.jsonl");
+      info.put("teacher_accuracy_train", acc);
+      info.put("max_thinking_chars", maxThink);
+      ArrayNode cols = info.putArray("columns");
+      for (String c : List.of("id", "task", "problem", "solution", "prompt", "completion", "messages", "teacher_correct")) {
+        cols.add(c);
+      }
+      info.put("format", "<think>\\n…\\n</think>\\n<answer>\\n…\\n</answer>");
+      Files.writeString(dir.resolve("dataset_info.json"),
+          JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info) + "\n");
+      return new Summary(train, test, acc, maxThink);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static ObjectNode base(DemoProblem p) {
+    ObjectNode row = JSON.createObjectNode();
+    row.put("id", p.id());
+    row.put("task", p.task().name().toLowerCase(java.util.Locale.ROOT));
+    row.put("problem", p.problem());
+    row.put("solution", p.answer());
+    return row;
+  }
+
+  private static ObjectNode message(String role, String content) {
+    ObjectNode m = JSON.createObjectNode();
+    m.put("role", role);
+    m.put("content", content);
+    return m;
+  }
+}
