@@ -19,8 +19,7 @@ public final class RecipeSettings {
   /** Keys passed through to the reward functions ({@code RewardRegistry.create(names, kwargs)}). */
   static final List<String> REWARD_KWARGS = List.of("cosine_min_value_wrong", "cosine_max_value_wrong",
       "cosine_min_value_correct", "cosine_max_value_correct", "cosine_max_len", "repetition_n_grams",
-      "repetition_max_penalty", "code_language", "code_eval_test_batch_size", "code_eval_scoring_mode",
-      "parallel_code_exec_per_proc", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb");
+      "repetition_max_penalty", "code_language", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb");
 
   private final StageType kind;
   private final Map<String, Value> values;
@@ -283,7 +282,17 @@ public final class RecipeSettings {
 
     @SuppressWarnings("unchecked")
     Map<String, Object> dict(String key) {
-      return raw(key) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+      Object o = raw(key);
+      if (o instanceof String s && !s.isBlank()) {
+        // transformers also takes these mappings as JSON text
+        try {
+          return new com.fasterxml.jackson.databind.ObjectMapper().readValue(s, Map.class);
+        } catch (java.io.IOException e) {
+          error(key, "expected a mapping or JSON object text: " + e.getMessage());
+          return Map.of();
+        }
+      }
+      return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
     }
 
     @SuppressWarnings("unchecked")

@@ -210,4 +210,11 @@ class RecipeValidationTest {
     assertTrue(e.getMessage().contains("did you mean 'columns'"));
     assertTrue(e.getMessage().contains("weight: a mixture weight is the fraction of rows kept"));
   }
+
+  @Test
+  void schedulerKwargsAsJsonText() throws IOException {
+    Recipe r = Recipe.load(write("lr_scheduler_type: cosine_with_min_lr\nlr_scheduler_kwargs: '{\"min_lr_rate\": 0.25}'\n"));
+    assertEquals(0.25, r.settings().training().minLrRate());
+    assertEquals(LrSchedulerType.COSINE_WITH_MIN_LR, r.settings().training().lrSchedulerType());
+  }
 }

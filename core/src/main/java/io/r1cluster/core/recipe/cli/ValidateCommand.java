@@ -50,6 +50,24 @@ public final class ValidateCommand implements CliCommand {
         out.printf("  %-14s %-9s from %s%n", s.name(), s.type().name().toLowerCase(java.util.Locale.ROOT), s.from());
       }
     }
+    java.util.List<String> unknown = new java.util.ArrayList<>();
+    java.util.List<io.r1cluster.core.recipe.RecipeSettings> all = new java.util.ArrayList<>();
+    all.add(r.settings());
+    r.stages().forEach(s -> all.add(s.settings()));
+    for (io.r1cluster.core.recipe.RecipeSettings s : all) {
+      if (s.kind() == io.r1cluster.core.recipe.StageType.GRPO || s.kind() == io.r1cluster.core.recipe.StageType.COMBINED) {
+        for (String f : s.grpo().rewardFuncs()) {
+          if (!io.r1cluster.core.reward.RewardRegistry.NAMES.contains(f) && !unknown.contains(f)) {
+            unknown.add(f);
+          }
+        }
+      }
+    }
+    if (!unknown.isEmpty()) {
+      out.println();
+      out.println("Warning: reward functions not implemented by r1-cluster (a GRPO run fails on them): "
+          + String.join(", ", unknown));
+    }
     out.println();
     if (r.ignoredKeys().isEmpty()) {
       out.println("Ignored keys: none");
