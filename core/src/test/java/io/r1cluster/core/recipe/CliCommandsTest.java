@@ -78,4 +78,13 @@ class CliCommandsTest {
     assertEquals(30, test.items().size());
     assertTrue(test.items().get(0).messages().get(0).content().matches("(What is|Solve) .*"));
   }
+
+  @Test
+  void keyTableListsUpstreamAndOwnKeys() {
+    String out = capture(() -> assertEquals(0, new CommandLine(new ValidateCommand()).execute("--keys")));
+    assertTrue(out.contains("| `learning_rate` | float |"), out);
+    assertTrue(out.contains("| `push_to_hub` | bool | `False` | ignored | TRAINING_ARGUMENTS |"), out);
+    assertTrue(out.contains("| `max_staleness` | int | `1` | yes | R1_CLUSTER |"), out);
+    assertTrue(out.contains("| `loss_type` | enum (grpo, bnpo, dr_grpo, dapo) | `bnpo` | yes | TRL_GRPO |"), out);
+  }
 }

@@ -2,12 +2,15 @@ package io.r1cluster.core.recipe.cli;
 
 import io.r1cluster.core.cli.CliCommand;
 import io.r1cluster.core.recipe.IgnoredKey;
+import io.r1cluster.core.recipe.KeySpec;
+import io.r1cluster.core.recipe.RecipeKeys;
 import io.r1cluster.core.recipe.Recipe;
 import io.r1cluster.core.recipe.Stage;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -19,13 +22,48 @@ import picocli.CommandLine.Parameters;
     description = {"Check a recipe (open-r1/TRL keys + r1-cluster keys) without running it.",
         "Prints the resolved settings and the keys accepted but not acted on; exit 2 with file:line: key: message on errors."})
 public final class ValidateCommand implements CliCommand {
-  @Parameters(index = "0", paramLabel = "RECIPE", description = "recipe YAML file") Path recipe;
+  @Parameters(index = "0", arity = "0..1", paramLabel = "RECIPE", description = "recipe YAML file") Path recipe;
+
+  @Option(names = "--keys", description = "print every recognised key (Markdown table: key, type, default, acted on, source) and exit")
+  boolean keys;
 
   @Override
   public Integer call() {
+    if (keys) {
+      printKeys(System.out);
+      return 0;
+    }
+    if (recipe == null) {
+      throw new io.r1cluster.core.InputException(null, 0, "validate", "give a RECIPE file (or --keys)");
+    }
     Recipe r = Recipe.load(recipe);
     print(r, System.out);
     return 0;
+  }
+
+  /** Writes the key tables as Markdown. */
+  public static void printKeys(PrintStream out) {
+    table(out, "Top level and pipeline stage overrides", RecipeKeys.topLevel());
+    table(out, "cluster:", RecipeKeys.cluster());
+    table(out, "pipeline stage", RecipeKeys.stageOnly());
+    table(out, "dataset_mixture:", RecipeKeys.mixture());
+    table(out, "dataset_mixture.datasets[]", RecipeKeys.mixtureDataset());
+  }
+
+  private static void table(PrintStream out, String title, Map<String, KeySpec> keys) {
+    out.println("### " + title);
+    out.println();
+    out.println("| key | type | default | acted on | source | note |");
+    out.println("|---|---|---|---|---|---|");
+    for (KeySpec k : keys.values()) {
+      String type = k.type().name().toLowerCase(java.util.Locale.ROOT)
+          + (k.choices().isEmpty() ? "" : " (" + String.join(", ", k.choices()) + ")");
+      String src = k.sources().stream().map(Enum::name).sorted().reduce((a, b) -> a + ", " + b).orElse("");
+      out.printf("| `%s` | %s | %s | %s | %s | %s |%n", k.name(), type,
+          k.defaultText() == null ? "" : "`" + k.defaultText() + "`", k.acted() ? "yes" : "ignored", src,
+          k.note() == null ? "" : k.note().replace("|", "\\|"));
+    }
+    out.println();
   }
 
   /** Writes the human-readable summary of a validated recipe. */
