@@ -324,14 +324,14 @@ public final class RecipeKeys {
     own(STAGE_ONLY, "type", ValueType.ENUM, null, "generate | sft | grpo | combined | distill | eval");
     own(STAGE_ONLY, "from", ValueType.STRING, "previous", "input checkpoint: previous | <stage name> | <path>");
 
-    own(MIXTURE, "datasets", ValueType.LIST, null, "list of {id, config, split, columns, weight}");
-    own(MIXTURE, "seed", ValueType.INT, "0", "shuffle seed of the mixture");
-    own(MIXTURE, "test_split_size", ValueType.FLOAT, null, "fraction held out as the test split");
-    own(MIXTURE_DATASET, "id", ValueType.STRING, null, "dataset (hub id or local path)");
-    own(MIXTURE_DATASET, "config", ValueType.STRING, null, "dataset config (subset)");
-    own(MIXTURE_DATASET, "split", ValueType.STRING, "train", "split to read");
-    own(MIXTURE_DATASET, "columns", ValueType.STRING_LIST, null, "columns to keep");
-    own(MIXTURE_DATASET, "weight", ValueType.FLOAT, null, "fraction of the rows to keep (subsample)");
+    openR1(MIXTURE, "datasets", ValueType.LIST, null, "list of {id, config, split, columns, weight}");
+    openR1(MIXTURE, "seed", ValueType.INT, "0", "shuffle seed of the mixture");
+    openR1(MIXTURE, "test_split_size", ValueType.FLOAT, null, "fraction held out as the test split");
+    openR1(MIXTURE_DATASET, "id", ValueType.STRING, null, "dataset (hub id or local path)");
+    openR1(MIXTURE_DATASET, "config", ValueType.STRING, null, "dataset config (subset)");
+    openR1(MIXTURE_DATASET, "split", ValueType.STRING, "train", "split to read");
+    openR1(MIXTURE_DATASET, "columns", ValueType.STRING_LIST, null, "columns to keep");
+    openR1(MIXTURE_DATASET, "weight", ValueType.FLOAT, null, "fraction of the rows to keep (subsample)");
   }
 
   private RecipeKeys() {}
@@ -353,6 +353,10 @@ public final class RecipeKeys {
   private static void own(Map<String, KeySpec> table, String name, ValueType type, String def, String note) {
     table.put(name, new KeySpec(name, type, true, def, true, Set.of(KeySource.R1_CLUSTER), note,
         CHOICES.getOrDefault(name, List.of())));
+  }
+
+  private static void openR1(Map<String, KeySpec> table, String name, ValueType type, String def, String note) {
+    table.put(name, new KeySpec(name, type, true, def, true, Set.of(KeySource.OPEN_R1), note, List.of()));
   }
 
   /** Keys allowed at the top level of a recipe and as stage overrides. */
