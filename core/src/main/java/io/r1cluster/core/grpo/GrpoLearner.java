@@ -12,6 +12,7 @@ import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.data.TrainBatch;
 import io.r1cluster.core.data.WeightSnapshot;
 import io.r1cluster.core.model.LogProbs;
+import io.r1cluster.core.model.Nd;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.AdamW;
 import io.r1cluster.core.optim.LrSchedule;
@@ -82,14 +83,18 @@ public final class GrpoLearner implements AutoCloseable {
     if (!syncRef || steps % refSyncSteps != 0) {
       return;
     }
+    // in place, in native memory: r ← (1 − α)·r + α·p
     for (var e : policy.parameters().entrySet()) {
-      float[] p = e.getValue().toFloatArray();
       NDArray r = reference.parameters().get(e.getKey());
-      float[] q = r.toFloatArray();
-      for (int i = 0; i < q.length; i++) {
-        q[i] = (float) (mixupAlpha * p[i] + (1 - mixupAlpha) * q[i]);
+      try (NDManager s = NDManager.newBaseManager(r.getDevice())) {
+        NDArray p = e.getValue().stopGradient();
+        p.attach(s);
+        NDArray scaled = Nd.mul(p, mixupAlpha);
+        scaled.attach(s);
+        NDArray keep = Nd.scalar(r, 1 - mixupAlpha);
+        keep.attach(s);
+        r.muli(keep).addi(scaled);
       }
-      r.set(q);
     }
   }
 
@@ -240,7 +245,7 @@ public final class GrpoLearner implements AutoCloseable {
       case DR_GRPO -> b / (double) nSeqTotal; // aggregate divides by the micro-batch's B
       case DAPO -> 1.0;
     };
-    NDArray scaled = loss.mul((float) scale);
+    NDArray scaled = Nd.mul(loss, scale);
     double lossValue = scaled.getFloat();
     if (!Double.isFinite(lossValue)) {
       return new double[] {Double.NaN, 0, 0, 0, 0, 0};

@@ -1,6 +1,7 @@
 package io.r1cluster.core.grpo;
 
 import ai.djl.ndarray.NDArray;
+import io.r1cluster.core.model.Nd;
 
 /**
  * The per-token GRPO objective on DJL arrays (differentiable in {@code logp}). Dimensions: B
@@ -37,14 +38,14 @@ public final class GrpoLoss {
     }
     NDArray ratio = logRatio.exp();
     NDArray a = advantages.expandDims(1); // [B,1]
-    NDArray unclipped = c.delta() > 0 ? ratio.minimum((float) c.delta()) : ratio;
+    NDArray unclipped = c.delta() > 0 ? Nd.minimum(ratio, c.delta()) : ratio;
     NDArray clipped = ratio.clip(1 - c.epsilon(), 1 + c.epsilonHigh());
     NDArray loss = unclipped.mul(a).minimum(clipped.mul(a)).neg();
     NDArray kl = null;
     if (c.beta() > 0 && ref != null) {
       NDArray diff = ref.sub(logp);
       kl = diff.exp().sub(diff).sub(1f);
-      loss = loss.add(kl.mul((float) c.beta()));
+      loss = loss.add(Nd.mul(kl, c.beta()));
     }
     if (isWeight != null) {
       loss = loss.mul(isWeight);
@@ -54,7 +55,7 @@ public final class GrpoLoss {
 
   /** Truncated importance weights min(exp(old − behaviour), cap) for off-policy groups. */
   public static NDArray truncatedIs(NDArray old, NDArray behaviour, double cap) {
-    return old.sub(behaviour).exp().minimum((float) cap);
+    return Nd.minimum(old.sub(behaviour).exp(), cap);
   }
 
   /**
@@ -69,8 +70,8 @@ public final class GrpoLoss {
     return switch (type) {
       case GRPO -> masked.sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1f)).mean();
       case BNPO -> masked.sum().div(mask.sum().maximum(1f));
-      case DR_GRPO -> masked.sum().div((float) (b * (long) maxCompletionLength));
-      case DAPO -> masked.sum().div((float) Math.max(1.0, globalTokens));
+      case DR_GRPO -> Nd.div(masked.sum(), (double) (b * (long) maxCompletionLength));
+      case DAPO -> Nd.div(masked.sum(), Math.max(1.0, globalTokens));
     };
   }
 

@@ -17,7 +17,7 @@ public final class LogProbs {
    * @return [B,T]
    */
   public static NDArray of(NDArray logits, NDArray targets, double temperature) {
-    NDArray l = temperature == 1.0 ? logits : logits.div((float) temperature);
+    NDArray l = temperature == 1.0 ? logits : Nd.div(logits, temperature);
     NDArray logp = l.logSoftmax(-1); // [B,T,V]
     NDArray idx = targets.toType(DataType.INT64, false).expandDims(-1); // [B,T,1]
     return logp.gather(idx, -1).squeeze(-1); // [B,T]
@@ -25,7 +25,7 @@ public final class LogProbs {
 
   /** Entropy −Σ p log p of softmax(logits / temperature) per position, [B,T]. */
   public static NDArray entropy(NDArray logits, double temperature) {
-    NDArray l = temperature == 1.0 ? logits : logits.div((float) temperature);
+    NDArray l = temperature == 1.0 ? logits : Nd.div(logits, temperature);
     NDArray logp = l.logSoftmax(-1);
     return logp.exp().mul(logp).sum(new int[] {-1}).neg();
   }

@@ -226,7 +226,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray v = qkv[2]; // [B,K,T,D]
     k = repeatKv(k, hq / hk, b, t, d); // [B,H,T,D]
     v = repeatKv(v, hq / hk, b, t, d);
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(d)); // [B,H,T,T]
+    NDArray scores = Nd.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(d)); // [B,H,T,T]
     scores = scores.add(bias);
     NDArray attn = scores.softmax(-1).matMul(v); // [B,H,T,D]
     attn = attn.transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d); // [B,T,C]
@@ -392,7 +392,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       NDArray qg = q.reshape(b, hk, g * t, d);
       NDArray kT = kAll.transpose(0, 1, 3, 2);
       kT.attach(scope);
-      NDArray scores = qg.matMul(kT).div(Math.sqrt(d)).reshape(b, hk, g, t, s).add(bias.expandDims(1)); // [B,K,G,t,S]
+      NDArray scores = Nd.div(qg.matMul(kT), Math.sqrt(d)).reshape(b, hk, g, t, s).add(bias.expandDims(1)); // [B,K,G,t,S]
       NDArray attn = scores.softmax(-1).reshape(b, hk, g * t, s).matMul(vAll)
           .reshape(b, hq, t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
       x = outputAndMlp(pre, x, attn);

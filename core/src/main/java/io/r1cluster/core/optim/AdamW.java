@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.r1cluster.core.checkpoint.TensorData;
+import io.r1cluster.core.model.Nd;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class AdamW implements AutoCloseable {
       NDArray total = null;
       for (NDArray w : params) {
         w.setRequiresGradient(true);
-        NDArray z = tmp(s, tmp(s, w.sum()).mul(0f));
+        NDArray z = tmp(s, Nd.mul(tmp(s, w.sum()), 0.0));
         total = total == null ? z : tmp(s, total.add(z));
       }
       if (total != null) {
@@ -121,12 +122,14 @@ public final class AdamW implements AutoCloseable {
     zeroGrad(params.values());
   }
 
+  /**
+   * Zeroes each gradient in place in native memory. ({@code NDArray.set(float[])} would instead
+   * re-point the gradient's storage at a Java direct buffer that dies with the handle: the next
+   * backward then accumulates into freed memory.)
+   */
   public static void zeroGrad(Collection<NDArray> params) {
     for (NDArray w : params) {
-      try (NDManager s = NDManager.newBaseManager(w.getDevice())) {
-        NDArray g = grad(w, s);
-        g.set(new float[Math.toIntExact(g.size())]);
-      }
+      ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) w);
     }
   }
 
@@ -172,10 +175,22 @@ public final class AdamW implements AutoCloseable {
   /** Restores {@link #state()}. */
   public void load(Map<String, TensorData> state) {
     for (String k : m.keySet()) {
-      m.get(k).set(state.get("exp_avg." + k).toFloats());
-      v.get(k).set(state.get("exp_avg_sq." + k).toFloats());
+      replace(m, k, state.get("exp_avg." + k));
+      replace(v, k, state.get("exp_avg_sq." + k));
     }
     step = (long) state.get("step").toFloats()[0];
+  }
+
+  /** Swaps a moment for a fresh PyTorch-owned copy of {@code t} (no storage shared with Java). */
+  private void replace(Map<String, NDArray> moments, String k, TensorData t) {
+    NDArray old = moments.get(k);
+    try (NDManager s = manager.newSubManager()) {
+      NDArray src = s.create(t.toFloats(), old.getShape());
+      NDArray copy = src.duplicate();
+      copy.attach(manager);
+      moments.put(k, copy);
+    }
+    old.close();
   }
 
   @Override
