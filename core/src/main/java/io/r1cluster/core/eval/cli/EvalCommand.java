@@ -1,0 +1,55 @@
+package io.r1cluster.core.eval.cli;
+
+import io.r1cluster.core.cli.CliCommand;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.dataset.Datasets;
+import io.r1cluster.core.eval.Evaluator;
+import io.r1cluster.core.model.Models;
+import io.r1cluster.core.recipe.DataSettings;
+import io.r1cluster.core.sft.cli.SftCommand;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code r1 eval --model DIR --dataset D}: pass@1 / pass@k, format rate and mean length on a split. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = {"Evaluate a checkpoint: pass@1 (greedy) or pass@k (n samples, unbiased estimator), scored with",
+        "the accuracy reward against the `solution` column, plus format-reward rate and mean completion length.",
+        "Writes eval.json and eval_samples.jsonl into --out (default: the model folder)."})
+public final class EvalCommand implements CliCommand {
+  @Option(names = "--model", required = true, description = "Hugging Face checkpoint folder") Path model;
+  @Option(names = "--dataset", required = true, description = "dataset folder, file or hub id in the local cache") String dataset;
+  @Option(names = "--split", defaultValue = "test", description = "split (default: ${DEFAULT-VALUE})") String split;
+  @Option(names = "--prompt-column", defaultValue = "problem", description = "prompt column (default: ${DEFAULT-VALUE})") String promptColumn;
+  @Option(names = "--system-prompt", description = "system prompt prepended to every prompt") String systemPrompt;
+  @Option(names = "--n", defaultValue = "1", description = "samples per prompt (1 = greedy)") int n;
+  @Option(names = "--k", defaultValue = "0", description = "k of pass@k (default: n)") int k;
+  @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature when n > 1") double temperature;
+  @Option(names = "--max-new-tokens", defaultValue = "256") int maxNewTokens;
+  @Option(names = "--batch-size", defaultValue = "64") int batchSize;
+  @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N prompts (0 = all)") int limit;
+  @Option(names = "--seed", defaultValue = "0") long seed;
+  @Option(names = "--out", description = "where eval.json goes (default: the model folder)") Path out;
+
+  @Override
+  public Integer call() {
+    DataSettings ds = new DataSettings(dataset, null, "train", split, promptColumn, systemPrompt, null, false);
+    List<Prompt> prompts = Datasets.prompts(ds, split).items();
+    if (limit > 0 && prompts.size() > limit) {
+      prompts = prompts.subList(0, limit);
+    }
+    Evaluator.Options o = n <= 1 ? Evaluator.Options.greedy(maxNewTokens)
+        : new Evaluator.Options(n, k <= 0 ? n : k, temperature, maxNewTokens, batchSize, seed, 20);
+    try (Models.Loaded m = Models.loadCheckpoint(model)) {
+      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(), prompts, o,
+          out == null ? model : out, System.out);
+      SftCommand.printTable(System.out, model.getFileName().toString(), r);
+      if (o.n() > 1) {
+        System.out.printf(Locale.ROOT, "pass@%d %.3f (n=%d)%n", o.k(), r.passAtK(), o.n());
+      }
+    }
+    return 0;
+  }
+}

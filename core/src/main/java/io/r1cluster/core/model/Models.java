@@ -1,0 +1,83 @@
+package io.r1cluster.core.model;
+
+import ai.djl.Device;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.generate.GenerateBenchmark;
+import io.r1cluster.core.tokenizer.DemoTokenizer;
+import io.r1cluster.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Resolves a recipe's {@code model_name_or_path}: {@code demo} is the built-in demo model (the
+ * demo Qwen2 config and the generated demo tokenizer, randomly initialised from the seed); anything
+ * else is a Hugging Face checkpoint folder or a hub id in the local cache (single-file or sharded
+ * safetensors, bf16/f16 converted to float32).
+ */
+public final class Models {
+  /** The name that selects the built-in demo model. */
+  public static final String DEMO = "demo";
+
+  private Models() {}
+
+  /**
+   * A model with its tokenizer. {@code tokenizerDir} holds the tokenizer files (copied into every
+   * checkpoint saved from this model).
+   */
+  public record Loaded(Qwen2Model model, Tokenizer tokenizer, Path tokenizerDir) implements AutoCloseable {
+    @Override
+    public void close() {
+      model.close();
+      tokenizer.close();
+    }
+  }
+
+  /** The demo model's config for the demo tokenizer, with its bos/eos ids. */
+  public static Qwen2Config demoConfig(Tokenizer tok) {
+    int eos = tok.tokenId("<|im_end|>");
+    int bos = tok.tokenId("<|endoftext|>");
+    return GenerateBenchmark.demoConfig(tok.vocabSize()).withTokens(bos, eos);
+  }
+
+  /**
+   * Loads {@code nameOrPath}. For {@code demo}, the tokenizer is written under {@code workDir}
+   * ({@code workDir/demo-tokenizer}) and the weights are initialised from {@code seed}.
+   */
+  public static Loaded load(String nameOrPath, String revision, long seed, Path workDir) {
+    if (nameOrPath == null) {
+      throw new InputException(null, 0, "model_name_or_path", "no model given");
+    }
+    if (DEMO.equals(nameOrPath)) {
+      Path tokDir = workDir.resolve("demo-tokenizer");
+      try {
+        Files.createDirectories(tokDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      DemoTokenizer.write(tokDir);
+      Tokenizer tok = Tokenizer.load(tokDir);
+      return new Loaded(Qwen2Model.random(demoConfig(tok), Device.cpu(), seed), tok, tokDir);
+    }
+    return loadCheckpoint(HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision));
+  }
+
+  /** A Hugging Face checkpoint folder: config.json, safetensors (one file or sharded), tokenizer files. */
+  public static Loaded loadCheckpoint(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      throw new InputException(dir, 0, "model_name_or_path", "no such checkpoint directory");
+    }
+    Qwen2Config cfg = Qwen2Config.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
+    Tokenizer tok = Tokenizer.load(dir);
+    Qwen2Model model;
+    try {
+      model = Qwen2Model.fromTensors(cfg, HfCheckpoint.readWeights(dir), Device.cpu());
+    } catch (InputException e) {
+      tok.close();
+      throw e.file() == null ? new InputException(dir, 0, e.key(), e.detail()) : e;
+    }
+    return new Loaded(model, tok, dir);
+  }
+}

@@ -1,0 +1,427 @@
+package io.r1cluster.core.sft;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.checkpoint.DType;
+import io.r1cluster.core.checkpoint.GenerationConfig;
+import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.checkpoint.SafeTensors;
+import io.r1cluster.core.checkpoint.TensorData;
+import io.r1cluster.core.dataset.Datasets;
+import io.r1cluster.core.dataset.Loaded;
+import io.r1cluster.core.dataset.SftExample;
+import io.r1cluster.core.model.LogProbs;
+import io.r1cluster.core.model.Models;
+import io.r1cluster.core.model.Nd;
+import io.r1cluster.core.model.Qwen2Model;
+import io.r1cluster.core.optim.AdamW;
+import io.r1cluster.core.optim.LrSchedule;
+import io.r1cluster.core.recipe.IntervalStrategy;
+import io.r1cluster.core.recipe.RecipeSettings;
+import io.r1cluster.core.recipe.TrainingSettings;
+import io.r1cluster.core.tokenizer.ChatTemplate;
+import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.Progress;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * Stage 1: supervised fine-tuning on reasoning traces (TRL {@code SFTTrainer} semantics).
+ *
+ * <p>Each optimizer step takes {@code per_device_train_batch_size × gradient_accumulation_steps}
+ * rows; the loss is the mean negative log-likelihood over all trained target tokens of the step
+ * (each micro-batch's sum is divided by the step's token count before backward, so accumulation
+ * gives exactly the full-batch mean). Gradients are clipped to {@code max_grad_norm}, AdamW
+ * updates with the scheduled learning rate. A non-finite loss or gradient skips the update.
+ *
+ * <p>The data order of every epoch is a permutation seeded by {@code seed + epoch}, so the
+ * position in the data is a function of the global step: a checkpoint ({@code checkpoint-N/}: HF
+ * weights + tokenizer, {@code optimizer.safetensors}, {@code trainer_state.json}) is enough to
+ * continue exactly, and a resumed run logs the same losses as an uninterrupted one.
+ */
+public final class SftTrainer {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  public static final String STATE_FILE = "trainer_state.json";
+  public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+  public static final String METRICS_FILE = "metrics.jsonl";
+
+  private final RecipeSettings settings;
+  private final PrintStream log;
+  private long stopAfterSteps = Long.MAX_VALUE;
+
+  public SftTrainer(RecipeSettings settings, PrintStream log) {
+    this.settings = settings;
+    this.log = log;
+  }
+
+  /** Stops (as if killed) after this many steps of this run, without the final save: for resume tests. */
+  public SftTrainer stopAfter(long steps) {
+    this.stopAfterSteps = steps;
+    return this;
+  }
+
+  /** Outcome of a run. */
+  public record Result(Path outputDir, long globalStep, long totalSteps, double lastLoss, long skippedSteps,
+      int examples, long resumedFrom, boolean completed) {}
+
+  /** The steps of the run, each a list of rows, with the epoch they belong to. */
+  record Plan(List<List<SftBatcher.Row>> steps, List<Double> epochAt) {}
+
+  static Plan plan(List<SftEncoder.Encoded> encoded, TrainingSettings t, int maxLength, boolean packing) {
+    int rowsPerStep = t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps();
+    List<List<SftBatcher.Row>> steps = new ArrayList<>();
+    List<Double> epochAt = new ArrayList<>();
+    int maxSteps = t.maxSteps();
+    double epochs = t.numTrainEpochs();
+    for (int e = 0; ; e++) {
+      if (maxSteps <= 0 && e >= Math.ceil(epochs)) {
+        break;
+      }
+      List<SftBatcher.Row> rows = SftBatcher.rows(encoded, permutation(encoded.size(), t.seed() + e), maxLength, packing);
+      int n = (rows.size() + rowsPerStep - 1) / rowsPerStep;
+      int take = n;
+      if (maxSteps <= 0 && e + 1 > epochs) {
+        take = (int) Math.ceil(n * (epochs - e));
+      }
+      for (int k = 0; k < take; k++) {
+        if (maxSteps > 0 && steps.size() >= maxSteps) {
+          return new Plan(steps, epochAt);
+        }
+        steps.add(rows.subList(k * rowsPerStep, Math.min(rows.size(), (k + 1) * rowsPerStep)));
+        epochAt.add(e + (k + 1) / (double) n);
+      }
+      if (n == 0) {
+        break;
+      }
+    }
+    return new Plan(steps, epochAt);
+  }
+
+  static int[] permutation(int n, long seed) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    Random r = new Random(seed);
+    for (int i = n - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int tmp = p[i];
+      p[i] = p[j];
+      p[j] = tmp;
+    }
+    return p;
+  }
+
+  public Result train() {
+    TrainingSettings t = settings.training();
+    Path out = Path.of(t.outputDir());
+    try {
+      Files.createDirectories(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Path resume = resumeCheckpoint(out, t);
+    Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
+        : Models.load(settings.model().modelNameOrPath(), settings.model().modelRevision(), t.seed(), out);
+    try (loaded) {
+      Qwen2Model model = loaded.model();
+      ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
+      Loaded<SftExample> data = Datasets.sft(settings.data(), settings.data().trainSplit());
+      if (data.skipped() > 0) {
+        log.printf("skipped %d bad rows (first: %s)%n", data.skipped(), data.firstSkipped());
+      }
+      if (data.items().isEmpty()) {
+        throw new InputException(null, 0, "dataset_name", "the training split has no rows");
+      }
+      boolean assistantOnly = settings.sft().completionOnlyLoss() == null || settings.sft().completionOnlyLoss();
+      int maxLength = settings.sft().maxLength();
+      SftEncoder enc = new SftEncoder(loaded.tokenizer(), template, maxLength, assistantOnly);
+      List<SftEncoder.Encoded> encoded = new ArrayList<>();
+      int truncated = 0;
+      for (SftExample ex : data.items()) {
+        SftEncoder.Encoded e = enc.encode(ex);
+        truncated += e.truncated() ? 1 : 0;
+        if (e.trainedCount() > 0) {
+          encoded.add(e);
+        }
+      }
+      if (truncated > 0) {
+        log.printf("truncated %d of %d examples to max_length %d%n", truncated, encoded.size(), maxLength);
+      }
+      Plan plan = plan(encoded, t, maxLength, settings.sft().packing());
+      int total = plan.steps().size();
+      int warmup = t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), total);
+      LrSchedule schedule = LrSchedule.of(t.lrSchedulerType().name().toLowerCase(Locale.ROOT), t.learningRate(), total,
+          warmup, t.lrSchedulerKwargs());
+      long start = 0;
+      long skipped = 0;
+      try (AdamW opt = new AdamW(model.parameters(),
+          new AdamW.Config(t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(), t.weightDecay()))) {
+        if (resume != null) {
+          JsonNode st = readJson(resume.resolve(STATE_FILE));
+          start = st.path("global_step").asLong();
+          skipped = st.path("skipped_nonfinite").asLong();
+          opt.load(SafeTensors.read(resume.resolve(OPTIMIZER_FILE)));
+          log.printf("resuming from %s (step %d of %d)%n", resume, start, total);
+        }
+        log.printf("SFT: %d examples, %d steps (%d rows/step, packing %s, max_length %d), lr %.2e %s%n",
+            encoded.size(), total, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps(),
+            settings.sft().packing(), maxLength, t.learningRate(), t.lrSchedulerType().name().toLowerCase(Locale.ROOT));
+        int logEvery = interval(t.loggingSteps(), total);
+        int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : interval(t.saveSteps(), total);
+        Progress progress = new Progress("sft", start, total, "steps", log, 2000);
+        double lastLoss = Double.NaN;
+        double lossAcc = 0;
+        double accAcc = 0;
+        int accN = 0;
+        long tokens = 0;
+        long tokensWindow = 0;
+        long windowStart = System.nanoTime();
+        boolean completed = true;
+        long ran = 0;
+        try (MetricsLog metrics = new MetricsLog(out.resolve(METRICS_FILE), start)) {
+          for (long step = start; step < total; step++) {
+            if (ran >= stopAfterSteps) {
+              completed = false;
+              break;
+            }
+            double lr = schedule.lr((int) step);
+            StepOut so = step(model, opt, encoded, plan.steps().get((int) step), t, lr);
+            ran++;
+            if (so.skipped) {
+              skipped++;
+            } else {
+              lastLoss = so.loss;
+              lossAcc += so.loss;
+              accAcc += so.accuracy;
+              accN++;
+            }
+            tokens += so.tokens;
+            tokensWindow += so.tokens;
+            long done = step + 1;
+            boolean logNow = done % logEvery == 0 || done == total || (done == 1 && t.loggingFirstStep());
+            if (logNow) {
+              double secs = Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("loss", accN == 0 ? Double.NaN : lossAcc / accN);
+              m.put("grad_norm", so.gradNorm);
+              m.put("learning_rate", lr);
+              m.put("epoch", plan.epochAt().get((int) step));
+              m.put("num_tokens", tokens);
+              m.put("mean_token_accuracy", accN == 0 ? Double.NaN : accAcc / accN);
+              m.put("tokens_per_second", tokensWindow / secs);
+              m.put("skipped_nonfinite", skipped);
+              metrics.log(done, m);
+              lossAcc = 0;
+              accAcc = 0;
+              accN = 0;
+              tokensWindow = 0;
+              windowStart = System.nanoTime();
+            }
+            progress.update(done, String.format(Locale.ROOT, "loss %.4f lr %.2e", so.loss, lr));
+            if (done % saveEvery == 0 && done < total) {
+              saveCheckpoint(out, done, total, skipped, plan.epochAt().get((int) step), loaded, opt, t.saveTotalLimit());
+            }
+          }
+        }
+        if (completed) {
+          saveFinal(out, loaded);
+          MetricsLog.plot(out.resolve(METRICS_FILE), out.resolve("plots"), "sft ");
+        }
+        return new Result(out, start + ran, total, lastLoss, skipped, encoded.size(), start, completed);
+      }
+    }
+  }
+
+  private record StepOut(double loss, double accuracy, double gradNorm, long tokens, boolean skipped) {}
+
+  /** One optimizer step over the step's rows (micro-batches of per_device_train_batch_size). */
+  private static StepOut step(Qwen2Model model, AdamW opt, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
+      TrainingSettings t, double lr) {
+    int micro = t.perDeviceTrainBatchSize();
+    List<SftBatcher.Batch> batches = new ArrayList<>();
+    long n = 0;
+    long real = 0;
+    for (int i = 0; i < rows.size(); i += micro) {
+      SftBatcher.Batch b = SftBatcher.batch(encoded, rows.subList(i, Math.min(rows.size(), i + micro)));
+      batches.add(b);
+      n += b.targetTokens();
+      real += b.realTokens();
+    }
+    opt.zeroGrad();
+    double loss = 0;
+    double correct = 0;
+    boolean finite = n > 0;
+    for (SftBatcher.Batch b : batches) {
+      if (!finite) {
+        break;
+      }
+      try (NDManager s = NDManager.newBaseManager();
+          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        NDArray ids = s.create(b.ids());
+        NDArray logits = model.logits(s, ids, s.create(b.segments()), s.create(b.positions())).get(":, :-1, :");
+        NDArray targets = ids.get(":, 1:");
+        NDArray mask = s.create(b.lossMask());
+        NDArray logp = LogProbs.of(logits, targets, 1.0);
+        NDArray part = Nd.div(logp.mul(mask).sum().neg(), (double) n);
+        double v = part.getFloat();
+        if (!Double.isFinite(v)) {
+          finite = false;
+          break;
+        }
+        gc.backward(part);
+        loss += v;
+        NDArray hit = logits.stopGradient().argMax(-1).eq(targets).toType(DataType.FLOAT32, false).mul(mask);
+        correct += hit.sum().getFloat();
+      }
+    }
+    double norm = Double.NaN;
+    if (finite) {
+      norm = AdamW.clipGradNorm(model.parameters().values(), t.maxGradNorm());
+      finite = Double.isFinite(norm);
+    }
+    if (!finite) {
+      opt.zeroGrad();
+      return new StepOut(Double.NaN, Double.NaN, norm, real, true);
+    }
+    opt.step(lr);
+    opt.zeroGrad();
+    return new StepOut(loss, correct / Math.max(1, n), norm, real, false);
+  }
+
+  /** Steps between events: a value ≥ 1 is a step count, a value &lt; 1 a fraction of the total (TRL). */
+  static int interval(double v, int total) {
+    int k = v >= 1 ? (int) v : (int) Math.ceil(v * total);
+    return Math.max(1, k);
+  }
+
+  /** The checkpoint to resume from: {@code resume_from_checkpoint}, else the latest in output_dir unless overwriting. */
+  static Path resumeCheckpoint(Path out, TrainingSettings t) {
+    String r = t.resumeFromCheckpoint();
+    if (r != null && !r.equalsIgnoreCase("false")) {
+      if (r.equalsIgnoreCase("true")) {
+        Path latest = latestCheckpoint(out);
+        if (latest == null) {
+          throw new InputException(null, 0, "resume_from_checkpoint", "no checkpoint-N folder in " + out);
+        }
+        return latest;
+      }
+      Path p = Path.of(r);
+      if (!Files.isRegularFile(p.resolve(STATE_FILE))) {
+        throw new InputException(null, 0, "resume_from_checkpoint", p + " is not a checkpoint (no " + STATE_FILE + ")");
+      }
+      return p;
+    }
+    return t.overwriteOutputDir() ? null : latestCheckpoint(out);
+  }
+
+  /** The complete checkpoint-N with the largest N, or null. */
+  public static Path latestCheckpoint(Path out) {
+    return checkpoints(out).stream().reduce((a, b) -> b).orElse(null);
+  }
+
+  static List<Path> checkpoints(Path out) {
+    if (!Files.isDirectory(out)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(out)) {
+      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+          .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
+          .sorted(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void saveCheckpoint(Path out, long step, long total, long skipped, double epoch, Models.Loaded loaded,
+      AdamW opt, int limit) {
+    Qwen2Model model = loaded.model();
+    List<TensorData> weights = model.toTensors(DType.F32);
+    Map<String, TensorData> optState = opt.state();
+    HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
+      Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.config().toJson()) + "\n");
+      HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
+      HfCheckpoint.copyTokenizerFiles(loaded.tokenizerDir(), tmp);
+      SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
+      ObjectNode st = JSON.createObjectNode();
+      st.put("global_step", step);
+      st.put("max_steps", total);
+      st.put("epoch", epoch);
+      st.put("skipped_nonfinite", skipped);
+      Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(st) + "\n");
+    });
+    if (limit > 0) {
+      List<Path> all = checkpoints(out);
+      for (int i = 0; i < all.size() - limit; i++) {
+        deleteTree(all.get(i));
+      }
+    }
+  }
+
+  /**
+   * The final model into {@code output_dir} itself (as TRL's {@code save_model}): written completely
+   * into a temporary folder first, then each file moved in atomically, weights last.
+   */
+  static void saveFinal(Path out, Models.Loaded loaded) {
+    Qwen2Model model = loaded.model();
+    Path tmp = out.resolve(".final-tmp");
+    deleteTree(tmp);
+    Integer eos = model.config().eosTokenId() >= 0 ? model.config().eosTokenId() : null;
+    GenerationConfig gen = new GenerationConfig(model.config().bosTokenId() >= 0 ? model.config().bosTokenId() : null,
+        eos == null ? List.of() : List.of(eos), null, null, null, null, null, null);
+    HfCheckpoint.save(tmp, model.config().toJson(), model.toTensors(DType.F32), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, gen,
+        loaded.tokenizerDir());
+    try (Stream<Path> files = Files.list(tmp)) {
+      List<Path> list = new ArrayList<>(files.toList());
+      list.sort(Comparator.comparing((Path p) -> p.getFileName().toString().contains("safetensors")));
+      for (Path f : list) {
+        Files.move(f, out.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    deleteTree(tmp);
+  }
+
+  static void deleteTree(Path p) {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(q);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static JsonNode readJson(Path f) {
+    try {
+      return JSON.readTree(f.toFile());
+    } catch (IOException e) {
+      throw new InputException(f, 0, null, "unreadable: " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package io.r1cluster.core.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * {@code metrics.jsonl}: one JSON object per logging step ({@code step} plus TRL metric names),
+ * appended and flushed as training goes, and PNG plots of every metric against the step.
+ */
+public final class MetricsLog implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final Path file;
+  private final BufferedWriter out;
+
+  /**
+   * Opens {@code file} for appending. When resuming, lines after {@code keepUpToStep} (written by the
+   * interrupted run after its last checkpoint) are dropped first so the log has each step once.
+   */
+  public MetricsLog(Path file, long keepUpToStep) {
+    this.file = file;
+    try {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      if (Files.exists(file)) {
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+          if (line.isBlank()) {
+            continue;
+          }
+          JsonNode n = JSON.readTree(line);
+          if (n.path("step").asLong(Long.MAX_VALUE) <= keepUpToStep) {
+            keep.add(line);
+          }
+        }
+        Files.write(file, keep, StandardCharsets.UTF_8);
+      }
+      out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** Appends one record. */
+  public synchronized void log(long step, Map<String, ?> metrics) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("step", step);
+    metrics.forEach((k, v) -> n.set(k, JSON.valueToTree(v)));
+    try {
+      out.write(JSON.writeValueAsString(n));
+      out.newLine();
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      out.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Reads a metrics file: per metric name, the (step, value) pairs in order. */
+  public static Map<String, double[][]> read(Path file) {
+    Map<String, List<double[]>> series = new LinkedHashMap<>();
+    try {
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode n = JSON.readTree(line);
+        double step = n.path("step").asDouble();
+        n.fields().forEachRemaining(e -> {
+          if (!e.getKey().equals("step") && e.getValue().isNumber()) {
+            series.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {step, e.getValue().asDouble()});
+          }
+        });
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Map<String, double[][]> out = new LinkedHashMap<>();
+    series.forEach((k, v) -> out.put(k, v.toArray(new double[0][])));
+    return out;
+  }
+
+  /**
+   * Draws one PNG per metric ({@code dir/NAME.png}, '/' in names becomes '_') with the metric
+   * against the optimizer step; returns the files written.
+   */
+  public static List<Path> plot(Path metricsFile, Path dir, String titlePrefix) {
+    System.setProperty("java.awt.headless", "true");
+    List<Path> written = new ArrayList<>();
+    try {
+      Files.createDirectories(dir);
+      for (var e : read(metricsFile).entrySet()) {
+        double[][] pts = e.getValue();
+        if (pts.length == 0) {
+          continue;
+        }
+        double[] x = new double[pts.length];
+        double[] y = new double[pts.length];
+        for (int i = 0; i < pts.length; i++) {
+          x[i] = pts[i][0];
+          y[i] = Double.isFinite(pts[i][1]) ? pts[i][1] : Double.NaN;
+        }
+        XYChart chart = new XYChartBuilder().width(640).height(400)
+            .title(titlePrefix + e.getKey()).xAxisTitle("step").yAxisTitle(e.getKey()).build();
+        chart.getStyler().setLegendVisible(false);
+        chart.addSeries(e.getKey(), x, y).setMarker(pts.length > 50 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+        Path png = dir.resolve(e.getKey().replace('/', '_') + ".png");
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        written.add(png);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return written;
+  }
+}
