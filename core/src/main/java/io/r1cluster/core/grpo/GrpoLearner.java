@@ -108,7 +108,20 @@ public final class GrpoLearner implements AutoCloseable {
 
   private record Seq(int[] tokens, int promptLen, float[] behaviour, float advantage, boolean counts, long version) {}
 
+  /**
+   * An extra loss added to the GRPO loss of the same optimizer step (the combined stage's SFT
+   * term): it runs its own forward/backward on the policy, accumulating into the same gradients
+   * before clipping, and returns its (already weighted) loss value; non-finite skips the step.
+   */
+  public interface AuxiliaryLoss {
+    double accumulate(Qwen2Model policy);
+  }
+
   public StepResult step(TrainBatch batch, long currentVersion) {
+    return step(batch, currentVersion, null);
+  }
+
+  public StepResult step(TrainBatch batch, long currentVersion, AuxiliaryLoss aux) {
     List<Seq> seqs = new ArrayList<>();
     double tokensTotal = 0;
     int clippedCompletions = 0;
@@ -165,6 +178,11 @@ public final class GrpoLearner implements AutoCloseable {
           clip[1] += out[4];
           clip[2] += out[5];
         }
+      }
+      if (finite && aux != null && it == 0) {
+        double auxLoss = aux.accumulate(policy);
+        metrics.put("aux_loss", auxLoss);
+        finite = Double.isFinite(auxLoss);
       }
       if (!finite) {
         break;
@@ -295,6 +313,16 @@ public final class GrpoLearner implements AutoCloseable {
 
   public int steps() {
     return steps;
+  }
+
+  /** The optimizer (for checkpointing its state). */
+  public AdamW optimizer() {
+    return opt;
+  }
+
+  /** Sets the optimizer-step counter when resuming (the schedule and reference sync follow it). */
+  public void resumeAt(int step) {
+    this.steps = step;
   }
 
   @Override

@@ -300,6 +300,7 @@ public final class RecipeKeys {
     own(TOP, "skip_bad_rows", ValueType.BOOL, "false", "skip and count malformed dataset rows instead of failing");
     own(TOP, "sft_loss_weight", ValueType.FLOAT, "0.1", "combined stage: weight of the SFT loss added to the GRPO loss");
     own(TOP, "eval_after_stage", ValueType.BOOL, "false", "run the eval stage after every training stage");
+    own(TOP, "demo_data_train", ValueType.INT, null, "r1 run: when dataset_name does not exist yet, write the demo task there first with this many training rows (200 test rows)");
     own(TOP, "eval_num_samples", ValueType.INT, "1", "samples per prompt for pass@k in eval (1 = greedy pass@1 only)");
     own(TOP, "alpha", ValueType.FLOAT, "0.5", "distill: weight of the soft (KL) loss; 1 - alpha on hard-target CE");
     own(TOP, "teacher_model", ValueType.STRING, null, "distill/generate: teacher checkpoint (path or hub id)");

@@ -116,6 +116,28 @@ public final class RecipeSettings {
     return new RecipeSettings(kind, values, errors);
   }
 
+  /**
+   * These settings with some top-level keys replaced (e.g. the pipeline runner's per-stage
+   * {@code output_dir} and {@code model_name_or_path}). Values are plain Java values of the key's
+   * type; an unknown key or a bad value is an {@link IllegalArgumentException}.
+   */
+  public RecipeSettings with(Map<String, Object> overrides) {
+    Map<String, Value> v = new LinkedHashMap<>(values);
+    for (var e : overrides.entrySet()) {
+      KeySpec spec = RecipeKeys.topLevel().get(e.getKey());
+      if (spec == null) {
+        throw new IllegalArgumentException("unknown recipe key " + e.getKey());
+      }
+      v.put(e.getKey(), new Value(spec, e.getValue(), 0));
+    }
+    RecipeParser p = new RecipeParser(java.nio.file.Path.of("<overrides>"));
+    RecipeSettings s = new RecipeSettings(kind, v, p);
+    if (!p.errors().isEmpty()) {
+      throw new IllegalArgumentException(p.errors().toString());
+    }
+    return s;
+  }
+
   private static IntervalStrategy strategy(String s) {
     return IntervalStrategy.valueOf(s.toUpperCase(Locale.ROOT));
   }

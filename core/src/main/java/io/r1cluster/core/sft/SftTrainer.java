@@ -116,7 +116,7 @@ public final class SftTrainer {
     return new Plan(steps, epochAt);
   }
 
-  static int[] permutation(int n, long seed) {
+  public static int[] permutation(int n, long seed) {
     int[] p = new int[n];
     for (int i = 0; i < n; i++) {
       p[i] = i;
@@ -254,10 +254,16 @@ public final class SftTrainer {
 
   private record StepOut(double loss, double accuracy, double gradNorm, long tokens, boolean skipped) {}
 
-  /** One optimizer step over the step's rows (micro-batches of per_device_train_batch_size). */
-  private static StepOut step(Qwen2Model model, AdamW opt, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
-      TrainingSettings t, double lr) {
-    int micro = t.perDeviceTrainBatchSize();
+  /** Forward + backward of an SFT loss over rows: loss value (weighted), token accuracy, tokens. */
+  public record Accumulated(double loss, double accuracy, long targetTokens, long realTokens) {}
+
+  /**
+   * Accumulates the gradient of {@code weight} × (mean NLL over the trained target tokens of
+   * {@code rows}) into the model's gradients, in micro-batches of {@code micro} rows; the loss is
+   * NaN (and the backward of the remaining micro-batches skipped) when it is not finite.
+   */
+  public static Accumulated accumulate(Qwen2Model model, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
+      int micro, double weight) {
     List<SftBatcher.Batch> batches = new ArrayList<>();
     long n = 0;
     long real = 0;
@@ -267,14 +273,12 @@ public final class SftTrainer {
       n += b.targetTokens();
       real += b.realTokens();
     }
-    opt.zeroGrad();
+    if (n == 0) {
+      return new Accumulated(Double.NaN, Double.NaN, 0, real);
+    }
     double loss = 0;
     double correct = 0;
-    boolean finite = n > 0;
     for (SftBatcher.Batch b : batches) {
-      if (!finite) {
-        break;
-      }
       try (NDManager s = NDManager.newBaseManager();
           GradientCollector gc = Engine.getInstance().newGradientCollector()) {
         NDArray ids = s.create(b.ids());
@@ -282,11 +286,10 @@ public final class SftTrainer {
         NDArray targets = ids.get(":, 1:");
         NDArray mask = s.create(b.lossMask());
         NDArray logp = LogProbs.of(logits, targets, 1.0);
-        NDArray part = Nd.div(logp.mul(mask).sum().neg(), (double) n);
+        NDArray part = Nd.div(logp.mul(mask).sum().neg(), n / weight);
         double v = part.getFloat();
         if (!Double.isFinite(v)) {
-          finite = false;
-          break;
+          return new Accumulated(Double.NaN, Double.NaN, n, real);
         }
         gc.backward(part);
         loss += v;
@@ -294,6 +297,15 @@ public final class SftTrainer {
         correct += hit.sum().getFloat();
       }
     }
+    return new Accumulated(loss, correct / n, n, real);
+  }
+
+  /** One optimizer step over the step's rows (micro-batches of per_device_train_batch_size). */
+  private static StepOut step(Qwen2Model model, AdamW opt, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
+      TrainingSettings t, double lr) {
+    opt.zeroGrad();
+    Accumulated a = accumulate(model, encoded, rows, t.perDeviceTrainBatchSize(), 1.0);
+    boolean finite = Double.isFinite(a.loss());
     double norm = Double.NaN;
     if (finite) {
       norm = AdamW.clipGradNorm(model.parameters().values(), t.maxGradNorm());
@@ -301,21 +313,21 @@ public final class SftTrainer {
     }
     if (!finite) {
       opt.zeroGrad();
-      return new StepOut(Double.NaN, Double.NaN, norm, real, true);
+      return new StepOut(Double.NaN, Double.NaN, norm, a.realTokens(), true);
     }
     opt.step(lr);
     opt.zeroGrad();
-    return new StepOut(loss, correct / Math.max(1, n), norm, real, false);
+    return new StepOut(a.loss(), a.accuracy(), norm, a.realTokens(), false);
   }
 
   /** Steps between events: a value ≥ 1 is a step count, a value &lt; 1 a fraction of the total (TRL). */
-  static int interval(double v, int total) {
+  public static int interval(double v, int total) {
     int k = v >= 1 ? (int) v : (int) Math.ceil(v * total);
     return Math.max(1, k);
   }
 
   /** The checkpoint to resume from: {@code resume_from_checkpoint}, else the latest in output_dir unless overwriting. */
-  static Path resumeCheckpoint(Path out, TrainingSettings t) {
+  public static Path resumeCheckpoint(Path out, TrainingSettings t) {
     String r = t.resumeFromCheckpoint();
     if (r != null && !r.equalsIgnoreCase("false")) {
       if (r.equalsIgnoreCase("true")) {
@@ -339,7 +351,7 @@ public final class SftTrainer {
     return checkpoints(out).stream().reduce((a, b) -> b).orElse(null);
   }
 
-  static List<Path> checkpoints(Path out) {
+  public static List<Path> checkpoints(Path out) {
     if (!Files.isDirectory(out)) {
       return List.of();
     }
@@ -383,7 +395,7 @@ public final class SftTrainer {
    * The final model into {@code output_dir} itself (as TRL's {@code save_model}): written completely
    * into a temporary folder first, then each file moved in atomically, weights last.
    */
-  static void saveFinal(Path out, Models.Loaded loaded) {
+  public static void saveFinal(Path out, Models.Loaded loaded) {
     Qwen2Model model = loaded.model();
     Path tmp = out.resolve(".final-tmp");
     deleteTree(tmp);
@@ -404,7 +416,7 @@ public final class SftTrainer {
     deleteTree(tmp);
   }
 
-  static void deleteTree(Path p) {
+  public static void deleteTree(Path p) {
     if (!Files.exists(p)) {
       return;
     }

@@ -1,0 +1,307 @@
+package io.r1cluster.core.pipeline;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.dataset.Datasets;
+import io.r1cluster.core.demo.DemoDataset;
+import io.r1cluster.core.eval.Evaluator;
+import io.r1cluster.core.grpo.GrpoTrainer;
+import io.r1cluster.core.model.Models;
+import io.r1cluster.core.recipe.From;
+import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeSettings;
+import io.r1cluster.core.recipe.Stage;
+import io.r1cluster.core.recipe.StageType;
+import io.r1cluster.core.recipe.Value;
+import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.MetricsLog;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs a recipe's {@code pipeline:} in one process: each stage trains (or evaluates) the model its
+ * {@code from:} names and writes its output checkpoint to {@code RUN_DIR/STAGE}; with
+ * {@code eval_after_stage} the base model and every trained stage are evaluated on the test split.
+ *
+ * <p>Run state is {@code RUN_DIR/state.json}, rewritten atomically (temp file + rename) after every
+ * change. Running the same recipe again resumes: completed stages are skipped (their outputs and
+ * eval results are reused), an interrupted stage continues from its last {@code checkpoint-N}.
+ * Everything is checked before the first stage starts: stage types, {@code from:} references and
+ * checkpoints, datasets.
+ */
+public final class Pipeline {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private final Recipe recipe;
+  private final Path runDir;
+  private final PrintStream log;
+  private String stopStage;
+  private long stopAfterSteps;
+
+  public Pipeline(Recipe recipe, Path runDir, PrintStream log) {
+    this.recipe = recipe;
+    this.runDir = runDir;
+    this.log = log;
+  }
+
+  /** Simulates a crash: the named stage stops (without its final save) after this many steps. For tests. */
+  Pipeline stopStageAfter(String stage, long steps) {
+    this.stopStage = stage;
+    this.stopAfterSteps = steps;
+    return this;
+  }
+
+  /** Thrown by a stage stopped with {@link #stopStageAfter}. */
+  static final class Interrupted extends RuntimeException {
+    Interrupted(String stage) {
+      super("stage " + stage + " interrupted");
+    }
+  }
+
+  /** Status of one stage in state.json. */
+  public record StageState(String name, String type, String status, String output, Map<String, Object> eval) {}
+
+  /** The default run folder: {@code runs/<run_name>}, else {@code runs/<recipe file name without .yaml>}. */
+  public static Path defaultRunDir(Recipe r) {
+    Value v = r.settings().values().get("run_name");
+    String name = v != null && v.value() != null ? v.value().toString()
+        : r.file().getFileName().toString().replaceFirst("\\.ya?ml$", "");
+    return Path.of("runs", name);
+  }
+
+  /** Runs (or resumes) the pipeline; returns the final state of every stage, with "base" first when evaluated. */
+  public List<StageState> run() {
+    List<Stage> stages = recipe.stages();
+    if (stages.isEmpty()) {
+      throw new InputException(recipe.file(), 0, "pipeline", "the recipe has no pipeline: stages");
+    }
+    check(stages);
+    Map<String, StageState> state = readState();
+    prepareDemoData();
+    boolean evalAfter = recipe.settings().eval().evalAfterStage();
+    if (evalAfter && !done(state, "base")) {
+      Stage first = stages.get(0);
+      String input = inputOf(first, stages, state);
+      Map<String, Object> e = evaluateModel(first.settings(), input, runDir.resolve("base-eval"));
+      state.put("base", new StageState("base", "eval", "done", input, e));
+      writeState(state);
+    }
+    for (Stage st : stages) {
+      if (done(state, st.name())) {
+        log.printf("stage %s: done (output %s)%n", st.name(), state.get(st.name()).output());
+        continue;
+      }
+      String input = inputOf(st, stages, state);
+      Path out = runDir.resolve(st.name());
+      state.put(st.name(), new StageState(st.name(), type(st), "running", out.toString(), null));
+      writeState(state);
+      log.printf("== stage %s (%s) from %s -> %s%n", st.name(), type(st), input, out);
+      Map<String, Object> overrides = new LinkedHashMap<>();
+      overrides.put("output_dir", out.toString());
+      overrides.put("model_name_or_path", input);
+      RecipeSettings s = st.settings().with(overrides);
+      Map<String, Object> eval = null;
+      long stop = st.name().equals(stopStage) ? stopAfterSteps : Long.MAX_VALUE;
+      boolean completed = switch (st.type()) {
+        case SFT -> new SftTrainer(s, log).stopAfter(stop).train().completed();
+        case GRPO, COMBINED -> new GrpoTrainer(s, log).stopAfter(stop).train().completed();
+        default -> true;
+      };
+      if (!completed) {
+        throw new Interrupted(st.name());
+      }
+      switch (st.type()) {
+        case SFT, GRPO, COMBINED -> { }
+        case EVAL -> eval = evaluateModel(s, input, out);
+        default -> throw new IllegalStateException("checked before");
+      }
+      if (st.type().trains() && evalAfter) {
+        eval = evaluateModel(s, out.toString(), out);
+      }
+      state.put(st.name(), new StageState(st.name(), type(st), "done",
+          st.type() == StageType.EVAL ? input : out.toString(), eval));
+      writeState(state);
+    }
+    List<StageState> result = new ArrayList<>(state.values());
+    writeReport(result);
+    return result;
+  }
+
+  private static String type(Stage st) {
+    return st.type().name().toLowerCase(Locale.ROOT);
+  }
+
+  private static boolean done(Map<String, StageState> state, String name) {
+    StageState s = state.get(name);
+    return s != null && "done".equals(s.status());
+  }
+
+  /** Fails before any work on stage types this runner cannot run and on bad from: references. */
+  void check(List<Stage> stages) {
+    List<String> seen = new ArrayList<>();
+    for (Stage st : stages) {
+      if (st.type() == StageType.GENERATE || st.type() == StageType.DISTILL) {
+        throw new InputException(recipe.file(), st.line(), "type", "stage '" + st.name() + "': type "
+            + type(st) + " is not implemented by this runner yet (sft, grpo, combined and eval are)");
+      }
+      if (st.from() instanceof From.Stage fs && !seen.contains(fs.name())) {
+        throw new InputException(recipe.file(), st.line(), "from", "stage '" + st.name() + "' takes its model from '"
+            + fs.name() + "', which is not an earlier stage");
+      }
+      if (st.from() instanceof From.Checkpoint cp && !Files.isDirectory(cp.path())
+          && !Models.DEMO.equals(cp.path().toString())) {
+        throw new InputException(recipe.file(), st.line(), "from", "stage '" + st.name() + "': no checkpoint at " + cp.path());
+      }
+      seen.add(st.name());
+    }
+    String first = stages.get(0).settings().model().modelNameOrPath();
+    if (stages.get(0).from() instanceof From.Previous && first == null) {
+      throw new InputException(recipe.file(), stages.get(0).line(), "model_name_or_path",
+          "the first stage takes model_name_or_path, which the recipe does not set");
+    }
+  }
+
+  private String inputOf(Stage st, List<Stage> stages, Map<String, StageState> state) {
+    if (st.from() instanceof From.Checkpoint cp) {
+      return cp.path().toString();
+    }
+    if (st.from() instanceof From.Stage fs) {
+      return state.get(fs.name()).output();
+    }
+    int i = stages.indexOf(st);
+    for (int j = i - 1; j >= 0; j--) {
+      if (stages.get(j).type().trains()) {
+        return state.get(stages.get(j).name()).output();
+      }
+    }
+    return st.settings().model().modelNameOrPath();
+  }
+
+  /** Writes the demo dataset when {@code demo_data_train} is set and the dataset folder does not exist. */
+  private void prepareDemoData() {
+    Value v = recipe.settings().values().get("demo_data_train");
+    String ds = recipe.settings().data().datasetName();
+    if (v == null || v.value() == null || ds == null) {
+      return;
+    }
+    Path dir = Path.of(ds);
+    if (Files.exists(dir.resolve("train.jsonl"))) {
+      return;
+    }
+    DemoDataset.Options d = DemoDataset.Options.defaults();
+    DemoDataset.Summary s = DemoDataset.write(dir, new DemoDataset.Options(((Number) v.value()).intValue(), d.test(),
+        recipe.settings().training().seed(), d.errorRate(), d.digits(), d.tasks()));
+    log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", dir, s.teacherAccuracy());
+  }
+
+  private Map<String, Object> evaluateModel(RecipeSettings s, String model, Path outDir) {
+    List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
+    int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
+    int n = Math.max(1, s.eval().numSamples());
+    Evaluator.Options o = n == 1 ? Evaluator.Options.greedy(maxNew)
+        : new Evaluator.Options(n, n, Math.max(0.1, s.grpo().temperature()), maxNew, 64, s.training().seed(), 20);
+    Path dir = Path.of(model);
+    Models.Loaded m = Files.isDirectory(dir) ? Models.loadCheckpoint(dir)
+        : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir);
+    try (m) {
+      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(s.model().chatTemplate()),
+          prompts, o, outDir, log);
+      log.printf(Locale.ROOT, "eval %s: pass@1 %.3f format %.3f mean length %.1f%n", model, r.passAt1(), r.formatRate(),
+          r.meanLength());
+      return r.asMap();
+    }
+  }
+
+  Map<String, StageState> readState() {
+    Path f = runDir.resolve("state.json");
+    Map<String, StageState> out = new LinkedHashMap<>();
+    if (!Files.exists(f)) {
+      return out;
+    }
+    try {
+      for (var n : JSON.readTree(f.toFile()).path("stages")) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> eval = n.hasNonNull("eval") ? JSON.convertValue(n.get("eval"), Map.class) : null;
+        out.put(n.path("name").asText(), new StageState(n.path("name").asText(), n.path("type").asText(),
+            n.path("status").asText(), n.path("output").asText(null), eval));
+      }
+    } catch (IOException e) {
+      throw new InputException(f, 0, null, "unreadable run state: " + e.getMessage());
+    }
+    return out;
+  }
+
+  void writeState(Map<String, StageState> state) {
+    try {
+      Files.createDirectories(runDir);
+      ObjectNode root = JSON.createObjectNode();
+      root.put("recipe", recipe.file().toString());
+      ArrayNode arr = root.putArray("stages");
+      for (StageState s : state.values()) {
+        arr.add(JSON.valueToTree(s));
+      }
+      Path tmp = runDir.resolve(".state.json.tmp");
+      Files.writeString(tmp, JSON.writeValueAsString(root) + "\n");
+      Files.move(tmp, runDir.resolve("state.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The seed's table in miniature, as text. */
+  public static String table(List<StageState> states) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %8s %8s %12s%n", "stage", "pass@1", "format",
+        "mean length"));
+    for (StageState s : states) {
+      if (s.eval() == null) {
+        continue;
+      }
+      sb.append(String.format(Locale.ROOT, "%-12s %8.3f %8.3f %12.1f%n", s.name(), num(s.eval().get("pass@1")),
+          num(s.eval().get("format")), num(s.eval().get("mean_length"))));
+    }
+    return sb.toString();
+  }
+
+  private static double num(Object o) {
+    return o instanceof Number n ? n.doubleValue() : Double.NaN;
+  }
+
+  private void writeReport(List<StageState> states) {
+    StringBuilder md = new StringBuilder("# Run report: " + recipe.file() + "\n\n```\n" + table(states) + "```\n\n");
+    for (StageState s : states) {
+      Path plots = runDir.resolve(s.name()).resolve("plots");
+      if (Files.isDirectory(plots)) {
+        md.append("## ").append(s.name()).append(" (").append(s.type()).append(")\n\n");
+        for (String m : List.of("loss", "reward", "rewards_accuracy_mean", "kl", "completions_mean_length",
+            "mean_token_accuracy")) {
+          if (Files.exists(plots.resolve(m + ".png"))) {
+            md.append("![").append(m).append("](").append(s.name()).append("/plots/").append(m).append(".png)\n");
+          }
+        }
+        md.append('\n');
+      }
+    }
+    try {
+      Files.writeString(runDir.resolve("report.md"), md.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** For tests: the metrics of a stage. */
+  public Map<String, double[][]> metrics(String stage) {
+    return MetricsLog.read(runDir.resolve(stage).resolve(SftTrainer.METRICS_FILE));
+  }
+}

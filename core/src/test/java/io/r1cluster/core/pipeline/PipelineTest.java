@@ -1,0 +1,106 @@
+package io.r1cluster.core.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.demo.DemoDataset;
+import io.r1cluster.core.recipe.Recipe;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PipelineTest {
+  static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
+
+  static Path recipe(Path dir, Path data, String extraStage) throws Exception {
+    Path r = dir.resolve("pipeline.yaml");
+    Files.writeString(r, String.join("\n",
+        "model_name_or_path: demo",
+        "dataset_name: " + data,
+        "dataset_prompt_column: problem",
+        "seed: 5",
+        "max_length: 96",
+        "packing: true",
+        "per_device_train_batch_size: 4",
+        "logging_steps: 1",
+        "save_steps: 2",
+        "max_completion_length: 12",
+        "max_prompt_length: 64",
+        "num_generations: 4",
+        "eval_after_stage: true",
+        "pipeline:",
+        "  - name: sft",
+        "    type: sft",
+        "    learning_rate: 2.0e-3",
+        "    max_steps: 4",
+        "  - name: grpo",
+        "    type: grpo",
+        "    learning_rate: 1.0e-4",
+        "    beta: 0.0",
+        "    temperature: 1.0",
+        "    max_steps: 3",
+        "    reward_funcs: [accuracy, format]",
+        extraStage, ""));
+    return r;
+  }
+
+  static Path data(Path dir) {
+    Path data = dir.resolve("data");
+    DemoDataset.write(data, new DemoDataset.Options(24, 3, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    return data;
+  }
+
+  @Test
+  void runsStagesInOrderAndResumesAnInterruptedStageToTheSameResult(@TempDir Path dir) throws Exception {
+    Path data = data(dir);
+    Path r = recipe(dir, data, "  - name: final\n    type: eval");
+    Path a = dir.resolve("run-a");
+    List<Pipeline.StageState> sa = new Pipeline(Recipe.load(r), a, QUIET).run();
+    assertEquals(List.of("base", "sft", "grpo", "final"), sa.stream().map(Pipeline.StageState::name).toList());
+    assertTrue(sa.stream().allMatch(s -> s.status().equals("done")));
+    assertEquals(a.resolve("grpo").toString(), sa.get(3).output(), "eval evaluates the previous training stage");
+    assertTrue(Files.exists(a.resolve("report.md")));
+    assertTrue(Pipeline.table(sa).contains("grpo"));
+
+    // B: killed in the middle of GRPO (after its checkpoint-2), then run again
+    Path b = dir.resolve("run-b");
+    assertThrows(Pipeline.Interrupted.class, () -> new Pipeline(Recipe.load(r), b, QUIET).stopStageAfter("grpo", 2).run());
+    Pipeline resumed = new Pipeline(Recipe.load(r), b, QUIET);
+    Map<String, Pipeline.StageState> st = resumed.readState();
+    assertEquals("done", st.get("sft").status());
+    assertEquals("running", st.get("grpo").status());
+    List<Pipeline.StageState> sb = resumed.run();
+    assertTrue(sb.stream().allMatch(s -> s.status().equals("done")));
+    // same steps, same rewards per step, bit-identical final weights
+    Map<String, double[][]> ma = new Pipeline(Recipe.load(r), a, QUIET).metrics("grpo");
+    Map<String, double[][]> mb = resumed.metrics("grpo");
+    assertEquals(3, ma.get("reward").length);
+    assertArrayEquals(ma.get("reward"), mb.get("reward"));
+    assertArrayEquals(Files.readAllBytes(a.resolve("grpo/model.safetensors")), Files.readAllBytes(b.resolve("grpo/model.safetensors")));
+    for (String k : List.of("pass@1", "format", "mean_length")) {
+      assertEquals(sa.get(3).eval().get(k), sb.get(3).eval().get(k), k);
+    }
+  }
+
+  @Test
+  void badStagesFailBeforeAnyWork(@TempDir Path dir) throws Exception {
+    Path data = data(dir);
+    Path r = recipe(dir, data, "  - name: teach\n    type: distill");
+    Path run = dir.resolve("run");
+    InputException e = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r), run, QUIET).run());
+    assertTrue(e.getMessage().contains("distill"), e.getMessage());
+    assertTrue(e.getMessage().contains("pipeline.yaml"), e.getMessage());
+    assertTrue(!Files.exists(run.resolve("sft")), "nothing ran");
+    Path r2 = recipe(dir, data, "  - name: again\n    type: sft\n    from: nowhere-stage");
+    InputException e2 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r2), run, QUIET).run());
+    assertTrue(e2.getMessage().contains("nowhere-stage"), e2.getMessage());
+  }
+}
