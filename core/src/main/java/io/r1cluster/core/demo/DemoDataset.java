@@ -146,4 +146,20 @@ public final class DemoDataset {
     m.put("content", content);
     return m;
   }
+
+  /**
+   * Writes the demo dataset to the recipe's {@code dataset_name} folder when the recipe sets
+   * {@code demo_data_train} and the folder has no {@code train.jsonl} yet (seeded by {@code seed}).
+   */
+  public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, java.io.PrintStream log) {
+    io.r1cluster.core.recipe.Value v = settings.values().get("demo_data_train");
+    String ds = settings.data().datasetName();
+    if (v == null || v.value() == null || ds == null || java.nio.file.Files.exists(Path.of(ds).resolve("train.jsonl"))) {
+      return;
+    }
+    Options d = Options.defaults();
+    Summary s = write(Path.of(ds), new Options(((Number) v.value()).intValue(), d.test(), settings.training().seed(),
+        d.errorRate(), d.digits(), d.tasks()));
+    log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", ds, s.teacherAccuracy());
+  }
 }

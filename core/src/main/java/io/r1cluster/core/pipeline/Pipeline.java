@@ -189,21 +189,8 @@ public final class Pipeline {
     return st.settings().model().modelNameOrPath();
   }
 
-  /** Writes the demo dataset when {@code demo_data_train} is set and the dataset folder does not exist. */
   private void prepareDemoData() {
-    Value v = recipe.settings().values().get("demo_data_train");
-    String ds = recipe.settings().data().datasetName();
-    if (v == null || v.value() == null || ds == null) {
-      return;
-    }
-    Path dir = Path.of(ds);
-    if (Files.exists(dir.resolve("train.jsonl"))) {
-      return;
-    }
-    DemoDataset.Options d = DemoDataset.Options.defaults();
-    DemoDataset.Summary s = DemoDataset.write(dir, new DemoDataset.Options(((Number) v.value()).intValue(), d.test(),
-        recipe.settings().training().seed(), d.errorRate(), d.digits(), d.tasks()));
-    log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", dir, s.teacherAccuracy());
+    DemoDataset.ensure(recipe.settings(), log);
   }
 
   private Map<String, Object> evaluateModel(RecipeSettings s, String model, Path outDir) {

@@ -112,7 +112,7 @@ public final class RecipeKeys {
     k(TOP, "dataloader_num_workers", ValueType.INT, false, "0", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "dataloader_prefetch_factor", ValueType.INT, true, "None", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "past_index", ValueType.INT, false, "-1", false, "TRAINING_ARGUMENTS", "");
-    k(TOP, "run_name", ValueType.STRING, true, "None", false, "TRAINING_ARGUMENTS", "");
+    k(TOP, "run_name", ValueType.STRING, true, "None", true, "TRAINING_ARGUMENTS", "r1 run: the run folder runs/<run_name>");
     k(TOP, "disable_tqdm", ValueType.BOOL, true, "None", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "remove_unused_columns", ValueType.BOOL, false, "True", false, "TRAINING_ARGUMENTS TRL_GRPO", "TRL_GRPO=False");
     k(TOP, "label_names", ValueType.STRING_LIST, true, "None", false, "TRAINING_ARGUMENTS", "");

@@ -78,6 +78,49 @@ class GrpoLearnerTest {
     }
   }
 
+  /** An auxiliary loss c·Σ w over the final norm weight: its gradient is c on that tensor, 0 elsewhere. */
+  static GrpoLearner.AuxiliaryLoss sumOfNorm(double c) {
+    return policy -> {
+      try (ai.djl.ndarray.NDManager s = ai.djl.ndarray.NDManager.newBaseManager();
+          ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+        ai.djl.ndarray.NDArray l = io.r1cluster.core.model.Nd.mul(policy.parameters().get("model.norm.weight").sum(), c);
+        l.attach(s);
+        gc.backward(l);
+        return l.getFloat();
+      }
+    };
+  }
+
+  @Test
+  void combinedStepAddsTheAuxiliaryGradientToTheGrpoGradient() {
+    double[] norms = new double[3];
+    double[] c = {0, 0.5, -0.5};
+    double aux = 0;
+    for (int i = 0; i < 3; i++) {
+      try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 9);
+          GrpoLearner l = new GrpoLearner(m, cfg(1e-3, 0), LrSchedule.of("constant", 1e-3, 10, 0, Map.of()))) {
+        GrpoLearner.StepResult r = l.step(batch(new float[] {1, 0, 0, 1}, -3f), 0, i == 0 ? null : sumOfNorm(c[i]));
+        norms[i] = r.metrics().get("grad_norm");
+        if (i == 1) {
+          aux = r.metrics().get("aux_loss");
+          assertEquals(0.5 * CFG.hiddenSize(), aux, 1e-4, "c·Σw with w = 1 at init");
+        }
+      }
+    }
+    // |g + c·e|² + |g − c·e|² − 2|g|² = 2c²·n  (e = ones on model.norm.weight, n = hidden size)
+    double lhs = norms[1] * norms[1] + norms[2] * norms[2] - 2 * norms[0] * norms[0];
+    assertEquals(2 * 0.25 * CFG.hiddenSize(), lhs, 1e-3 * lhs);
+    // a non-finite auxiliary loss skips the whole step
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 9);
+        GrpoLearner l = new GrpoLearner(m, cfg(1e-3, 0), LrSchedule.of("constant", 1e-3, 10, 0, Map.of()))) {
+      Map<String, float[]> before = snapshot(m);
+      assertTrue(l.step(batch(new float[] {1, 0, 0, 1}, -3f), 0, policy -> Double.NaN).skipped());
+      for (String k : before.keySet()) {
+        assertTrue(java.util.Arrays.equals(before.get(k), m.parameters().get(k).toFloatArray()), k + " changed");
+      }
+    }
+  }
+
   @Test
   void nonFiniteLossLeavesEveryParameterUnchanged() {
     try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 2);
