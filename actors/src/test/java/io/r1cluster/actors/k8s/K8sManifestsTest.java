@@ -161,10 +161,32 @@ class K8sManifestsTest {
     }
     assertEquals("status.podIP", c.getEnv().stream().filter(e -> e.getName().equals("POD_IP")).findFirst()
         .map(e -> e.getValueFrom().getFieldRef().getFieldPath()).orElse(null), w + ": POD_IP from the downward API");
+    // substitutions see the container's environment: literal values, the pod IP, secrets as placeholders;
+    // a required ${VAR} that the pod does not set fails to resolve here as it would at start-up
+    Map<String, String> environment = new HashMap<>();
+    for (EnvVar e : c.getEnv()) {
+      if (e.getValue() != null) {
+        environment.put(e.getName(), e.getValue());
+      } else if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
+        environment.put(e.getName(), "<secret " + e.getValueFrom().getSecretKeyRef().getName() + "/"
+            + e.getValueFrom().getSecretKeyRef().getKey() + ">");
+      } else if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null
+          && "status.podIP".equals(e.getValueFrom().getFieldRef().getFieldPath())) {
+        environment.put(e.getName(), POD_IP);
+      }
+    }
     Config pod = ConfigFactory.parseFile(d.resolve(file).toFile())
-        .withFallback(ConfigFactory.parseMap(Map.of("POD_IP", POD_IP)))
+        .withFallback(ConfigFactory.parseMap(environment))
         .withFallback(ConfigFactory.defaultReference());
-    return pod.resolve();
+    try {
+      return pod.resolve();
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new AssertionError(w + ": " + file + " does not resolve with the pod's environment: " + e.getMessage(), e);
+    }
+  }
+
+  static boolean isGpuOverlay(String overlay) {
+    return overlay.equals("gpu") || overlay.startsWith("gpu-");
   }
 
   static Optional<String> env(Container c, String name) {
@@ -281,6 +303,7 @@ class K8sManifestsTest {
           new AssertionError(w + " runs as missing ServiceAccount " + spec.getServiceAccountName()));
       assertTrue(canListPods(o, sa.getMetadata().getName()), w + ": Cluster Bootstrap needs to list pods");
       Map<String, ConfigMap> mountedAt = new HashMap<>();
+      Map<String, List<String>> secretFilesAt = new HashMap<>();
       for (Volume v : spec.getVolumes()) {
         if (v.getConfigMap() != null) {
           ConfigMap cm = o.configMap(v.getConfigMap().getName()).orElseThrow(() ->
@@ -301,6 +324,10 @@ class K8sManifestsTest {
           if (v.getConfigMap() != null) {
             mountedAt.put(m.getMountPath(), o.configMap(v.getConfigMap().getName()).orElseThrow());
           }
+          if (v.getSecret() != null) {
+            assertNotNull(v.getSecret().getItems(), w + ": secret volume " + v.getName() + " lists the keys it needs");
+            secretFilesAt.put(m.getMountPath(), v.getSecret().getItems().stream().map(i -> i.getPath()).toList());
+          }
         }
         for (EnvVar e : c.getEnv()) {
           if (e.getValueFrom() != null && e.getValueFrom().getConfigMapKeyRef() != null) {
@@ -320,6 +347,13 @@ class K8sManifestsTest {
               String key = value.substring(prefix.length());
               assertTrue(m.getValue().getData().containsKey(key), w + " reads " + value + " but ConfigMap "
                   + m.getValue().getMetadata().getName() + " has only " + m.getValue().getData().keySet());
+            }
+          }
+          for (Map.Entry<String, List<String>> m : secretFilesAt.entrySet()) {
+            String prefix = m.getKey().endsWith("/") ? m.getKey() : m.getKey() + "/";
+            if (value.startsWith(prefix)) {
+              assertTrue(m.getValue().contains(value.substring(prefix.length())), w + " reads " + value
+                  + " but the secret volume there holds only " + m.getValue());
             }
           }
         }
@@ -482,7 +516,7 @@ class K8sManifestsTest {
   @MethodSource("overlays")
   void gpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone(String overlay) throws Exception {
     RenderedOverlay o = rendered(overlay);
-    boolean gpuOverlay = overlay.equals("gpu");
+    boolean gpuOverlay = isGpuOverlay(overlay);
     for (Workload w : o.workloads()) {
       Container c = w.container();
       Quantity limit = c.getResources().getLimits().get(GPU);
@@ -512,6 +546,37 @@ class K8sManifestsTest {
     }
   }
 
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void tlsOverlaysEncryptEveryMemberWithStoresFromTheSecret(String overlay, @TempDir Path scratch) throws Exception {
+    RenderedOverlay o = rendered(overlay);
+    boolean tls = overlay.endsWith("-tls");
+    for (Workload w : o.workloads()) {
+      Config conf = podConfig(o, w, scratch);
+      String transport = conf.getString("pekko.remote.artery.transport");
+      if (!tls) {
+        assertEquals("tcp", transport, w + ": plain Artery outside the -tls overlays");
+        continue;
+      }
+      // one member without TLS could not talk to the others: every pod must use it
+      assertEquals("tls-tcp", transport, w + " Artery transport");
+      Config ssl = conf.getConfig("pekko.remote.artery.ssl.config-ssl-engine");
+      assertTrue(ssl.getBoolean("require-mutual-authentication"), w + " mutual authentication");
+      for (String store : List.of("key-store", "trust-store")) {
+        String path = ssl.getString(store);
+        Volume secret = w.template().getSpec().getVolumes().stream().filter(v -> v.getSecret() != null)
+            .filter(v -> w.container().getVolumeMounts().stream().anyMatch(m -> m.getName().equals(v.getName())
+                && path.startsWith(m.getMountPath() + "/")))
+            .findFirst().orElseThrow(() -> new AssertionError(w + ": " + store + " " + path + " is not in a mounted Secret"));
+        assertTrue(secret.getSecret().getItems().stream().anyMatch(i -> path.endsWith("/" + i.getPath())),
+            w + ": " + store + " " + path + " is a key of Secret " + secret.getSecret().getSecretName());
+      }
+      for (String password : List.of("key-store-password", "trust-store-password", "key-password")) {
+        assertTrue(ssl.getString(password).startsWith("<secret "), w + ": " + password + " comes from a Secret");
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // the validator itself can fail
 
@@ -524,17 +589,20 @@ class K8sManifestsTest {
     String yaml = RenderedOverlay.renderYaml(kubectl.get(), overlay);
     String sts = "kind: StatefulSet";
     assertTrue(yaml.contains("terminationGracePeriodSeconds:"));
-    mustFail(overlay, yaml.replaceFirst("terminationGracePeriodSeconds:", "terminationGracePeriodSecond:"),
+    mustFail(overlay, yaml, "terminationGracePeriodSeconds:", "terminationGracePeriodSecond:",
         "terminationGracePeriodSecond");
-    mustFail(overlay, yaml.replaceFirst("containerPort: 25520", "containerPort: \"25520\""), "containerPort");
-    mustFail(overlay, yaml.replaceFirst("value: kubernetes", "value: 42"), "value");
-    mustFail(overlay, yaml.replaceFirst("readinessProbe:", "readinessProbes:"), "readinessProbes");
-    mustFail(overlay, yaml.replaceFirst("apiVersion: autoscaling/v2", "apiVersion: autoscaling/v2beta1"), "autoscaling/v2beta1");
-    mustFail(overlay, yaml.replaceFirst("(?m)^kind: Service$", "kind: Servce"), "Servce");
+    mustFail(overlay, yaml, "containerPort: 25520", "containerPort: \"25520\"", "containerPort");
+    mustFail(overlay, yaml, "value: /opt/r1/cluster-config", "value: 42", "value");
+    mustFail(overlay, yaml, "readinessProbe:", "readinessProbes:", "readinessProbes");
+    mustFail(overlay, yaml, "apiVersion: autoscaling/v2", "apiVersion: autoscaling/v2beta1", "autoscaling/v2beta1");
+    mustFail(overlay, yaml, "(?m)^kind: Service$", "kind: Servce", "Servce");
     assertTrue(yaml.contains(sts));
   }
 
-  private static void mustFail(String overlay, String yaml, String mentions) throws IOException {
+  private static void mustFail(String overlay, String original, String regex, String replacement, String mentions)
+      throws IOException {
+    String yaml = original.replaceFirst(regex, replacement);
+    assertFalse(yaml.equals(original), overlay + ": the mutation " + regex + " found nothing to change");
     try {
       RenderedOverlay.fromYaml(overlay + " (mutated)", yaml);
     } catch (AssertionError expected) {
