@@ -64,8 +64,11 @@ class ArteryTlsClusterTest {
   void nodesWithCaSignedCertificatesFormAClusterAndOthersCannotJoin(@TempDir Path dir) throws Exception {
     Path cluster = dir.resolve("cluster");
     Path foreign = dir.resolve("foreign");
-    makeCerts(cluster, "node-a", "node-b");
-    makeCerts(foreign, "rogue"); // signed by a CA of its own
+    // two independent CAs, made side by side: the cluster's, and one of its own for the rogue node
+    Process clusterCerts = makeCerts(cluster, "node-a", "node-b");
+    Process foreignCerts = makeCerts(foreign, "rogue");
+    awaitCerts(clusterCerts, cluster, "node-a", "node-b");
+    awaitCerts(foreignCerts, foreign, "rogue");
     Path trust = cluster.resolve("truststore.p12");
 
     ActorSystem<Void> a = start("node-a", cluster.resolve("node-a.p12"), trust);
@@ -94,13 +97,16 @@ class ArteryTlsClusterTest {
     assertEquals(2, allMembers(a).size(), "members: " + allMembers(a));
   }
 
-  private void makeCerts(Path out, String... nodes) throws IOException, InterruptedException {
+  private static Process makeCerts(Path out, String... nodes) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("bash", root().resolve("scripts/make-certs.sh").toString(),
         "-o", out.toString(), "-d", "2"));
     cmd.addAll(List.of(nodes));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("R1_TLS_PASSWORD", PASSWORD);
-    Process p = pb.start();
+    return pb.start();
+  }
+
+  private static void awaitCerts(Process p, Path out, String... nodes) throws IOException, InterruptedException {
     String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(60, TimeUnit.SECONDS), "make-certs.sh timed out");
     assertEquals(0, p.exitValue(), "make-certs.sh failed:\n" + log);
