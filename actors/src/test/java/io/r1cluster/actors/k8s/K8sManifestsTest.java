@@ -104,8 +104,12 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @MethodSource("overlays")
-  void everyObjectFitsTheKubernetesApiModel(String overlay) throws Exception {
-    RenderedOverlay o = rendered(overlay); // parsing is strict: it throws on any unknown field
+  void everyObjectFitsTheKubernetesApiModel(String overlay, @TempDir Path scratch) throws Exception {
+    checkEveryObjectFitsTheKubernetesApiModel(rendered(overlay), scratch);
+  }
+
+  static void checkEveryObjectFitsTheKubernetesApiModel(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     Map<String, Long> kinds = o.objects.stream()
         .collect(Collectors.groupingBy(h -> h.getKind(), Collectors.counting()));
     for (String k : List.of("Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Service",
@@ -216,9 +220,12 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @MethodSource("overlays")
-  void bootstrapSelectorPortsAndProbesMatchTheMountedClusterConfig(String overlay, @TempDir Path scratch)
-      throws Exception {
-    RenderedOverlay o = rendered(overlay);
+  void bootstrapSelectorPortsAndProbesMatchTheMountedClusterConfig(String overlay, @TempDir Path scratch) throws Exception {
+    checkBootstrapSelectorPortsAndProbesMatchTheMountedClusterConfig(rendered(overlay), scratch);
+  }
+
+  static void checkBootstrapSelectorPortsAndProbesMatchTheMountedClusterConfig(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     assertEquals(4, o.workloads().size(), "seed, learner, rollout, reward: " + o.workloads());
     for (Workload w : o.workloads()) {
       Config conf = podConfig(o, w, scratch);
@@ -295,8 +302,12 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @MethodSource("overlays")
-  void everyReferencedObjectAndConfigMapKeyExists(String overlay) throws Exception {
-    RenderedOverlay o = rendered(overlay);
+  void everyReferencedObjectAndConfigMapKeyExists(String overlay, @TempDir Path scratch) throws Exception {
+    checkEveryReferencedObjectAndConfigMapKeyExists(rendered(overlay), scratch);
+  }
+
+  static void checkEveryReferencedObjectAndConfigMapKeyExists(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     for (Workload w : o.workloads()) {
       var spec = w.template().getSpec();
       ServiceAccount sa = o.find(ServiceAccount.class, spec.getServiceAccountName()).orElseThrow(() ->
@@ -397,8 +408,12 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @MethodSource("overlays")
-  void disruptionBudgetsAndTheAutoscalerTargetExistingPods(String overlay) throws Exception {
-    RenderedOverlay o = rendered(overlay);
+  void disruptionBudgetsAndTheAutoscalerTargetExistingPods(String overlay, @TempDir Path scratch) throws Exception {
+    checkDisruptionBudgetsAndTheAutoscalerTargetExistingPods(rendered(overlay), scratch);
+  }
+
+  static void checkDisruptionBudgetsAndTheAutoscalerTargetExistingPods(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     List<PodDisruptionBudget> pdbs = o.all(PodDisruptionBudget.class);
     assertEquals(3, pdbs.size(), "PDBs for seed, learner, rollout");
     for (PodDisruptionBudget pdb : pdbs) {
@@ -456,7 +471,11 @@ class K8sManifestsTest {
   @ParameterizedTest
   @MethodSource("overlays")
   void podsOutliveCoordinatedShutdownAndFitTheirMemoryLimits(String overlay, @TempDir Path scratch) throws Exception {
-    RenderedOverlay o = rendered(overlay);
+    checkPodsOutliveCoordinatedShutdownAndFitTheirMemoryLimits(rendered(overlay), scratch);
+  }
+
+  static void checkPodsOutliveCoordinatedShutdownAndFitTheirMemoryLimits(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     for (Workload w : o.workloads()) {
       Config conf = podConfig(o, w, scratch);
       long worstCase = coordinatedShutdownWorstCaseSeconds(conf);
@@ -514,8 +533,12 @@ class K8sManifestsTest {
 
   @ParameterizedTest
   @MethodSource("overlays")
-  void gpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone(String overlay) throws Exception {
-    RenderedOverlay o = rendered(overlay);
+  void gpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone(String overlay, @TempDir Path scratch) throws Exception {
+    checkGpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone(rendered(overlay), scratch);
+  }
+
+  static void checkGpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     boolean gpuOverlay = isGpuOverlay(overlay);
     for (Workload w : o.workloads()) {
       Container c = w.container();
@@ -549,7 +572,11 @@ class K8sManifestsTest {
   @ParameterizedTest
   @MethodSource("overlays")
   void tlsOverlaysEncryptEveryMemberWithStoresFromTheSecret(String overlay, @TempDir Path scratch) throws Exception {
-    RenderedOverlay o = rendered(overlay);
+    checkTlsOverlaysEncryptEveryMemberWithStoresFromTheSecret(rendered(overlay), scratch);
+  }
+
+  static void checkTlsOverlaysEncryptEveryMemberWithStoresFromTheSecret(RenderedOverlay o, Path scratch) throws Exception {
+    String overlay = o.name;
     boolean tls = overlay.endsWith("-tls");
     for (Workload w : o.workloads()) {
       Config conf = podConfig(o, w, scratch);
@@ -579,6 +606,58 @@ class K8sManifestsTest {
 
   // ---------------------------------------------------------------------------------------------
   // the validator itself can fail
+
+  /** Every cross-check, in order, for the mutation test. */
+  interface Check {
+    void run(RenderedOverlay o, Path scratch) throws Exception;
+  }
+
+  static final List<Check> CHECKS = List.of(
+      K8sManifestsTest::checkEveryObjectFitsTheKubernetesApiModel,
+      K8sManifestsTest::checkBootstrapSelectorPortsAndProbesMatchTheMountedClusterConfig,
+      K8sManifestsTest::checkEveryReferencedObjectAndConfigMapKeyExists,
+      K8sManifestsTest::checkDisruptionBudgetsAndTheAutoscalerTargetExistingPods,
+      K8sManifestsTest::checkPodsOutliveCoordinatedShutdownAndFitTheirMemoryLimits,
+      K8sManifestsTest::checkGpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone,
+      K8sManifestsTest::checkTlsOverlaysEncryptEveryMemberWithStoresFromTheSecret);
+
+  @org.junit.jupiter.api.Test
+  void theCrossChecksCatchBrokenReferences(@TempDir Path scratch) throws Exception {
+    Optional<Path> kubectl = RenderedOverlay.kubectl();
+    assumeTrue(kubectl.isPresent());
+    RenderedOverlay intact = rendered("gpu-tls"); // the overlay that exercises every check
+    String yaml = RenderedOverlay.renderYaml(kubectl.get(), intact.name);
+    for (Check c : CHECKS) {
+      c.run(intact, scratch);
+    }
+    Map<String, String[]> mutations = new LinkedHashMap<>();
+    mutations.put("management port", new String[] {"(?m)^(\\s+)port = 8558$", "$1port = 8559"});
+    mutations.put("metrics port", new String[] {"(?m)^(\\s+)port = 9464$", "$1port = 9465"});
+    mutations.put("management binds the pod IP only", new String[] {"bind-hostname = \\$\\{\\?POD_IP\\}", "bind-hostname = \"0.0.0.0\""});
+    mutations.put("Cluster Bootstrap selector", new String[] {"pod-label-selector = \"app.kubernetes.io/name=%s\"", "pod-label-selector = \"app=%s\""});
+    mutations.put("readiness probe path", new String[] {"path: /ready", "path: /readyz"});
+    mutations.put("does not resolve", new String[] {"name: R1_TLS_KEYSTORE\n", "name: R1_TLS_KEYSTORE_FILE\n"});
+    mutations.put("terminationGracePeriodSeconds", new String[] {"terminationGracePeriodSeconds: 120", "terminationGracePeriodSeconds: 30"});
+    mutations.put("one rollout entity per requested GPU", new String[] {"(- --gpus\n\\s+- )\"0\"", "$1\"0,1\""});
+    mutations.put("HPA metric", new String[] {"name: r1_learner_idle_fraction", "name: r1_learner_idle_frac"});
+    mutations.put("reads /opt/r1/recipe/config.yaml", new String[] {"/opt/r1/recipe/recipe.yaml", "/opt/r1/recipe/config.yaml"});
+    mutations.put("within 75% of the memory limit", new String[] {"value: -Xmx4g", "value: -Xmx30g"});
+    for (Map.Entry<String, String[]> m : mutations.entrySet()) {
+      String mutated = yaml.replaceFirst(m.getValue()[0], m.getValue()[1]);
+      assertFalse(mutated.equals(yaml), "mutation for '" + m.getKey() + "' found nothing to change");
+      RenderedOverlay broken = RenderedOverlay.fromYaml("gpu-tls (mutated: " + m.getKey() + ")", mutated);
+      List<String> failures = new ArrayList<>();
+      for (Check c : CHECKS) {
+        try {
+          c.run(broken, Files.createTempDirectory(scratch, "m"));
+        } catch (AssertionError e) {
+          failures.add(e.getMessage());
+        }
+      }
+      assertTrue(failures.stream().anyMatch(f -> f.contains(m.getKey())),
+          "breaking '" + m.getKey() + "' must fail a check; failures: " + failures);
+    }
+  }
 
   @ParameterizedTest
   @MethodSource("overlays")
