@@ -11,6 +11,7 @@
 #   ca.crt            the CA certificate (PEM)
 #   truststore.p12    the CA certificate as the only trusted entry     -> R1_TLS_TRUSTSTORE
 #   NODE.p12          NODE's key + certificate chain signed by the CA  -> R1_TLS_KEYSTORE
+#   NODE.crt          the same chain as PEM (to inspect: openssl x509 -in NODE.crt -noout -text)
 #   password          the store password (mode 600)                    -> R1_TLS_*_PASSWORD
 # The password is $R1_TLS_PASSWORD if set, else the one already in DIR/password, else random.
 #
@@ -20,7 +21,7 @@
 # Only keytool (part of every JDK) is needed.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 out=certs
 days=825
