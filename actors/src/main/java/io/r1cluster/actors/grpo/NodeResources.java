@@ -1,0 +1,44 @@
+package io.r1cluster.actors.grpo;
+
+import io.r1cluster.core.reward.RewardScorer;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+
+/**
+ * Per-node (per ActorSystem) handles to what the {@link NodeAgent} builds when a run starts: the
+ * generation engine for the node's {@link RolloutWorker} entities and the reward scorer for its
+ * {@link RewardWorker}s. Entities may start before the run spec arrives; they compose on these
+ * futures (off the actor thread) instead of waiting.
+ */
+public final class NodeResources implements Extension {
+  private final CompletableFuture<RolloutEngine> rollout = new CompletableFuture<>();
+  private final CompletableFuture<RewardScorer> reward = new CompletableFuture<>();
+
+  private NodeResources() {}
+
+  /** The extension id. */
+  public static final ExtensionId<NodeResources> ID = new ExtensionId<>() {
+    @Override
+    public NodeResources createExtension(ActorSystem<?> system) {
+      NodeResources r = new NodeResources();
+      system.getWhenTerminated().whenComplete((done, err) -> r.rollout.thenAccept(RolloutEngine::close));
+      return r;
+    }
+  };
+
+  public static NodeResources get(ActorSystem<?> system) {
+    return system.extension(ID);
+  }
+
+  /** Completes once this node has booted its generation engine for the run. */
+  public CompletableFuture<RolloutEngine> rollout() {
+    return rollout;
+  }
+
+  /** Completes once this node has built the run's reward scorer. */
+  public CompletableFuture<RewardScorer> reward() {
+    return reward;
+  }
+}
