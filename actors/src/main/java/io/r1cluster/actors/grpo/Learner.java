@@ -63,7 +63,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private final GrpoJob job;
-  private final GrpoLearner learner;
+  private final CompletableFuture<GrpoLearner> learner;
   private final ActorRef<PromptDispatcher.Command> dispatcher;
   private final Executor learnerExec;
   private final Executor io;
@@ -76,6 +76,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private int steps;
   private boolean finishing;
   private PromptDispatcher.Batch current;
+  private Map<String, Double> lastMetrics = Map.of();
   private long idleSince = System.nanoTime();
   private long idleNanos;
   private long lastStepEnd = System.nanoTime();
@@ -85,13 +86,18 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     this.job = job;
     GrpoSettings g = job.settings.grpo();
     ClusterSettings c = job.settings.cluster();
-    this.learner = new GrpoLearner(job.policy, job.learnerConfig, job.schedule);
-    if (g.syncRefModel()) {
-      learner.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
-    }
     this.weightSyncSteps = c.weightSyncSteps();
     this.maxSteps = job.settings.training().maxSteps();
     this.learnerExec = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.LEARNER_DISPATCHER));
+    // built on the learner thread: its constructor runs a backward pass (AdamW defines the gradients)
+    this.learner = CompletableFuture.supplyAsync(() -> {
+      NoGrad.onThisThread();
+      GrpoLearner l = new GrpoLearner(job.policy, job.learnerConfig, job.schedule);
+      if (g.syncRefModel()) {
+        l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
+      }
+      return l;
+    }, learnerExec);
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
     this.metrics = new MetricsLog(job.outputDir.resolve("metrics.jsonl"), progress, settings.progressInterval());
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
@@ -104,8 +110,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     ctx.getLog().info("GRPO run {}: {} prompts x {} epochs, {} prompts/step, {} steps, max_staleness {}, budget {}",
         job.runId, job.prompts.size(), job.epochs, job.promptsPerStep, job.totalSteps, c.maxStaleness(), budget);
     // version 0: the initial policy
-    CompletableFuture<Published> v0 = CompletableFuture
-        .supplyAsync(() -> learner.exportWeights(0, DType.F32), learnerExec)
+    CompletableFuture<Published> v0 = learner
+        .thenApplyAsync(l -> l.exportWeights(0, DType.F32), learnerExec)
         .thenApplyAsync(snap -> {
           long t0 = System.nanoTime();
           job.publisher.publish(snap);
@@ -170,11 +176,12 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     long at = version;
     boolean last = maxSteps > 0 ? steps + 1 >= maxSteps : steps + 1 >= job.totalSteps;
     dispatcher.tell(new PromptDispatcher.StepStarted(at + 1));
-    CompletableFuture<StepDone> work = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<StepDone> work = learner.thenApplyAsync(l -> {
+      NoGrad.onThisThread();
       long t0 = System.nanoTime();
-      GrpoLearner.StepResult r = learner.step(batch, at);
+      GrpoLearner.StepResult r = l.step(batch, at);
       boolean publish = r.version() > at && (r.version() % weightSyncSteps == 0 || last);
-      WeightSnapshot snap = publish ? learner.exportWeights(r.version(), DType.F32) : null;
+      WeightSnapshot snap = publish ? l.exportWeights(r.version(), DType.F32) : null;
       return new Object[] {r, System.nanoTime() - t0, snap};
     }, learnerExec).thenApplyAsync(o -> {
       GrpoLearner.StepResult r = (GrpoLearner.StepResult) o[0];
@@ -227,6 +234,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     m.put("global_step", (double) steps);
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
     metrics.progress(steps, job.totalSteps, m, steps == 1);
+    lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c));
     lastStepEnd = now;
     idleNanos = 0;
@@ -252,8 +260,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     current = b;
     getContext().getLog().info("GRPO run {} finished after {} steps (version {}); saving the checkpoint to {}",
         job.runId, steps, version, job.outputDir);
-    CompletableFuture<Saved> save = CompletableFuture.runAsync(() -> {
+    CompletableFuture<Saved> save = learner.thenAcceptAsync(l -> {
       try {
+        l.close();
         job.saveCheckpoint();
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
@@ -267,7 +276,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     if (s.error() != null) {
       return fail(s.error());
     }
-    metrics.progress(steps, job.totalSteps, Map.of("weights/version", (double) version), true);
+    metrics.progress(steps, job.totalSteps, lastMetrics, true);
     metrics.close();
     getContext().stop(dispatcher);
     job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir));

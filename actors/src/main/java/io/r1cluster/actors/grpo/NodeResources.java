@@ -29,7 +29,7 @@ public final class NodeResources implements Extension {
   };
 
   public static NodeResources get(ActorSystem<?> system) {
-    return system.extension(ID);
+    return system.registerExtension(ID);
   }
 
   /** Completes once this node has booted its generation engine for the run. */

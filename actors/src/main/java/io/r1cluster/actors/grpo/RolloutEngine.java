@@ -85,6 +85,7 @@ public final class RolloutEngine implements AutoCloseable {
    */
   public Group generate(Prompt prompt, long seed, long minVersion, Duration wait) throws TimeoutException,
       InterruptedException {
+    NoGrad.onThisThread();
     awaitVersion(minVersion, wait);
     int[] promptIds = encode(prompt);
     lock.readLock().lock();
