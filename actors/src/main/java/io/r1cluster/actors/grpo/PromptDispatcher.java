@@ -188,7 +188,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   }
 
   private Behavior<Command> onTakeBatch(TakeBatch t) {
-    targetVersion = Math.max(targetVersion, t.trainVersion());
+    targetVersion = t.trainVersion(); // the learner's version now (a skipped step does not advance it)
     pending = t;
     dropStale(t.trainVersion());
     tryServe();
@@ -257,6 +257,8 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       groups.add(buffer.remove(k));
       ledger.trained(k);
     }
+    // what is dispatched from now on will be consumed after this step: by version trainVersion + 1
+    targetVersion = pending.trainVersion() + 1;
     reply(groups, false);
   }
 
