@@ -12,6 +12,7 @@ import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.generate.GenerateBenchmark;
 import io.r1cluster.core.grpo.GrpoConfig;
+import io.r1cluster.core.grpo.GrpoLearner;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.LrSchedule;
@@ -56,6 +57,13 @@ public final class GrpoJob implements AutoCloseable {
   public record RunResult(int steps, long version, PromptLedger.Counters counters, int[] trainedCounts,
       Path outputDir) {}
 
+  /** Builds the trainer; called once, on the learner dispatcher. */
+  @FunctionalInterface
+  public interface TrainerFactory {
+    TrainerBackend create();
+  }
+
+  final TrainerFactory trainer;
   final String runId;
   final Path recipeFile;
   final RecipeSettings settings;
@@ -76,7 +84,7 @@ public final class GrpoJob implements AutoCloseable {
 
   private GrpoJob(String runId, Path recipeFile, RecipeSettings settings, List<Prompt> prompts, Qwen2Model policy,
       Map<String, String> tokenizerFiles, int promptsPerStep, int epochs, int totalSteps, EmbeddedAeron aeron,
-      WeightPublisher publisher, RunSpec.WeightSource source) {
+      WeightPublisher publisher, RunSpec.WeightSource source, TrainerFactory trainer) {
     this.runId = runId;
     this.recipeFile = recipeFile;
     this.settings = settings;
@@ -95,6 +103,15 @@ public final class GrpoJob implements AutoCloseable {
     this.aeron = aeron;
     this.publisher = publisher;
     this.source = source;
+    GrpoSettings g = settings.grpo();
+    this.trainer = trainer != null ? trainer : () -> {
+      NoGrad.onThisThread(); // the constructor runs a backward pass (AdamW defines the gradients)
+      GrpoLearner l = new GrpoLearner(policy, learnerConfig, schedule);
+      if (g.syncRefModel()) {
+        l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
+      }
+      return TrainerBackend.of(l);
+    };
   }
 
   /**
@@ -123,9 +140,6 @@ public final class GrpoJob implements AutoCloseable {
     if (pps < 1) {
       throw error(recipeFile, s, "prompts_per_step", "must be at least 1, got " + pps);
     }
-    int epochs = (int) Math.max(1, Math.ceil(t.numTrainEpochs()));
-    long keys = (long) epochs * prompts.size();
-    int totalSteps = t.maxSteps() > 0 ? t.maxSteps() : (int) ((keys + pps - 1) / pps);
     Qwen2Model policy;
     Map<String, String> tokFiles = new LinkedHashMap<>();
     String name = s.model().modelNameOrPath();
@@ -152,6 +166,28 @@ public final class GrpoJob implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("loading model " + name, e);
     }
+    return assemble(recipeFile, s, prompts, policy, tokFiles, null, config, host);
+  }
+
+  /**
+   * A run whose generation and training are done by simulated backends (benchmarks only): no
+   * model, the given prompts, and {@code trainer} in place of {@link GrpoLearner}. The weights the
+   * trainer exports still go over Aeron IPC.
+   */
+  public static GrpoJob simulated(Path recipeFile, List<Prompt> prompts, TrainerFactory trainer, Config config) {
+    RecipeSettings s = grpoSettings(Recipe.load(recipeFile));
+    return assemble(recipeFile, s, prompts, null, Map.of(), trainer, config, "127.0.0.1");
+  }
+
+  private static GrpoJob assemble(Path recipeFile, RecipeSettings s, List<Prompt> prompts, Qwen2Model policy,
+      Map<String, String> tokFiles, TrainerFactory trainer, Config config, String host) {
+    ClusterSettings c = s.cluster();
+    TrainingSettings t = s.training();
+    int pps = c.promptsPerStep() != null ? c.promptsPerStep()
+        : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / s.grpo().numGenerations());
+    int epochs = (int) Math.max(1, Math.ceil(t.numTrainEpochs()));
+    long keys = (long) epochs * prompts.size();
+    int totalSteps = t.maxSteps() > 0 ? t.maxSteps() : (int) ((keys + pps - 1) / pps);
     AeronSettings as = AeronSettings.fromConfig(config);
     GrpoActorSettings gs = GrpoActorSettings.fromConfig(config);
     EmbeddedAeron aeron = EmbeddedAeron.launch(as);
@@ -168,11 +204,14 @@ public final class GrpoJob implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       aeron.close();
-      policy.close();
+      if (policy != null) {
+        policy.close();
+      }
       throw e;
     }
     String runId = recipeFile.getFileName() + "-" + Long.toHexString(System.currentTimeMillis());
-    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, pps, epochs, totalSteps, aeron, pub, src);
+    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, pps, epochs, totalSteps, aeron, pub, src,
+        trainer);
   }
 
   private static RecipeSettings grpoSettings(Recipe recipe) {
@@ -204,8 +243,8 @@ public final class GrpoJob implements AutoCloseable {
     GrpoSettings g = settings.grpo();
     RunSpec.Sampling sampling = new RunSpec.Sampling(g.numGenerations(), g.maxPromptLength(), g.maxCompletionLength(),
         g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(), g.minP() == null ? 0 : g.minP());
-    Qwen2Config cfg = policy.config();
-    return new RunSpec(runId, cfg.toJson().toPrettyString(), tokenizerFiles, settings.model().chatTemplate(), sampling,
+    String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
+    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
         new RunSpec.WeightSource(source.transport(), source.aeronDir(), source.controlEndpoint(), source.publisherId(),
             version),
@@ -246,6 +285,9 @@ public final class GrpoJob implements AutoCloseable {
   /** Writes the final Hugging Face checkpoint (config, safetensors, tokenizer files) into output_dir. */
   void saveCheckpoint() throws IOException {
     Files.createDirectories(outputDir);
+    if (policy == null) {
+      return; // simulated run: no model
+    }
     policy.save(outputDir);
     for (Map.Entry<String, String> f : tokenizerFiles.entrySet()) {
       Files.writeString(outputDir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
@@ -256,6 +298,8 @@ public final class GrpoJob implements AutoCloseable {
   public void close() {
     publisher.close();
     aeron.close();
-    policy.close();
+    if (policy != null) {
+      policy.close();
+    }
   }
 }

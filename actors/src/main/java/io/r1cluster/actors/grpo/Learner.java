@@ -3,7 +3,6 @@ package io.r1cluster.actors.grpo;
 import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
-import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.data.TrainBatch;
 import io.r1cluster.core.data.WeightSnapshot;
@@ -63,7 +62,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private final GrpoJob job;
-  private final CompletableFuture<GrpoLearner> learner;
+  private final CompletableFuture<TrainerBackend> learner;
   private final ActorRef<PromptDispatcher.Command> dispatcher;
   private final Executor learnerExec;
   private final Executor io;
@@ -90,14 +89,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     this.maxSteps = job.settings.training().maxSteps();
     this.learnerExec = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.LEARNER_DISPATCHER));
     // built on the learner thread: its constructor runs a backward pass (AdamW defines the gradients)
-    this.learner = CompletableFuture.supplyAsync(() -> {
-      NoGrad.onThisThread();
-      GrpoLearner l = new GrpoLearner(job.policy, job.learnerConfig, job.schedule);
-      if (g.syncRefModel()) {
-        l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
-      }
-      return l;
-    }, learnerExec);
+    this.learner = CompletableFuture.supplyAsync(job.trainer::create, learnerExec);
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
     this.metrics = new MetricsLog(job.outputDir.resolve("metrics.jsonl"), progress, settings.progressInterval());
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
@@ -111,7 +103,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         job.runId, job.prompts.size(), job.epochs, job.promptsPerStep, job.totalSteps, c.maxStaleness(), budget);
     // version 0: the initial policy
     CompletableFuture<Published> v0 = learner
-        .thenApplyAsync(l -> l.exportWeights(0, DType.F32), learnerExec)
+        .thenApplyAsync(l -> l.export(0), learnerExec)
         .thenApplyAsync(snap -> {
           long t0 = System.nanoTime();
           job.publisher.publish(snap);
@@ -177,11 +169,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     boolean last = maxSteps > 0 ? steps + 1 >= maxSteps : steps + 1 >= job.totalSteps;
     dispatcher.tell(new PromptDispatcher.StepStarted(at + 1));
     CompletableFuture<StepDone> work = learner.thenApplyAsync(l -> {
-      NoGrad.onThisThread();
       long t0 = System.nanoTime();
       GrpoLearner.StepResult r = l.step(batch, at);
       boolean publish = r.version() > at && (r.version() % weightSyncSteps == 0 || last);
-      WeightSnapshot snap = publish ? l.exportWeights(r.version(), DType.F32) : null;
+      WeightSnapshot snap = publish ? l.export(r.version()) : null;
       return new Object[] {r, System.nanoTime() - t0, snap};
     }, learnerExec).thenApplyAsync(o -> {
       GrpoLearner.StepResult r = (GrpoLearner.StepResult) o[0];

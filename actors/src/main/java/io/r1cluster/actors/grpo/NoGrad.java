@@ -1,5 +1,6 @@
 package io.r1cluster.actors.grpo;
 
+import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 
 /**
@@ -13,6 +14,7 @@ final class NoGrad {
 
   /** Turns grad mode off on the calling thread (cheap; call at the start of each task). */
   static void onThisThread() {
+    Engine.getInstance(); // loads the native library on first use (a member JVM may not have yet)
     if (JniUtils.isGradMode()) {
       JniUtils.setGradMode(false);
     }

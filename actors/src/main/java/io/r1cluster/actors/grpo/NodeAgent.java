@@ -38,7 +38,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
   /** The run spec, wrapped (RunSpec is also sent to other parties). */
   public record Join(RunSpec spec) implements Command, KryoMessage {}
 
-  private record Booted(RolloutEngine engine, Throwable error) implements Command, NoSerializationVerificationNeeded {}
+  private record Booted(String runId, RolloutEngine engine, Throwable error) implements Command, NoSerializationVerificationNeeded {}
 
   private enum Check implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
@@ -79,14 +79,19 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
   private Behavior<Command> onJoin(Join j) {
     RunSpec s = j.spec();
-    announced = Math.max(announced, s.weights().version());
-    if (spec != null) {
-      if (!spec.runId().equals(s.runId())) {
-        getContext().getLog().warn("node already serves run {}; ignoring run {} (start fresh members per run)",
-            spec.runId(), s.runId());
-      }
+    if (spec != null && spec.runId().equals(s.runId())) {
+      announced = Math.max(announced, s.weights().version());
       return this;
     }
+    if (spec != null) {
+      // a new run replaces the previous one (its learner and weight stream are gone)
+      getContext().getLog().info("run {} replaces run {} on this node", s.runId(), spec.runId());
+      CompletableFuture<RolloutBackend> old = resources.reset();
+      old.thenAcceptAsync(RolloutBackend::close, io);
+      engine = null;
+    }
+    announced = s.weights().version();
+    missingChecks = 0;
     spec = s;
     getContext().getLog().info("joining GRPO run {} (rollout: {}, reward: {})", s.runId(), rollout, reward);
     if (reward) {
@@ -101,12 +106,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
       String host = getContext().getSystem().address().getHost().orElse("127.0.0.1");
       CompletableFuture<RolloutEngine> boot = CompletableFuture.supplyAsync(() -> EngineFactory.build(s, host,
           getContext().getSystem().settings().config()), io);
-      getContext().pipeToSelf(boot, (ok, err) -> new Booted(ok, err));
+      getContext().pipeToSelf(boot, (ok, err) -> new Booted(s.runId(), ok, err));
     }
     return this;
   }
 
   private Behavior<Command> onBooted(Booted b) {
+    if (spec == null || !spec.runId().equals(b.runId())) {
+      if (b.engine() != null) {
+        b.engine().close(); // a newer run arrived while this one booted
+      }
+      return this;
+    }
     if (b.error() != null) {
       getContext().getLog().error("rollout engine failed to start: {}", b.error().toString());
       resources.rollout().completeExceptionally(b.error());

@@ -13,8 +13,8 @@ import org.apache.pekko.actor.typed.ExtensionId;
  * futures (off the actor thread) instead of waiting.
  */
 public final class NodeResources implements Extension {
-  private final CompletableFuture<RolloutEngine> rollout = new CompletableFuture<>();
-  private final CompletableFuture<RewardScorer> reward = new CompletableFuture<>();
+  private volatile CompletableFuture<RolloutBackend> rollout = new CompletableFuture<>();
+  private volatile CompletableFuture<RewardScorer> reward = new CompletableFuture<>();
 
   private NodeResources() {}
 
@@ -23,7 +23,7 @@ public final class NodeResources implements Extension {
     @Override
     public NodeResources createExtension(ActorSystem<?> system) {
       NodeResources r = new NodeResources();
-      system.getWhenTerminated().whenComplete((done, err) -> r.rollout.thenAccept(RolloutEngine::close));
+      system.getWhenTerminated().whenComplete((done, err) -> r.rollout.thenAccept(RolloutBackend::close));
       return r;
     }
   };
@@ -33,8 +33,20 @@ public final class NodeResources implements Extension {
   }
 
   /** Completes once this node has booted its generation engine for the run. */
-  public CompletableFuture<RolloutEngine> rollout() {
+
+  public CompletableFuture<RolloutBackend> rollout() {
     return rollout;
+  }
+
+  /**
+   * A new run replaces the previous one: fresh futures for the new engine and scorer. Returns the
+   * previous run's engine future (close its engine once no generation uses it).
+   */
+  synchronized CompletableFuture<RolloutBackend> reset() {
+    CompletableFuture<RolloutBackend> old = rollout;
+    rollout = new CompletableFuture<>();
+    reward = new CompletableFuture<>();
+    return old;
   }
 
   /** Completes once this node has built the run's reward scorer. */

@@ -79,6 +79,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final int[] outstanding;
   private final Map<Long, Integer> attemptWorker = new HashMap<>();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
+  private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
   private long targetVersion;
   private TakeBatch pending;
   private long tokens;
@@ -164,14 +165,19 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     settle(f.dispatchId());
     PromptLedger.Dispatch again = ledger.failed(f.dispatchId(), System.nanoTime() + timeoutNanos);
     if (again != null) {
+      // not at once: a node that fails fast (no weights yet, a broken engine) would spin
       getContext().getLog().info("re-dispatching prompt {} after a failure: {}", again.prompt().id(), f.reason());
-      send(again);
+      retryNextTick.add(again);
     }
     return this;
   }
 
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
+    for (PromptLedger.Dispatch d : retryNextTick) {
+      send(d);
+    }
+    retryNextTick.clear();
     for (PromptLedger.Dispatch d : ledger.expired(now, now + timeoutNanos)) {
       getContext().getLog().info("prompt {} not scored within {} ms: dispatching it again", d.prompt().id(),
           timeoutNanos / 1_000_000);

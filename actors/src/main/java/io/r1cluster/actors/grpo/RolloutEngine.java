@@ -33,7 +33,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * snapshot outside the lock and exchanges it under the write lock. A generation therefore never
  * sees a half-written model, and every completion of a group carries one policy version.
  */
-public final class RolloutEngine implements AutoCloseable {
+public final class RolloutEngine implements RolloutBackend {
   private final Qwen2Config config;
   private final Tokenizer tokenizer;
   private final ChatTemplate template;
@@ -83,6 +83,7 @@ public final class RolloutEngine implements AutoCloseable {
    *
    * @throws TimeoutException when no such version arrives within {@code wait}
    */
+  @Override
   public Group generate(Prompt prompt, long seed, long minVersion, Duration wait) throws TimeoutException,
       InterruptedException {
     NoGrad.onThisThread();
