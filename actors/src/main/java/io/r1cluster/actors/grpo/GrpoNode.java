@@ -36,6 +36,18 @@ public final class GrpoNode {
     }
   }
 
+  /**
+   * Starts the rollout entity type and the reward pool without a {@link NodeAgent}: the caller
+   * completes {@link NodeResources} itself (benchmarks with simulated backends).
+   */
+  public static void startWorkers(ActorSystem<?> system) {
+    GrpoActorSettings settings = GrpoActorSettings.fromConfig(system.settings().config());
+    RolloutWorker.init(system, settings);
+    for (int i = 0; i < settings.rewardWorkersPerNode(); i++) {
+      system.systemActorOf(RewardWorker.create(), "r1-reward-" + i, Props.empty());
+    }
+  }
+
   /** Runs {@code job}'s learner as the cluster singleton on the {@code learner} role. */
   public static ActorRef<Learner.Command> startLearner(ActorSystem<?> system, GrpoJob job, PrintStream progress) {
     GrpoActorSettings settings = GrpoActorSettings.fromConfig(system.settings().config());

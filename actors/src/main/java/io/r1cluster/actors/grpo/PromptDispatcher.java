@@ -115,8 +115,17 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
         .build();
   }
 
+  /**
+   * Oldest policy version a group dispatched now may be generated with: it will be consumed after
+   * the groups already in flight or buffered, i.e. at about {@code target + ahead / prompts_per_step},
+   * and may then be at most {@code max_staleness} versions old. (With the budget of
+   * {@code (max_staleness + 1) × prompts_per_step} this is at most the version being trained now.)
+   */
   private long minVersion() {
-    long min = Math.max(0, targetVersion - plan.maxStaleness());
+    PromptLedger.Counters c = ledger.counters();
+    long ahead = Math.max(0, c.inFlight() + c.buffered() - 1);
+    long consumedAt = targetVersion + ahead / plan.promptsPerStep();
+    long min = Math.max(0, consumedAt - plan.maxStaleness());
     return min / plan.weightSyncSteps() * plan.weightSyncSteps();
   }
 

@@ -15,7 +15,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.Routers;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -24,7 +24,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * One generation slot: a Cluster Sharding entity ({@link #TYPE_KEY}, ids {@code rollout-0 …}) on
  * the nodes with the {@code rollout} role. It samples G completions of a prompt with the node's
  * {@link RolloutEngine} on the rollout dispatcher (never on its own thread), hands the group to a
- * {@link RewardWorker} through a Receptionist group router, and runs at most
+ * {@link RewardWorker} of the pool the Receptionist lists (round robin), and runs at most
  * {@code r1.grpo.rollout.max-in-flight} generations at once; further requests wait in order.
  *
  * <p>A failed generation (no weights in time, an engine error) is a typed reply
@@ -53,6 +53,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private record Generated(Generate request, Group group, long nanos, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
 
+  private record RewardWorkers(java.util.Set<ActorRef<RewardWorker.Command>> workers)
+      implements Command, NoSerializationVerificationNeeded {}
+
   /** Registers the entity type on this node (call on every node; non-rollout nodes get a proxy). */
   public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system, GrpoActorSettings settings) {
     ClusterSharding.get(system).init(
@@ -68,7 +71,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private final Duration waitForWeights;
   private final Executor executor;
   private final NodeResources resources;
-  private final ActorRef<RewardWorker.Command> rewards;
+  private final java.util.List<ActorRef<RewardWorker.Command>> rewards = new java.util.ArrayList<>();
+  private final ArrayDeque<RewardWorker.Score> unscored = new ArrayDeque<>();
+  private int nextReward;
   private final ArrayDeque<Generate> waiting = new ArrayDeque<>();
   private int inFlight;
 
@@ -79,7 +84,10 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     this.waitForWeights = settings.weightsWaitTimeout();
     this.executor = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.ROLLOUT_DISPATCHER));
     this.resources = NodeResources.get(ctx.getSystem());
-    this.rewards = ctx.spawn(Routers.group(RewardWorker.KEY).withRoundRobinRouting(), "rewards");
+    // the reward pool as the Receptionist lists it, round robin; unlike a group router that drops
+    // messages while its first listing is still empty, groups wait here until a worker is known
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(RewardWorker.KEY, ctx.messageAdapter(
+        Receptionist.Listing.class, l -> new RewardWorkers(l.getServiceInstances(RewardWorker.KEY)))));
   }
 
   @Override
@@ -87,6 +95,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return newReceiveBuilder()
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(Generated.class, this::onGenerated)
+        .onMessage(RewardWorkers.class, this::onRewardWorkers)
         .build();
   }
 
@@ -113,6 +122,23 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new Generated(g, null, 0, err));
   }
 
+  private Behavior<Command> onRewardWorkers(RewardWorkers w) {
+    rewards.clear();
+    rewards.addAll(w.workers());
+    while (!rewards.isEmpty() && !unscored.isEmpty()) {
+      score(unscored.poll());
+    }
+    return this;
+  }
+
+  private void score(RewardWorker.Score s) {
+    if (rewards.isEmpty()) {
+      unscored.add(s); // bounded by the dispatcher's in-flight budget
+      return;
+    }
+    rewards.get(Math.floorMod(nextReward++, rewards.size())).tell(s);
+  }
+
   private Behavior<Command> onGenerated(Generated done) {
     inFlight--;
     Generate g = done.request();
@@ -120,7 +146,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
       getContext().getLog().warn("{}: generation of prompt {} failed: {}", entityId, g.prompt().id(), done.error().toString());
       g.replyTo().tell(new PromptDispatcher.GenerateFailed(g.dispatchId(), entityId + ": " + done.error()));
     } else {
-      rewards.tell(new RewardWorker.Score(g.dispatchId(), done.group(), done.nanos(), g.replyTo()));
+      score(new RewardWorker.Score(g.dispatchId(), done.group(), done.nanos(), g.replyTo()));
     }
     while (inFlight < maxInFlight && !waiting.isEmpty()) {
       start(waiting.poll());

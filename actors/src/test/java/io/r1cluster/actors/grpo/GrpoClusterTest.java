@@ -112,7 +112,7 @@ class GrpoClusterTest {
     assertEquals(4, r.steps());
     List<TensorData> learner = job.learnerWeights();
     for (ActorTestKit k : List.of(b, c)) {
-      RolloutEngine e = NodeResources.get(k.system()).rollout().get(10, TimeUnit.SECONDS);
+      RolloutEngine e = (RolloutEngine) NodeResources.get(k.system()).rollout().get(10, TimeUnit.SECONDS);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (e.receiver().latestVersion() < r.version()) {
         assertTrue(System.nanoTime() < deadline, "final weights did not reach " + k.system().address());
