@@ -107,9 +107,11 @@ class GrpoClusterTest {
   void runCompletesAndBothRolloutNodesHoldTheLearnersWeightsBitForBit() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 2, 1, "");
-    GrpoJob.RunResult r = run(recipe, s -> {});
+    List<Double> staleness = new java.util.concurrent.CopyOnWriteArrayList<>();
+    GrpoJob.RunResult r = run(recipe, s -> staleness.add(s.metrics().get("staleness/max")));
     assertExactlyOnce(r, 8);
     assertEquals(4, r.steps());
+    assertTrue(staleness.stream().allMatch(x -> x <= 1.0), "async respects max_staleness 1: " + staleness);
     List<TensorData> learner = job.learnerWeights();
     for (ActorTestKit k : List.of(b, c)) {
       RolloutEngine e = (RolloutEngine) NodeResources.get(k.system()).rollout().get(10, TimeUnit.SECONDS);
