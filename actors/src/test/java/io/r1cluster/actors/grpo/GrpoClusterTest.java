@@ -39,7 +39,11 @@ class GrpoClusterTest {
 
   @BeforeEach
   void startCluster() throws Exception {
-    a = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\", \"learner\"", ""));
+    int udpPort;
+    try (java.net.DatagramSocket free = new java.net.DatagramSocket(0)) {
+      udpPort = free.getLocalPort();
+    }
+    a = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\", \"learner\"", "r1.grpo.weights.udp-control-port = " + udpPort));
     // B can be cut off abruptly: terminating it does not leave the cluster (like a SIGKILL)
     b = ActorTestKit.create("r1", GrpoFixtures.node("\"rollout\"", """
         pekko.coordinated-shutdown.run-by-actor-system-terminate = off
@@ -112,6 +116,8 @@ class GrpoClusterTest {
     assertExactlyOnce(r, 8);
     assertEquals(4, r.steps());
     assertTrue(staleness.stream().allMatch(x -> x <= 1.0), "async respects max_staleness 1: " + staleness);
+    // version 0 went out before any node had subscribed: the nodes got it by asking for a resend
+    assertTrue(job.publisher.stats().resends() > 0, "late joiners were served by resend");
     List<TensorData> learner = job.learnerWeights();
     for (ActorTestKit k : List.of(b, c)) {
       RolloutEngine e = (RolloutEngine) NodeResources.get(k.system()).rollout().get(10, TimeUnit.SECONDS);
@@ -122,6 +128,26 @@ class GrpoClusterTest {
       }
       e.swapToLatest();
       assertEquals(r.version(), e.version());
+      assertBitIdentical(learner, e.weights());
+    }
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void weightsOverUdpMultiDestinationCastArriveBitForBit() throws Exception {
+    Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
+        GrpoFixtures.demoData(tmp.resolve("data"), 4), 1, 2, 1, "  transport: udp");
+    GrpoJob.RunResult r = run(recipe, s -> {});
+    assertExactlyOnce(r, 4);
+    List<TensorData> learner = job.learnerWeights();
+    for (ActorTestKit k : List.of(b, c)) {
+      RolloutEngine e = (RolloutEngine) NodeResources.get(k.system()).rollout().get(10, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (e.receiver().latestVersion() < r.version()) {
+        assertTrue(System.nanoTime() < deadline, "final weights did not reach " + k.system().address());
+        Thread.sleep(20);
+      }
+      e.swapToLatest();
       assertBitIdentical(learner, e.weights());
     }
   }
