@@ -83,6 +83,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private long targetVersion;
   private TakeBatch pending;
   private long tokens;
+  private int filteredThisStep;
   private double generateSeconds;
 
   private PromptDispatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, PromptLedger ledger, Plan plan,
@@ -233,8 +234,9 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     }
     int size = plan.promptsPerStep();
     List<Long> keys = new ArrayList<>();
-    int filterBudget = plan.dynamicSampling()
-        ? (plan.maxNumGenBatches() <= 0 ? Integer.MAX_VALUE : size * Math.max(0, plan.maxNumGenBatches() - 1)) : 0;
+    // at most (max_num_gen_batches - 1) extra batches' worth of groups are skipped per step
+    int filterBudget = !plan.dynamicSampling() ? 0 : plan.maxNumGenBatches() <= 0 ? Integer.MAX_VALUE
+        : Math.max(0, size * Math.max(0, plan.maxNumGenBatches() - 1) - filteredThisStep);
     for (Map.Entry<Long, ScoredGroup> e : buffer.entrySet()) {
       if (keys.size() == size) {
         break;
@@ -250,6 +252,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
           it.remove();
           ledger.filtered(e.getKey());
           filterBudget--;
+          filteredThisStep++;
         }
       }
       keys.clear();
@@ -274,6 +277,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     }
     // what is dispatched from now on will be consumed after this step: by version trainVersion + 1
     targetVersion = pending.trainVersion() + 1;
+    filteredThisStep = 0;
     reply(groups, false);
   }
 
