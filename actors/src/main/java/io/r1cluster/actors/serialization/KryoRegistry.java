@@ -99,6 +99,16 @@ public final class KryoRegistry {
     add(300, ChunkRange.class);
     add(301, ResendRequest.class);
     // ---- io.r1cluster.actors (1000–1999): add lines here ----
+    add(1000, io.r1cluster.actors.grpo.RunSpec.class);
+    add(1001, io.r1cluster.actors.grpo.RunSpec.Sampling.class);
+    add(1002, io.r1cluster.actors.grpo.RunSpec.WeightSource.class);
+    add(1003, io.r1cluster.actors.grpo.NodeAgent.Join.class);
+    add(1004, io.r1cluster.actors.grpo.NodeAgent.WeightsAnnounced.class);
+    add(1005, io.r1cluster.actors.grpo.RolloutWorker.Generate.class);
+    add(1006, io.r1cluster.actors.grpo.RewardWorker.Score.class);
+    add(1007, io.r1cluster.actors.grpo.PromptDispatcher.Scored.class);
+    add(1008, io.r1cluster.actors.grpo.PromptDispatcher.GenerateFailed.class);
+    add(1009, io.r1cluster.actors.grpo.Learner.Resend.class);
   }
 
   private KryoRegistry() {}

@@ -17,6 +17,7 @@ import org.agrona.concurrent.BackoffIdleStrategy;
  * starve each other.
  */
 public final class EmbeddedAeron implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EmbeddedAeron.class);
   private final AeronSettings settings;
   private final MediaDriver driver;
   private final Aeron aeron;
@@ -62,8 +63,12 @@ public final class EmbeddedAeron implements AutoCloseable {
       dir = driver.aeronDirectoryName();
     }
     try {
+      // Aeron's default client error handler exits the JVM when the driver goes away (e.g. the
+      // learner JVM that hosts the driver of an IPC receiver closed it): log instead
+      String where = dir;
       Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir)
-          .idleSleepDurationNs(TimeUnit.MILLISECONDS.toNanos(1)));
+          .idleSleepDurationNs(TimeUnit.MILLISECONDS.toNanos(1))
+          .errorHandler(t -> LOG.warn("Aeron client of {}: {}", where, t.toString())));
       return new EmbeddedAeron(s, driver, aeron, dir);
     } catch (RuntimeException e) {
       CloseHelper.quietClose(driver);

@@ -1,0 +1,33 @@
+package io.r1cluster.actors.cli;
+
+import io.r1cluster.actors.grpo.Roles;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.cli.CliCommand;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code r1 seed --port P}: a seed node (membership only); runs until SIGTERM. */
+@Command(name = "seed", mixinStandardHelpOptions = true,
+    description = "Start a cluster seed node (membership only) and run until SIGTERM.")
+public final class SeedCommand implements CliCommand {
+  @Option(names = "--port", required = true, description = "Artery port to listen on") int port;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "hostname other nodes reach this one by (default ${DEFAULT-VALUE})")
+  String host;
+
+  @Override
+  public Integer call() {
+    if (port < 1 || port > 65535) {
+      throw new InputException(null, 0, "--port", "must be in 1..65535, got " + port);
+    }
+    String self = ClusterBoot.seedAddress(host + ":" + port, "--port");
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM,
+        ClusterBoot.config(List.of(Roles.SEED), host, port, List.of(self), true));
+    System.out.println("seed node up at " + self + " (Ctrl-C / SIGTERM to leave)");
+    system.getWhenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+}

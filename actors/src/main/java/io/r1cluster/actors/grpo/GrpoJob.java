@@ -1,0 +1,305 @@
+package io.r1cluster.actors.grpo;
+
+import ai.djl.Device;
+import com.typesafe.config.Config;
+import io.r1cluster.actors.transport.AeronSettings;
+import io.r1cluster.actors.transport.EmbeddedAeron;
+import io.r1cluster.actors.transport.WeightChannels;
+import io.r1cluster.actors.transport.WeightPublisher;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.dataset.Datasets;
+import io.r1cluster.core.generate.GenerateBenchmark;
+import io.r1cluster.core.grpo.GrpoConfig;
+import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.model.Qwen2Config;
+import io.r1cluster.core.model.Qwen2Model;
+import io.r1cluster.core.optim.LrSchedule;
+import io.r1cluster.core.recipe.ClusterSettings;
+import io.r1cluster.core.recipe.GrpoSettings;
+import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeSettings;
+import io.r1cluster.core.recipe.Stage;
+import io.r1cluster.core.recipe.StageType;
+import io.r1cluster.core.recipe.TrainingSettings;
+import io.r1cluster.core.recipe.Transport;
+import io.r1cluster.core.recipe.Value;
+import io.r1cluster.core.tokenizer.DemoTokenizer;
+import io.r1cluster.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * Everything the learner node prepares for one GRPO run before any actor starts (blocking work on
+ * the caller's thread): the validated recipe, the prompts, the policy, the learner config and the
+ * Aeron weight publication. Bad input fails here, naming file, line and key.
+ *
+ * <p>{@code model_name_or_path: demo} is the built-in demo config with the demo tokenizer,
+ * initialised from {@code seed}; anything else is a checkpoint folder (or a model in the local
+ * Hugging Face cache).
+ */
+public final class GrpoJob implements AutoCloseable {
+
+  /** What one optimizer step reported. */
+  public record StepReport(int step, int totalSteps, long version, Map<String, Double> metrics,
+      PromptLedger.Counters counters) {}
+
+  /** The outcome of a run. */
+  public record RunResult(int steps, long version, PromptLedger.Counters counters, int[] trainedCounts,
+      Path outputDir) {}
+
+  /** Builds the trainer; called once, on the learner dispatcher. */
+  @FunctionalInterface
+  public interface TrainerFactory {
+    TrainerBackend create();
+  }
+
+  final TrainerFactory trainer;
+  final String runId;
+  final Path recipeFile;
+  final RecipeSettings settings;
+  final List<Prompt> prompts;
+  final Qwen2Model policy;
+  final Map<String, String> tokenizerFiles;
+  final GrpoConfig learnerConfig;
+  final LrSchedule schedule;
+  final int promptsPerStep;
+  final int epochs;
+  final int totalSteps;
+  final Path outputDir;
+  final EmbeddedAeron aeron;
+  final WeightPublisher publisher;
+  final RunSpec.WeightSource source;
+  final CompletableFuture<RunResult> done = new CompletableFuture<>();
+  private volatile Consumer<StepReport> listener = r -> {};
+
+  private GrpoJob(String runId, Path recipeFile, RecipeSettings settings, List<Prompt> prompts, Qwen2Model policy,
+      Map<String, String> tokenizerFiles, int promptsPerStep, int epochs, int totalSteps, EmbeddedAeron aeron,
+      WeightPublisher publisher, RunSpec.WeightSource source, TrainerFactory trainer) {
+    this.runId = runId;
+    this.recipeFile = recipeFile;
+    this.settings = settings;
+    this.prompts = prompts;
+    this.policy = policy;
+    this.tokenizerFiles = tokenizerFiles;
+    this.promptsPerStep = promptsPerStep;
+    this.epochs = epochs;
+    this.totalSteps = totalSteps;
+    TrainingSettings t = settings.training();
+    this.learnerConfig = settings.grpo().toLearnerConfig(t, t.perDeviceTrainBatchSize());
+    this.schedule = LrSchedule.of(t.lrSchedulerType().hfName(), t.learningRate(), totalSteps,
+        t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), totalSteps),
+        t.lrSchedulerKwargs());
+    this.outputDir = Path.of(t.outputDir()).toAbsolutePath();
+    this.aeron = aeron;
+    this.publisher = publisher;
+    this.source = source;
+    GrpoSettings g = settings.grpo();
+    this.trainer = trainer != null ? trainer : () -> {
+      NoGrad.onThisThread(); // the constructor runs a backward pass (AdamW defines the gradients)
+      GrpoLearner l = new GrpoLearner(policy, learnerConfig, schedule);
+      if (g.syncRefModel()) {
+        l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
+      }
+      return TrainerBackend.of(l);
+    };
+  }
+
+  /**
+   * Loads and validates a recipe, its prompts and its model, and opens the weight publication.
+   *
+   * @param recipeFile the recipe (its GRPO settings: a flat GRPO recipe, or its first grpo stage)
+   * @param config the learner ActorSystem's config (Aeron and {@code r1.grpo} settings)
+   * @param host this node's hostname (UDP control endpoint)
+   */
+  public static GrpoJob prepare(Path recipeFile, Config config, String host) {
+    Recipe recipe = Recipe.load(recipeFile);
+    RecipeSettings s = grpoSettings(recipe);
+    GrpoSettings g = s.grpo();
+    ClusterSettings c = s.cluster();
+    TrainingSettings t = s.training();
+    if (c.maxStaleness() < c.weightSyncSteps() - 1) {
+      throw error(recipeFile, s, "weight_sync_steps", "weights every " + c.weightSyncSteps()
+          + " steps make groups up to " + (c.weightSyncSteps() - 1) + " versions old; raise max_staleness to at least that");
+    }
+    List<Prompt> prompts = Datasets.prompts(s.data(), s.data().trainSplit()).items();
+    if (prompts.isEmpty()) {
+      throw new InputException(recipeFile, 0, "dataset_name", "the train split has no prompts");
+    }
+    int pps = c.promptsPerStep() != null ? c.promptsPerStep()
+        : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / g.numGenerations());
+    if (pps < 1) {
+      throw error(recipeFile, s, "prompts_per_step", "must be at least 1, got " + pps);
+    }
+    Qwen2Model policy;
+    Map<String, String> tokFiles = new LinkedHashMap<>();
+    String name = s.model().modelNameOrPath();
+    if (name == null) {
+      throw new InputException(recipeFile, 0, "model_name_or_path", "the recipe names no model");
+    }
+    try {
+      Path tokDir;
+      if (name.equals("demo")) {
+        tokDir = Files.createTempDirectory("r1-demo-tokenizer-");
+        DemoTokenizer.write(tokDir);
+        policy = Qwen2Model.random(GenerateBenchmark.demoConfig(DemoTokenizer.vocabSize()), Device.cpu(), t.seed());
+      } else {
+        tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
+        policy = Qwen2Model.load(tokDir, Device.cpu());
+      }
+      for (String f : List.of(Tokenizer.TOKENIZER_FILE, Tokenizer.CONFIG_FILE)) {
+        Path p = tokDir.resolve(f);
+        if (!Files.isRegularFile(p)) {
+          throw new InputException(tokDir, 0, "model_name_or_path", "no " + f + " in " + tokDir);
+        }
+        tokFiles.put(f, Files.readString(p, StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("loading model " + name, e);
+    }
+    return assemble(recipeFile, s, prompts, policy, tokFiles, null, config, host);
+  }
+
+  /**
+   * A run whose generation and training are done by simulated backends (benchmarks only): no
+   * model, the given prompts, and {@code trainer} in place of {@link GrpoLearner}. The weights the
+   * trainer exports still go over Aeron IPC.
+   */
+  public static GrpoJob simulated(Path recipeFile, List<Prompt> prompts, TrainerFactory trainer, Config config) {
+    RecipeSettings s = grpoSettings(Recipe.load(recipeFile));
+    return assemble(recipeFile, s, prompts, null, Map.of(), trainer, config, "127.0.0.1");
+  }
+
+  private static GrpoJob assemble(Path recipeFile, RecipeSettings s, List<Prompt> prompts, Qwen2Model policy,
+      Map<String, String> tokFiles, TrainerFactory trainer, Config config, String host) {
+    ClusterSettings c = s.cluster();
+    TrainingSettings t = s.training();
+    int pps = c.promptsPerStep() != null ? c.promptsPerStep()
+        : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / s.grpo().numGenerations());
+    int epochs = (int) Math.max(1, Math.ceil(t.numTrainEpochs()));
+    long keys = (long) epochs * prompts.size();
+    int totalSteps = t.maxSteps() > 0 ? t.maxSteps() : (int) ((keys + pps - 1) / pps);
+    AeronSettings as = AeronSettings.fromConfig(config);
+    GrpoActorSettings gs = GrpoActorSettings.fromConfig(config);
+    EmbeddedAeron aeron = EmbeddedAeron.launch(as);
+    WeightPublisher pub;
+    RunSpec.WeightSource src;
+    try {
+      if (c.transport() == Transport.IPC) {
+        pub = WeightPublisher.create(aeron.aeron(), WeightChannels.ipc(as), as);
+        src = new RunSpec.WeightSource("IPC", aeron.directory(), "", pub.publisherId(), 0);
+      } else {
+        String control = (gs.udpControlHost().isEmpty() ? host : gs.udpControlHost()) + ":" + gs.udpControlPort();
+        pub = WeightPublisher.create(aeron.aeron(), WeightChannels.udpPublication(as, control), as);
+        src = new RunSpec.WeightSource("UDP", "", control, pub.publisherId(), 0);
+      }
+    } catch (RuntimeException e) {
+      aeron.close();
+      if (policy != null) {
+        policy.close();
+      }
+      throw e;
+    }
+    String runId = recipeFile.getFileName() + "-" + Long.toHexString(System.currentTimeMillis());
+    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, pps, epochs, totalSteps, aeron, pub, src,
+        trainer);
+  }
+
+  private static RecipeSettings grpoSettings(Recipe recipe) {
+    if (recipe.stages().isEmpty()) {
+      if (recipe.settings().kind() != StageType.GRPO) {
+        throw new InputException(recipe.file(), 0, "reward_funcs", "not a GRPO recipe (no GRPO keys and no grpo stage)");
+      }
+      return recipe.settings();
+    }
+    for (Stage st : recipe.stages()) {
+      if (st.type() == StageType.GRPO) {
+        return st.settings();
+      }
+    }
+    throw new InputException(recipe.file(), 0, "pipeline", "the pipeline has no grpo stage");
+  }
+
+  private static InputException error(Path file, RecipeSettings s, String key, String detail) {
+    Value cluster = s.values().get("cluster");
+    int line = 0;
+    if (cluster != null && cluster.value() instanceof Map<?, ?> m && m.get(key) instanceof Value v) {
+      line = v.line();
+    }
+    return new InputException(file, line, "cluster." + key, detail);
+  }
+
+  /** The run spec the learner sends to nodes. */
+  RunSpec spec(org.apache.pekko.actor.typed.ActorRef<Learner.Command> learner, long version) {
+    GrpoSettings g = settings.grpo();
+    RunSpec.Sampling sampling = new RunSpec.Sampling(g.numGenerations(), g.maxPromptLength(), g.maxCompletionLength(),
+        g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(), g.minP() == null ? 0 : g.minP());
+    String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
+    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
+        g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
+        new RunSpec.WeightSource(source.transport(), source.aeronDir(), source.controlEndpoint(), source.publisherId(),
+            version),
+        learner);
+  }
+
+  /** Called on the learner's thread after every step (keep it short). */
+  public void onStep(Consumer<StepReport> l) {
+    this.listener = l;
+  }
+
+  void reportStep(StepReport r) {
+    listener.accept(r);
+  }
+
+  /** Completes when the run has finished and its checkpoint is saved (or failed). */
+  public CompletableFuture<RunResult> done() {
+    return done;
+  }
+
+  public Path outputDir() {
+    return outputDir;
+  }
+
+  public int totalSteps() {
+    return totalSteps;
+  }
+
+  public int promptsPerStep() {
+    return promptsPerStep;
+  }
+
+  /** The learner's current weights as float32 tensors (tests compare them with the rollouts'). */
+  public List<io.r1cluster.core.checkpoint.TensorData> learnerWeights() {
+    return policy.toTensors(io.r1cluster.core.checkpoint.DType.F32);
+  }
+
+  /** Writes the final Hugging Face checkpoint (config, safetensors, tokenizer files) into output_dir. */
+  void saveCheckpoint() throws IOException {
+    Files.createDirectories(outputDir);
+    if (policy == null) {
+      return; // simulated run: no model
+    }
+    policy.save(outputDir);
+    for (Map.Entry<String, String> f : tokenizerFiles.entrySet()) {
+      Files.writeString(outputDir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Override
+  public void close() {
+    publisher.close();
+    aeron.close();
+    if (policy != null) {
+      policy.close();
+    }
+  }
+}

@@ -1,0 +1,283 @@
+package io.r1cluster.actors.grpo;
+
+import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.transport.ResendRequest;
+import io.r1cluster.actors.transport.WeightPublisher;
+import io.r1cluster.core.data.ScoredGroup;
+import io.r1cluster.core.data.TrainBatch;
+import io.r1cluster.core.data.WeightSnapshot;
+import io.r1cluster.core.grpo.Advantages;
+import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.recipe.ClusterSettings;
+import io.r1cluster.core.recipe.GrpoSettings;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The GRPO learner: a cluster singleton on the {@code learner} role. It pulls batches from its
+ * {@link PromptDispatcher}, runs {@link GrpoLearner#step} on the learner dispatcher, exports the new
+ * weights there (the policy is never read while a step writes it) and publishes them over Aeron
+ * on the io dispatcher, then announces the version to every {@link NodeAgent}. Resend requests from
+ * nodes are served from the publisher's retained snapshot. Metrics go to {@code metrics.jsonl}; at
+ * the end the final checkpoint is saved and the job's {@code done} future completes.
+ */
+public final class Learner extends AbstractBehavior<Learner.Command> {
+  private static final Logger LOG = LoggerFactory.getLogger(Learner.class);
+
+  /** Protocol. */
+  public interface Command {}
+
+  /** A node misses parts of a weight version: publish them again. */
+  public record Resend(ResendRequest request) implements Command, KryoMessage {}
+
+  private record Agents(Set<ActorRef<NodeAgent.Command>> agents) implements Command, NoSerializationVerificationNeeded {}
+
+  private record StepDone(GrpoLearner.StepResult result, long stepNanos, long pushNanos, boolean published,
+      Throwable error) implements Command, NoSerializationVerificationNeeded {}
+
+  private record Published(long version, long pushNanos, Throwable error) implements Command, NoSerializationVerificationNeeded {}
+
+  private record Saved(Throwable error) implements Command, NoSerializationVerificationNeeded {}
+
+  public static Behavior<Command> create(GrpoJob job, GrpoActorSettings settings, PrintStream progress) {
+    return Behaviors.setup(ctx -> new Learner(ctx, job, settings, progress));
+  }
+
+  private final GrpoJob job;
+  private final CompletableFuture<TrainerBackend> learner;
+  private final ActorRef<PromptDispatcher.Command> dispatcher;
+  private final Executor learnerExec;
+  private final Executor io;
+  private final MetricsLog metrics;
+  private final Set<ActorRef<NodeAgent.Command>> agents = new HashSet<>();
+  private final int weightSyncSteps;
+  private final int maxSteps;
+  private long version;
+  private long published = -1;
+  private int steps;
+  private boolean finishing;
+  private PromptDispatcher.Batch current;
+  private Map<String, Double> lastMetrics = Map.of();
+  private long idleSince = System.nanoTime();
+  private long idleNanos;
+  private long lastStepEnd = System.nanoTime();
+
+  private Learner(ActorContext<Command> ctx, GrpoJob job, GrpoActorSettings settings, PrintStream progress) {
+    super(ctx);
+    this.job = job;
+    GrpoSettings g = job.settings.grpo();
+    ClusterSettings c = job.settings.cluster();
+    this.weightSyncSteps = c.weightSyncSteps();
+    this.maxSteps = job.settings.training().maxSteps();
+    this.learnerExec = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.LEARNER_DISPATCHER));
+    // built on the learner thread: its constructor runs a backward pass (AdamW defines the gradients)
+    this.learner = CompletableFuture.supplyAsync(job.trainer::create, learnerExec);
+    this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
+    this.metrics = new MetricsLog(job.outputDir.resolve("metrics.jsonl"), progress, settings.progressInterval());
+    int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
+    PromptLedger ledger = new PromptLedger(job.prompts, job.epochs, job.settings.training().seed(),
+        g.shuffleDataset(), budget);
+    this.dispatcher = ctx.spawn(PromptDispatcher.create(ledger, new PromptDispatcher.Plan(job.promptsPerStep,
+        c.maxStaleness(), c.weightSyncSteps(), c.dynamicSampling(), c.maxNumGenBatches()), settings), "dispatcher");
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(NodeAgent.KEY,
+        ctx.messageAdapter(Receptionist.Listing.class, l -> new Agents(l.getServiceInstances(NodeAgent.KEY)))));
+    ctx.getLog().info("GRPO run {}: {} prompts x {} epochs, {} prompts/step, {} steps, max_staleness {}, budget {}",
+        job.runId, job.prompts.size(), job.epochs, job.promptsPerStep, job.totalSteps, c.maxStaleness(), budget);
+    // version 0: the initial policy
+    CompletableFuture<Published> v0 = learner
+        .thenApplyAsync(l -> l.export(0), learnerExec)
+        .thenApplyAsync(snap -> {
+          long t0 = System.nanoTime();
+          job.publisher.publish(snap);
+          return new Published(0, System.nanoTime() - t0, null);
+        }, io);
+    ctx.pipeToSelf(v0, (ok, err) -> ok != null ? ok : new Published(0, 0, err));
+    dispatcher.tell(new PromptDispatcher.TakeBatch(0, ctx.getSelf()));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Agents.class, this::onAgents)
+        .onMessage(Published.class, this::onPublished)
+        .onMessage(PromptDispatcher.Batch.class, this::onBatch)
+        .onMessage(StepDone.class, this::onStepDone)
+        .onMessage(Resend.class, this::onResend)
+        .onMessage(Saved.class, this::onSaved)
+        .build();
+  }
+
+  private Behavior<Command> onAgents(Agents a) {
+    for (ActorRef<NodeAgent.Command> agent : a.agents()) {
+      if (agents.add(agent)) {
+        agent.tell(new NodeAgent.Join(job.spec(getContext().getSelf(), Math.max(0, published))));
+      }
+    }
+    agents.retainAll(a.agents());
+    return this;
+  }
+
+  private Behavior<Command> onPublished(Published p) {
+    if (p.error() != null) {
+      return fail(p.error());
+    }
+    published = Math.max(published, p.version());
+    announce(p.version());
+    return this;
+  }
+
+  private void announce(long v) {
+    for (ActorRef<NodeAgent.Command> agent : agents) {
+      agent.tell(new NodeAgent.WeightsAnnounced(job.runId, v));
+    }
+  }
+
+  private Behavior<Command> onBatch(PromptDispatcher.Batch b) {
+    if (finishing) {
+      return this;
+    }
+    if (b.done()) {
+      return finish(b);
+    }
+    current = b;
+    long now = System.nanoTime();
+    idleNanos += now - idleSince;
+    List<float[]> totals = new ArrayList<>();
+    for (ScoredGroup g : b.groups()) {
+      totals.add(g.total());
+    }
+    TrainBatch batch = new TrainBatch(b.groups(), Advantages.compute(totals, job.learnerConfig.scaleRewards()));
+    long at = version;
+    boolean last = maxSteps > 0 ? steps + 1 >= maxSteps : steps + 1 >= job.totalSteps;
+    dispatcher.tell(new PromptDispatcher.StepStarted(at + 1));
+    CompletableFuture<StepDone> work = learner.thenApplyAsync(l -> {
+      long t0 = System.nanoTime();
+      GrpoLearner.StepResult r = l.step(batch, at);
+      boolean publish = r.version() > at && (r.version() % weightSyncSteps == 0 || last);
+      WeightSnapshot snap = publish ? l.export(r.version()) : null;
+      return new Object[] {r, System.nanoTime() - t0, snap};
+    }, learnerExec).thenApplyAsync(o -> {
+      GrpoLearner.StepResult r = (GrpoLearner.StepResult) o[0];
+      WeightSnapshot snap = (WeightSnapshot) o[2];
+      long push = 0;
+      if (snap != null) {
+        long t0 = System.nanoTime();
+        WeightPublisher.Outcome out = job.publisher.publish(snap);
+        push = System.nanoTime() - t0;
+        if (out != WeightPublisher.Outcome.SENT) {
+          LOG.debug("weights v{}: {} (nodes will ask for a resend)", r.version(), out);
+        }
+      }
+      return new StepDone(r, (Long) o[1], push, snap != null, null);
+    }, io);
+    getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new StepDone(null, 0, 0, false, err));
+    return this;
+  }
+
+  private Behavior<Command> onStepDone(StepDone d) {
+    if (d.error() != null) {
+      return fail(d.error());
+    }
+    long now = System.nanoTime();
+    version = d.result().version();
+    steps++;
+    if (d.published()) {
+      published = version;
+      announce(version);
+    }
+    PromptDispatcher.Batch b = current;
+    PromptLedger.Counters c = b.counters();
+    double wall = Math.max(1e-9, (now - lastStepEnd) / 1e9);
+    Map<String, Double> m = new LinkedHashMap<>(d.result().metrics());
+    m.put("queue/in_flight", (double) c.inFlight());
+    m.put("queue/buffered", (double) c.buffered());
+    m.put("queue/budget", (double) c.budget());
+    m.put("ledger/dispatched", (double) c.dispatched());
+    m.put("ledger/completed", (double) c.completed());
+    m.put("ledger/retried", (double) c.retried());
+    m.put("ledger/dropped_stale", (double) c.droppedStale());
+    m.put("ledger/duplicate_ignored", (double) c.duplicateIgnored());
+    m.put("ledger/trained", (double) c.trained());
+    m.put("ledger/filtered", (double) c.filtered());
+    m.put("rollout/tokens_per_s", b.completionTokens() / wall);
+    m.put("learner/idle_frac", Math.min(1.0, idleNanos / 1e9 / wall));
+    m.put("learner/step_s", d.stepNanos() / 1e9);
+    m.put("weights/push_ms", d.pushNanos() / 1e6);
+    m.put("weights/version", (double) Math.max(0, published));
+    m.put("global_step", (double) steps);
+    metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
+    metrics.progress(steps, job.totalSteps, m, steps == 1);
+    lastMetrics = m;
+    job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c));
+    lastStepEnd = now;
+    idleNanos = 0;
+    idleSince = now;
+    if (maxSteps > 0 && steps >= maxSteps) {
+      return finish(new PromptDispatcher.Batch(List.of(), true, c, 0, 0, null));
+    }
+    dispatcher.tell(new PromptDispatcher.TakeBatch(version, getContext().getSelf()));
+    return this;
+  }
+
+  private Behavior<Command> onResend(Resend r) {
+    CompletableFuture.runAsync(() -> job.publisher.resend(r.request()), io).whenComplete((ok, err) -> {
+      if (err != null) {
+        LOG.warn("weight resend v{} failed: {}", r.request().version(), err.toString());
+      }
+    });
+    return this;
+  }
+
+  private Behavior<Command> finish(PromptDispatcher.Batch b) {
+    finishing = true;
+    current = b;
+    getContext().getLog().info("GRPO run {} finished after {} steps (version {}); saving the checkpoint to {}",
+        job.runId, steps, version, job.outputDir);
+    CompletableFuture<Saved> save = learner.thenAcceptAsync(l -> {
+      try {
+        l.close();
+        job.saveCheckpoint();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, learnerExec).thenApply(v -> new Saved(null));
+    getContext().pipeToSelf(save, (ok, err) -> ok != null ? ok : new Saved(err));
+    return this;
+  }
+
+  private Behavior<Command> onSaved(Saved s) {
+    if (s.error() != null) {
+      return fail(s.error());
+    }
+    metrics.progress(steps, job.totalSteps, lastMetrics, true);
+    metrics.close();
+    getContext().stop(dispatcher);
+    job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir));
+    return Behaviors.empty();
+  }
+
+  private Behavior<Command> fail(Throwable t) {
+    getContext().getLog().error("GRPO run {} failed: {}", job.runId, t.toString());
+    metrics.close();
+    job.done.completeExceptionally(t);
+    return Behaviors.stopped();
+  }
+}

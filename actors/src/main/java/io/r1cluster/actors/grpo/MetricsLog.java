@@ -1,0 +1,90 @@
+package io.r1cluster.actors.grpo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * {@code metrics.jsonl} (one JSON object per optimizer step, TRL metric names plus the cluster's:
+ * {@code staleness/*}, {@code queue/*}, {@code ledger/*}, {@code rollout/tokens_per_s},
+ * {@code learner/idle_frac}, {@code weights/push_ms}, {@code weights/version}) and the periodic
+ * progress line. Writes are small appends, flushed per line; the learner calls it between steps.
+ */
+final class MetricsLog implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final BufferedWriter out;
+  private final PrintStream progress;
+  private final long intervalNanos;
+  private final long startNanos = System.nanoTime();
+  private long lastProgress;
+
+  MetricsLog(Path file, PrintStream progress, Duration interval) {
+    try {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("opening " + file, e);
+    }
+    this.progress = progress;
+    this.intervalNanos = interval.toNanos();
+    this.lastProgress = startNanos;
+  }
+
+  void step(int step, double epoch, Map<String, Double> metrics) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("step", step);
+    n.put("epoch", epoch);
+    metrics.forEach((k, v) -> {
+      if (v == null || v.isNaN() || v.isInfinite()) {
+        n.putNull(k);
+      } else {
+        n.put(k, v);
+      }
+    });
+    try {
+      out.write(JSON.writeValueAsString(n));
+      out.newLine();
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing metrics.jsonl", e);
+    }
+  }
+
+  /** Prints a progress line when the interval has passed (or {@code force}). */
+  void progress(int step, int total, Map<String, Double> m, boolean force) {
+    long now = System.nanoTime();
+    if (!force && now - lastProgress < intervalNanos) {
+      return;
+    }
+    lastProgress = now;
+    double secs = (now - startNanos) / 1e9;
+    double rate = step / Math.max(1e-9, secs);
+    long eta = rate > 0 ? Math.round((total - step) / rate) : -1;
+    progress.printf("[grpo] step %d/%d (%.0f%%) | %.2f steps/s | ETA %s | reward %.3f | v%d | in flight %d/%d | stale dropped %d | retried %d%n",
+        step, total, 100.0 * step / Math.max(1, total), rate, eta < 0 ? "?" : fmt(eta), m.getOrDefault("reward", Double.NaN),
+        m.getOrDefault("weights/version", 0.0).longValue(), m.getOrDefault("queue/in_flight", 0.0).longValue(),
+        m.getOrDefault("queue/budget", 0.0).longValue(), m.getOrDefault("ledger/dropped_stale", 0.0).longValue(),
+        m.getOrDefault("ledger/retried", 0.0).longValue());
+  }
+
+  private static String fmt(long s) {
+    return String.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+
+  @Override
+  public void close() {
+    try {
+      out.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("closing metrics.jsonl", e);
+    }
+  }
+}

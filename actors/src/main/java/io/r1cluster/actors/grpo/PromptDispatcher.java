@@ -1,0 +1,292 @@
+package io.r1cluster.actors.grpo;
+
+import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.core.data.Completion;
+import io.r1cluster.core.data.ScoredGroup;
+import io.r1cluster.core.grpo.Advantages;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/**
+ * The GRPO stream's admission control, on the learner node (a child of the {@link Learner}). It
+ * owns the {@link PromptLedger}: it dispatches prompts to the {@link RolloutWorker} entities (the
+ * one with the fewest outstanding requests first) while the in-flight budget
+ * {@code (max_staleness + 1) × prompts_per_step} allows, collects the scored groups the reward
+ * workers send back, and hands the learner a batch when it asks for one (work pulling: the learner
+ * pulls, so a slow learner leaves the budget full and the rollouts idle, and nothing queues up).
+ *
+ * <p>Staleness: a request carries the oldest policy version it may be generated with
+ * ({@code target − max_staleness}); when the learner takes a batch at version {@code v}, groups
+ * with {@code v − version > max_staleness} are dropped, counted and their prompts dispatched again.
+ * Timeouts re-dispatch; late duplicates are ignored (see {@link PromptLedger}).
+ */
+public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Command> {
+
+  /** Protocol. */
+  public interface Command {}
+
+  /** A reward worker scored the group of an attempt. */
+  public record Scored(long dispatchId, ScoredGroup group, long generateNanos) implements Command, KryoMessage {}
+
+  /** An attempt failed (typed failure from a rollout or reward worker); the prompt is re-dispatched. */
+  public record GenerateFailed(long dispatchId, String reason) implements Command, KryoMessage {}
+
+  /**
+   * The learner wants the next batch.
+   *
+   * @param trainVersion the policy version the batch will be trained at
+   */
+  record TakeBatch(long trainVersion, ActorRef<Learner.Command> replyTo) implements Command, NoSerializationVerificationNeeded {}
+
+  /** The learner started a step that will produce {@code version}. */
+  record StepStarted(long version) implements Command, NoSerializationVerificationNeeded {}
+
+  /** Reply to {@link #TakeBatch}: groups (empty and {@code done} when the ledger is finished). */
+  record Batch(List<ScoredGroup> groups, boolean done, PromptLedger.Counters counters, long completionTokens,
+      double generateSeconds, int[] trainedCounts) implements Learner.Command, NoSerializationVerificationNeeded {}
+
+  /** Current counters, for tests and the final report. */
+  record GetCounters(ActorRef<PromptLedger.Counters> replyTo) implements Command, NoSerializationVerificationNeeded {}
+
+  private enum Tick implements Command, NoSerializationVerificationNeeded { INSTANCE }
+
+  /** Dispatch settings from the recipe. */
+  record Plan(int promptsPerStep, int maxStaleness, int weightSyncSteps, boolean dynamicSampling, int maxNumGenBatches) {}
+
+  static Behavior<Command> create(PromptLedger ledger, Plan plan, GrpoActorSettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new PromptDispatcher(ctx, timers, ledger, plan, settings)));
+  }
+
+  private final PromptLedger ledger;
+  private final Plan plan;
+  private final long timeoutNanos;
+  private final List<EntityRef<RolloutWorker.Command>> workers = new ArrayList<>();
+  private final int[] outstanding;
+  private final Map<Long, Integer> attemptWorker = new HashMap<>();
+  private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
+  private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
+  private long targetVersion;
+  private TakeBatch pending;
+  private long tokens;
+  private int filteredThisStep;
+  private double generateSeconds;
+
+  private PromptDispatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, PromptLedger ledger, Plan plan,
+      GrpoActorSettings settings) {
+    super(ctx);
+    this.ledger = ledger;
+    this.plan = plan;
+    this.timeoutNanos = settings.dispatchTimeout().toNanos();
+    ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+    for (int i = 0; i < settings.rolloutEntities(); i++) {
+      workers.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
+    }
+    this.outstanding = new int[workers.size()];
+    Duration tick = Duration.ofMillis(Math.max(50, Math.min(1000, settings.dispatchTimeout().toMillis() / 10)));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, tick);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Scored.class, this::onScored)
+        .onMessage(GenerateFailed.class, this::onFailed)
+        .onMessage(TakeBatch.class, this::onTakeBatch)
+        .onMessage(StepStarted.class, this::onStepStarted)
+        .onMessage(GetCounters.class, g -> {
+          g.replyTo().tell(ledger.counters());
+          return this;
+        })
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .build();
+  }
+
+  /**
+   * Oldest policy version a group dispatched now may be generated with: it will be consumed after
+   * the groups already in flight or buffered, i.e. at about {@code target + ahead / prompts_per_step},
+   * and may then be at most {@code max_staleness} versions old. (With the budget of
+   * {@code (max_staleness + 1) × prompts_per_step} this is at most the version being trained now.)
+   */
+  private long minVersion() {
+    PromptLedger.Counters c = ledger.counters();
+    long ahead = Math.max(0, c.inFlight() + c.buffered() - 1);
+    long consumedAt = targetVersion + ahead / plan.promptsPerStep();
+    long min = Math.max(0, consumedAt - plan.maxStaleness());
+    return min / plan.weightSyncSteps() * plan.weightSyncSteps();
+  }
+
+  private void pump() {
+    while (ledger.canDispatch()) {
+      send(ledger.next(System.nanoTime() + timeoutNanos));
+    }
+  }
+
+  private void send(PromptLedger.Dispatch d) {
+    int best = 0;
+    for (int i = 1; i < outstanding.length; i++) {
+      if (outstanding[i] < outstanding[best]) {
+        best = i;
+      }
+    }
+    outstanding[best]++;
+    attemptWorker.put(d.dispatchId(), best);
+    workers.get(best).tell(new RolloutWorker.Generate(d.dispatchId(), d.prompt(), d.seed(), minVersion(),
+        getContext().getSelf()));
+  }
+
+  private void settle(long dispatchId) {
+    Integer w = attemptWorker.remove(dispatchId);
+    if (w != null) {
+      outstanding[w]--;
+    }
+  }
+
+  private Behavior<Command> onScored(Scored s) {
+    settle(s.dispatchId());
+    long key = ledger.complete(s.dispatchId());
+    if (key >= 0) {
+      buffer.put(key, s.group());
+      for (Completion c : s.group().group().completions()) {
+        tokens += c.tokenIds().length;
+      }
+      generateSeconds += s.generateNanos() / 1e9;
+    }
+    tryServe();
+    pump();
+    return this;
+  }
+
+  private Behavior<Command> onFailed(GenerateFailed f) {
+    settle(f.dispatchId());
+    PromptLedger.Dispatch again = ledger.failed(f.dispatchId(), System.nanoTime() + timeoutNanos);
+    if (again != null) {
+      // not at once: a node that fails fast (no weights yet, a broken engine) would spin
+      getContext().getLog().info("re-dispatching prompt {} after a failure: {}", again.prompt().id(), f.reason());
+      retryNextTick.add(again);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onTick() {
+    long now = System.nanoTime();
+    for (PromptLedger.Dispatch d : retryNextTick) {
+      send(d);
+    }
+    retryNextTick.clear();
+    for (PromptLedger.Dispatch d : ledger.expired(now, now + timeoutNanos)) {
+      getContext().getLog().info("prompt {} not scored within {} ms: dispatching it again", d.prompt().id(),
+          timeoutNanos / 1_000_000);
+      send(d);
+    }
+    pump();
+    return this;
+  }
+
+  private Behavior<Command> onStepStarted(StepStarted s) {
+    targetVersion = Math.max(targetVersion, s.version());
+    pump();
+    return this;
+  }
+
+  private Behavior<Command> onTakeBatch(TakeBatch t) {
+    targetVersion = t.trainVersion(); // the learner's version now (a skipped step does not advance it)
+    pending = t;
+    dropStale(t.trainVersion());
+    tryServe();
+    pump();
+    return this;
+  }
+
+  private void dropStale(long trainVersion) {
+    Iterator<Map.Entry<Long, ScoredGroup>> it = buffer.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<Long, ScoredGroup> e = it.next();
+      if (trainVersion - e.getValue().group().policyVersion() > plan.maxStaleness()) {
+        it.remove();
+        ledger.dropStale(e.getKey());
+      }
+    }
+  }
+
+  private void tryServe() {
+    if (pending == null) {
+      return;
+    }
+    dropStale(pending.trainVersion());
+    if (ledger.finished()) {
+      reply(List.of(), true);
+      return;
+    }
+    int size = plan.promptsPerStep();
+    List<Long> keys = new ArrayList<>();
+    // at most (max_num_gen_batches - 1) extra batches' worth of groups are skipped per step
+    int filterBudget = !plan.dynamicSampling() ? 0 : plan.maxNumGenBatches() <= 0 ? Integer.MAX_VALUE
+        : Math.max(0, size * Math.max(0, plan.maxNumGenBatches() - 1) - filteredThisStep);
+    for (Map.Entry<Long, ScoredGroup> e : buffer.entrySet()) {
+      if (keys.size() == size) {
+        break;
+      }
+      keys.add(e.getKey());
+    }
+    if (plan.dynamicSampling()) {
+      // DAPO dynamic sampling: consume zero-spread groups without training on them (bounded)
+      Iterator<Map.Entry<Long, ScoredGroup>> it = buffer.entrySet().iterator();
+      while (it.hasNext() && filterBudget > 0) {
+        Map.Entry<Long, ScoredGroup> e = it.next();
+        if (Advantages.zeroStd(e.getValue().total())) {
+          it.remove();
+          ledger.filtered(e.getKey());
+          filterBudget--;
+          filteredThisStep++;
+        }
+      }
+      keys.clear();
+      for (Long k : buffer.keySet()) {
+        if (keys.size() == size) {
+          break;
+        }
+        keys.add(k);
+      }
+      if (ledger.finished()) {
+        reply(List.of(), true);
+        return;
+      }
+    }
+    if (keys.size() < size && !(ledger.drained() && !keys.isEmpty())) {
+      return; // wait for more groups
+    }
+    List<ScoredGroup> groups = new ArrayList<>();
+    for (long k : keys) {
+      groups.add(buffer.remove(k));
+      ledger.trained(k);
+    }
+    // what is dispatched from now on will be consumed after this step: by version trainVersion + 1
+    targetVersion = pending.trainVersion() + 1;
+    filteredThisStep = 0;
+    reply(groups, false);
+  }
+
+  private void reply(List<ScoredGroup> groups, boolean done) {
+    TakeBatch t = pending;
+    pending = null;
+    t.replyTo().tell(new Batch(groups, done, ledger.counters(), tokens, generateSeconds,
+        done || ledger.finished() ? ledger.trainedCounts() : null));
+    tokens = 0;
+    generateSeconds = 0;
+  }
+}

@@ -1,0 +1,66 @@
+package io.r1cluster.actors.grpo;
+
+import io.r1cluster.actors.serialization.KryoMessage;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * What a rollout or reward node needs to take part in a GRPO run, sent by the {@link Learner} to
+ * every {@link NodeAgent}: the model architecture and tokenizer (as file contents, so members need
+ * no shared disk), sampling and reward settings, and where the weights come from. The weights
+ * themselves never travel as actor messages: a node builds the model and then waits for the
+ * learner's snapshot over Aeron.
+ *
+ * @param runId identifies the run (a node boots once per run)
+ * @param configJson the model's {@code config.json}
+ * @param tokenizerFiles tokenizer file name → content ({@code tokenizer.json}, {@code tokenizer_config.json})
+ * @param chatTemplate recipe {@code chat_template} override, or null
+ * @param sampling sampling settings of the recipe
+ * @param rewardFuncs {@code reward_funcs}
+ * @param rewardWeights {@code reward_weights} (empty = all 1)
+ * @param rewardKwargs reward function parameters
+ * @param weights where the weight stream is published
+ * @param learner the learner, for resend requests
+ */
+public record RunSpec(
+    String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
+    List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, WeightSource weights,
+    ActorRef<Learner.Command> learner) implements KryoMessage {
+
+  public RunSpec {
+    Objects.requireNonNull(runId, "runId");
+    tokenizerFiles = Map.copyOf(tokenizerFiles);
+    rewardFuncs = List.copyOf(rewardFuncs);
+    rewardWeights = List.copyOf(rewardWeights);
+    rewardKwargs = Map.copyOf(rewardKwargs);
+  }
+
+  /**
+   * Sampling settings (vLLM/TRL names).
+   *
+   * @param numGenerations G completions per prompt
+   * @param maxPromptLength prompts are cut to their last {@code maxPromptLength} tokens
+   * @param maxCompletionLength new tokens per completion
+   * @param temperature sampling temperature
+   * @param topP nucleus mass (1 = off)
+   * @param topK top-k (0 = off)
+   * @param minP min-p (0 = off)
+   */
+  public record Sampling(int numGenerations, int maxPromptLength, int maxCompletionLength, double temperature,
+      double topP, int topK, double minP) implements KryoMessage {}
+
+  /**
+   * The learner's weight publication.
+   *
+   * @param transport {@code IPC} (same host: attach to the learner's media driver in {@code aeronDir})
+   *     or {@code UDP} (multi-destination-cast: register with {@code controlEndpoint})
+   * @param aeronDir the learner's media driver directory (IPC)
+   * @param controlEndpoint the learner's MDC control endpoint {@code host:port} (UDP)
+   * @param publisherId the only publisher id receivers accept
+   * @param version the newest version published so far
+   */
+  public record WeightSource(String transport, String aeronDir, String controlEndpoint, long publisherId, long version)
+      implements KryoMessage {}
+}

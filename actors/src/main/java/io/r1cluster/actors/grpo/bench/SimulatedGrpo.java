@@ -1,0 +1,214 @@
+package io.r1cluster.actors.grpo.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.r1cluster.actors.grpo.GrpoJob;
+import io.r1cluster.actors.grpo.GrpoNode;
+import io.r1cluster.actors.grpo.NodeResources;
+import io.r1cluster.actors.grpo.RolloutBackend;
+import io.r1cluster.actors.grpo.TrainerBackend;
+import io.r1cluster.core.checkpoint.TensorData;
+import io.r1cluster.core.data.Completion;
+import io.r1cluster.core.data.FinishReason;
+import io.r1cluster.core.data.Group;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.data.TrainBatch;
+import io.r1cluster.core.data.WeightSnapshot;
+import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.reward.RewardFunction;
+import io.r1cluster.core.reward.RewardScorer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+
+/**
+ * Simulated backends for the pipeline benchmarks, named as such everywhere they appear: a
+ * <b>zero-cost model</b> (a group appears at once) or a <b>fixed-latency rollout engine</b>
+ * (sleeps a fixed time per group), and a <b>zero-cost</b> or <b>fixed-latency learner</b>. Only
+ * the model is simulated: the actors, sharding, reward pool, ledger, learner singleton and the
+ * Aeron publication of each (tiny) weight snapshot are the real ones. A version becomes usable by
+ * the simulated rollouts when the simulated learner exports it.
+ */
+final class SimulatedGrpo {
+  private SimulatedGrpo() {}
+
+  /** Simulated run parameters. */
+  record Plan(int prompts, int promptsPerStep, int maxStaleness, int generations, int completionTokens,
+      long rolloutMillis, long learnerMillis, int entities, int maxInFlight, int rolloutThreads, int rewardWorkers) {}
+
+  /** What a simulated run measured (steady state: from the second step report to the last). */
+  record Result(GrpoJob.RunResult run, double seconds, int steps, double groupsPerSecond, double secondsPerStep) {}
+
+  static Result run(Plan p) throws Exception {
+    Path dir = Files.createTempDirectory("r1-bench-grpo-");
+    Path recipe = dir.resolve("sim.yaml");
+    Files.writeString(recipe, """
+        model_name_or_path: simulated
+        output_dir: %s
+        num_generations: %d
+        num_train_epochs: 1
+        lr_scheduler_type: constant
+        beta: 0.0
+        reward_funcs: [format]
+        cluster:
+          max_staleness: %d
+          prompts_per_step: %d
+        """.formatted(dir.resolve("out"), p.generations(), p.maxStaleness(), p.promptsPerStep()));
+    Config config = ConfigFactory.parseString("""
+        pekko.loglevel = WARNING
+        pekko.loglevel = ${?R1_BENCH_LOGLEVEL}
+        pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
+        pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
+        pekko.actor.provider = cluster
+        pekko.remote.artery.canonical.hostname = 127.0.0.1
+        pekko.remote.artery.canonical.port = 0
+        pekko.cluster.roles = [seed, learner, rollout, reward]
+        pekko.cluster.jmx.enabled = off
+        pekko.coordinated-shutdown.exit-jvm = off
+        pekko.log-dead-letters = off
+        r1.grpo.rollout.entities = %d
+        r1.grpo.rollout.max-in-flight = %d
+        r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size = %d
+        r1.grpo.reward.workers-per-node = %d
+        r1.grpo.progress-interval = 1h
+        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers()))
+        .withFallback(ConfigFactory.load()).resolve();
+    AtomicLong board = new AtomicLong(-1);
+    List<Prompt> prompts = new ArrayList<>();
+    for (int i = 0; i < p.prompts(); i++) {
+      prompts.add(Prompt.ofProblem("p" + i, "What is " + i + " + 1?", Integer.toString(i + 1)));
+    }
+    GrpoJob job = GrpoJob.simulated(recipe, prompts, () -> new SimulatedLearner(board, p.learnerMillis()), config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "r1bench", config);
+    long[] stamps = new long[job.totalSteps() + 1];
+    try {
+      Cluster c = Cluster.get(system);
+      c.manager().tell(Join.create(c.selfMember().address()));
+      NodeResources.get(system).rollout().complete(new SimulatedRollout(board, p));
+      NodeResources.get(system).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
+      GrpoNode.startWorkers(system);
+      job.onStep(r -> stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime());
+      long t0 = System.nanoTime();
+      GrpoNode.startLearner(system, job, new PrintStream(OutputStream.nullOutputStream()));
+      GrpoJob.RunResult r = job.done().get(10, TimeUnit.MINUTES);
+      double total = (System.nanoTime() - t0) / 1e9;
+      int steps = r.steps();
+      double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
+      double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
+      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      job.close();
+      deleteQuietly(dir);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      // a temp dir left behind
+    }
+  }
+
+  /** Zero-cost model (rolloutMillis 0) or fixed-latency rollout engine: groups of fixed tokens. */
+  static final class SimulatedRollout implements RolloutBackend {
+    private final AtomicLong board;
+    private final Plan plan;
+
+    SimulatedRollout(AtomicLong board, Plan plan) {
+      this.board = board;
+      this.plan = plan;
+    }
+
+    @Override
+    public Group generate(Prompt prompt, long seed, long minVersion, Duration wait)
+        throws TimeoutException, InterruptedException {
+      long deadline = System.nanoTime() + wait.toNanos();
+      while (board.get() < Math.max(0, minVersion)) {
+        if (System.nanoTime() > deadline) {
+          throw new TimeoutException("simulated weights v" + minVersion + " not exported");
+        }
+        Thread.sleep(1);
+      }
+      long v = board.get();
+      if (plan.rolloutMillis() > 0) {
+        Thread.sleep(plan.rolloutMillis());
+      }
+      List<Completion> cs = new ArrayList<>(plan.generations());
+      for (int i = 0; i < plan.generations(); i++) {
+        int[] ids = new int[plan.completionTokens()];
+        float[] lp = new float[ids.length];
+        ids[0] = (int) ((seed + i) & 0xff);
+        cs.add(new Completion(ids, lp, "", FinishReason.STOP, v));
+      }
+      return new Group(prompt, new int[] {1, 2, 3}, cs, v);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** Zero-cost learner (learnerMillis 0) or fixed-latency learner; exports a one-tensor snapshot. */
+  static final class SimulatedLearner implements TrainerBackend {
+    private final AtomicLong board;
+    private final long millis;
+
+    SimulatedLearner(AtomicLong board, long millis) {
+      this.board = board;
+      this.millis = millis;
+    }
+
+    @Override
+    public GrpoLearner.StepResult step(TrainBatch batch, long version) {
+      if (millis > 0) {
+        try {
+          Thread.sleep(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return new GrpoLearner.StepResult(version + 1, false, Map.of("loss", 0.0));
+    }
+
+    @Override
+    public WeightSnapshot export(long version) {
+      board.accumulateAndGet(version, Math::max);
+      return new WeightSnapshot(version, List.of(TensorData.ofFloats("simulated.weight", new long[] {4}, new float[4])));
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** A zero-cost reward: 1 for even rows, 0 for odd (so groups have spread). */
+  static final class ZeroCostReward implements RewardFunction {
+    @Override
+    public String name() {
+      return "zero_cost";
+    }
+
+    @Override
+    public float[] score(io.r1cluster.core.reward.RewardInput in) {
+      float[] out = new float[in.size()];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = (i & 1) == 0 ? 1f : 0f;
+      }
+      return out;
+    }
+  }
+}

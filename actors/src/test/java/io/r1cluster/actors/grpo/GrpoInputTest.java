@@ -1,0 +1,61 @@
+package io.r1cluster.actors.grpo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.r1cluster.actors.cli.R1;
+import io.r1cluster.core.InputException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Bad input fails before any actor starts, naming file, line and key (exit 2 on the command line). */
+class GrpoInputTest {
+  @TempDir Path tmp;
+
+  @Test
+  void weightSyncStepsBeyondStalenessIsRejectedWithItsLine() throws Exception {
+    Path r = tmp.resolve("bad.yaml");
+    Files.writeString(r, """
+        model_name_or_path: demo
+        dataset_name: nowhere
+        num_generations: 4
+        cluster:
+          max_staleness: 0
+          weight_sync_steps: 3
+        """);
+    InputException e = assertThrows(InputException.class,
+        () -> GrpoJob.prepare(r, ConfigFactory.load(), "127.0.0.1"));
+    assertTrue(e.getMessage().contains("cluster.weight_sync_steps"), e.getMessage());
+    assertTrue(e.getMessage().contains("bad.yaml"), e.getMessage());
+    assertTrue(e.getMessage().contains(":6"), "line of the key: " + e.getMessage());
+  }
+
+  @Test
+  void missingRecipeAndBadOptionsExitWithTwo() {
+    assertEquals(2, run("grpo", tmp.resolve("missing.yaml").toString()));
+    assertEquals(2, run("member", "--roles", "rollout,cook", "--seed", "127.0.0.1:2551"));
+    assertEquals(2, run("member", "--roles", "rollout", "--seed", "nowhere"));
+    assertEquals(2, run("seed", "--port", "70000"));
+  }
+
+  @Test
+  void actorSettingsAreValidated() {
+    InputException e = assertThrows(InputException.class, () -> GrpoActorSettings.fromConfig(
+        ConfigFactory.parseString("r1.grpo.rollout.entities = 0").withFallback(ConfigFactory.load())));
+    assertTrue(e.getMessage().contains("r1.grpo.rollout.entities"), e.getMessage());
+  }
+
+  private static int run(String... args) {
+    CommandLine cl = R1.commandLine();
+    cl.setErr(new PrintWriter(new StringWriter()));
+    cl.setOut(new PrintWriter(new StringWriter()));
+    return cl.execute(args);
+  }
+}

@@ -1,0 +1,71 @@
+package io.r1cluster.actors.grpo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The embedded default: every role in one ActorSystem, real sharding, singleton, Aeron IPC, Kryo on every message. */
+@ExtendWith(TestKitJUnit5Extension.class)
+class GrpoSingleJvmTest {
+
+  @JUnit5TestKit
+  ActorTestKit testKit = new JUnit5TestKitBuilder().withName("r1")
+      .withCustomConfig(GrpoFixtures.node("\"seed\", \"learner\", \"rollout\", \"reward\"", "")).build();
+
+  @TempDir Path tmp;
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void shortRunTrainsEveryPromptExactlyOnce() throws Exception {
+    Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
+        GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 2, 2, "");
+    Cluster c = Cluster.get(testKit.system());
+    c.manager().tell(Join.create(c.selfMember().address()));
+    GrpoJob job = GrpoJob.prepare(recipe, testKit.system().settings().config(), "127.0.0.1");
+    try {
+      GrpoNode.start(testKit.system());
+      GrpoNode.startLearner(testKit.system(), job, System.out);
+      GrpoJob.RunResult r = job.done().get(100, TimeUnit.SECONDS);
+      PromptLedger.Counters k = r.counters();
+      assertEquals(16, k.total());
+      assertEquals(16, k.trained() + k.filtered(), "every key consumed");
+      assertEquals(0, k.trainedTwice());
+      assertEquals(8, r.steps(), "2 epochs x 8 prompts / 2 per step");
+      for (int n : r.trainedCounts()) {
+        assertEquals(1, n, "each (epoch, prompt) trained exactly once");
+      }
+      assertEquals(k.completed(), k.trained() + k.filtered() + k.droppedStale(), "every completed group is accounted for");
+      assertTrue(k.dispatched() >= k.completed());
+      assertEquals(8, r.version(), "one policy version per step");
+      List<String> lines = Files.readAllLines(r.outputDir().resolve("metrics.jsonl"));
+      assertEquals(8, lines.size());
+      JsonNode last = new ObjectMapper().readTree(lines.get(lines.size() - 1));
+      for (String key : List.of("loss", "reward", "kl", "entropy", "staleness/max", "queue/in_flight",
+          "rollout/tokens_per_s", "learner/idle_frac", "weights/push_ms", "weights/version", "ledger/dropped_stale")) {
+        assertTrue(last.has(key), "metrics.jsonl has " + key + ": " + last);
+      }
+      assertTrue(last.get("staleness/max").asDouble() <= 1.0);
+      assertTrue(Files.isRegularFile(r.outputDir().resolve("model.safetensors")));
+      assertTrue(Files.isRegularFile(r.outputDir().resolve("config.json")));
+      assertTrue(Files.isRegularFile(r.outputDir().resolve("tokenizer.json")));
+    } finally {
+      job.close();
+    }
+  }
+}

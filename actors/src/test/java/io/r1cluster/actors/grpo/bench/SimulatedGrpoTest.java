@@ -1,0 +1,24 @@
+package io.r1cluster.actors.grpo.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The simulated backends drive the real actors to completion, in sync and async mode. */
+class SimulatedGrpoTest {
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void fixedLatencyRunCompletesWithEveryPromptTrainedOnce() throws Exception {
+    for (int s : new int[] {0, 1}) {
+      SimulatedGrpo.Result r = SimulatedGrpo.run(new SimulatedGrpo.Plan(48, 8, s, 4, 16, 20, 20, 4, 2, 8, 2));
+      System.out.println("max_staleness " + s + ": " + r.secondsPerStep() * 1000 + " ms/step, " + r.run().counters());
+      assertEquals(6, r.steps());
+      assertEquals(48, r.run().counters().trained());
+      assertEquals(0, r.run().counters().trainedTwice());
+      assertTrue(r.secondsPerStep() < 1.0, "no stall: " + r.secondsPerStep());
+    }
+  }
+}
