@@ -51,7 +51,8 @@ import java.util.Map;
  * {@link GrpoLearner} step — on-policy, like TRL's GRPOTrainer with {@code max_staleness: 0}. This
  * is the engine of a single-JVM pipeline; the actor system runs the same learner with distributed,
  * asynchronous rollouts. For {@code type: combined} each step also adds {@code sft_loss_weight} ×
- * the SFT loss on trace rows of the same dataset to the same optimizer step.
+ * the SFT loss (mean over its tokens) on as many packed trace rows of the same dataset as the step
+ * has prompts, in the same optimizer step.
  *
  * <p>The prompt order is a seeded permutation per epoch, so the position in the data is a function
  * of the step; {@code checkpoint-N/} holds the weights, optimizer state and step for exact resume.
@@ -187,7 +188,7 @@ public final class GrpoTrainer {
             TrainBatch batch = new TrainBatch(used, Advantages.compute(totals, g.scaleRewards()));
             GrpoLearner.AuxiliaryLoss aux = null;
             if (combined && !traces.isEmpty()) {
-              List<SftBatcher.Row> rows = traceRows(traces, step, t, settings.sft().maxLength());
+              List<SftBatcher.Row> rows = traceRows(traces, step, t.seed(), promptsPerStep, settings.sft().maxLength());
               aux = policy -> SftTrainer.accumulate(policy, traces, rows, t.perDeviceTrainBatchSize(),
                   settings.sft().sftLossWeight()).loss();
             }
@@ -223,11 +224,14 @@ public final class GrpoTrainer {
     }
   }
 
-  /** The SFT rows of a combined step: a window of the packed trace stream, deterministic in the step. */
-  static List<SftBatcher.Row> traceRows(List<SftEncoder.Encoded> traces, long step, TrainingSettings t, int maxLength) {
-    int[] perm = SftTrainer.permutation(traces.size(), t.seed() + 7919L * (step + 1));
-    List<SftBatcher.Row> rows = SftBatcher.rows(traces, perm, maxLength, true);
-    return rows.subList(0, Math.min(rows.size(), t.perDeviceTrainBatchSize()));
+  /**
+   * The SFT rows of a combined step: {@code rows} packed rows (as many as the step has prompts) of
+   * a seeded shuffle of the traces, deterministic in the step.
+   */
+  static List<SftBatcher.Row> traceRows(List<SftEncoder.Encoded> traces, long step, long seed, int rows, int maxLength) {
+    int[] perm = SftTrainer.permutation(traces.size(), seed + 7919L * (step + 1));
+    List<SftBatcher.Row> all = SftBatcher.rows(traces, perm, maxLength, true);
+    return all.subList(0, Math.min(all.size(), Math.max(1, rows)));
   }
 
   private static void saveCheckpoint(Path out, long step, long total, Models.Loaded loaded, GrpoLearner learner, int limit) {

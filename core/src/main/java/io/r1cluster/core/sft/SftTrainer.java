@@ -168,6 +168,15 @@ public final class SftTrainer {
         log.printf("truncated %d of %d examples to max_length %d%n", truncated, encoded.size(), maxLength);
       }
       Plan plan = plan(encoded, t, maxLength, settings.sft().packing());
+      List<SftEncoder.Encoded> evalSet = new ArrayList<>();
+      if (t.evalStrategy() != IntervalStrategy.NO) {
+        for (SftExample ex : Datasets.sft(settings.data(), settings.data().testSplit()).items()) {
+          SftEncoder.Encoded e = enc.encode(ex);
+          if (e.trainedCount() > 0) {
+            evalSet.add(e);
+          }
+        }
+      }
       int total = plan.steps().size();
       int warmup = t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), total);
       LrSchedule schedule = LrSchedule.of(t.lrSchedulerType().name().toLowerCase(Locale.ROOT), t.learningRate(), total,
@@ -188,6 +197,7 @@ public final class SftTrainer {
             settings.sft().packing(), maxLength, t.learningRate(), t.lrSchedulerType().name().toLowerCase(Locale.ROOT));
         int logEvery = interval(t.loggingSteps(), total);
         int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : interval(t.saveSteps(), total);
+        int evalEvery = interval(t.evalSteps() != null ? t.evalSteps() : t.loggingSteps(), total);
         Progress progress = new Progress("sft", start, total, "steps", log, 2000);
         double lastLoss = Double.NaN;
         double lossAcc = 0;
@@ -236,6 +246,17 @@ public final class SftTrainer {
               accN = 0;
               tokensWindow = 0;
               windowStart = System.nanoTime();
+            }
+            boolean evalNow = switch (t.evalStrategy()) {
+              case STEPS -> done % evalEvery == 0 || done == total;
+              case EPOCH -> Math.floor(plan.epochAt().get((int) step) + 1e-9) > Math.floor(
+                  (step == 0 ? 0 : plan.epochAt().get((int) step - 1)) + 1e-9) || done == total;
+              default -> false;
+            };
+            if (evalNow && !evalSet.isEmpty()) {
+              double[] ev = evalLoss(model, evalSet, t.perDeviceTrainBatchSize(), maxLength);
+              metrics.log(done, Map.of("eval_loss", ev[0], "eval_mean_token_accuracy", ev[1],
+                  "epoch", plan.epochAt().get((int) step)));
             }
             progress.update(done, String.format(Locale.ROOT, "loss %.4f lr %.2e", so.loss, lr));
             if (done % saveEvery == 0 && done < total) {
@@ -298,6 +319,34 @@ public final class SftTrainer {
       }
     }
     return new Accumulated(loss, correct / n, n, real);
+  }
+
+  /**
+   * Loss and token accuracy on held-out examples (TRL's {@code eval_loss} /
+   * {@code eval_mean_token_accuracy}): packed in order, forward only, mean over trained targets.
+   */
+  public static double[] evalLoss(Qwen2Model model, List<SftEncoder.Encoded> set, int micro, int maxLength) {
+    int[] order = new int[set.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    List<SftBatcher.Row> rows = SftBatcher.rows(set, order, maxLength, true);
+    double nll = 0;
+    double correct = 0;
+    long n = 0;
+    for (int i = 0; i < rows.size(); i += micro) {
+      SftBatcher.Batch b = SftBatcher.batch(set, rows.subList(i, Math.min(rows.size(), i + micro)));
+      try (NDManager s = NDManager.newBaseManager()) {
+        NDArray ids = s.create(b.ids());
+        NDArray logits = model.logits(s, ids, s.create(b.segments()), s.create(b.positions())).get(":, :-1, :");
+        NDArray targets = ids.get(":, 1:");
+        NDArray mask = s.create(b.lossMask());
+        nll -= LogProbs.of(logits, targets, 1.0).mul(mask).sum().getFloat();
+        correct += logits.argMax(-1).eq(targets).toType(DataType.FLOAT32, false).mul(mask).sum().getFloat();
+        n += b.targetTokens();
+      }
+    }
+    return new double[] {nll / Math.max(1, n), correct / Math.max(1, n)};
   }
 
   /** One optimizer step over the step's rows (micro-batches of per_device_train_batch_size). */

@@ -110,6 +110,8 @@ class SftTrainerTest {
         "logging_steps: 1",
         "save_steps: " + saveSteps,
         "save_total_limit: 1",
+        "eval_strategy: steps",
+        "eval_steps: 3",
         "output_dir: " + out, ""));
     return recipe;
   }
@@ -118,6 +120,9 @@ class SftTrainerTest {
   void resumeFromACheckpointContinuesExactly(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
     DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    // the demo test split has no traces; for eval_loss use held-out rows that have them
+    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
+    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");
@@ -134,6 +139,11 @@ class SftTrainerTest {
     Map<String, double[][]> ma = MetricsLog.read(a.resolve(SftTrainer.METRICS_FILE));
     Map<String, double[][]> mb = MetricsLog.read(b.resolve(SftTrainer.METRICS_FILE));
     assertEquals(6, ma.get("loss").length);
+    // eval_strategy steps / eval_steps 3: held-out loss at steps 3 and 6
+    assertEquals(2, ma.get("eval_loss").length);
+    assertEquals(3.0, ma.get("eval_loss")[0][0]);
+    assertTrue(Double.isFinite(ma.get("eval_loss")[1][1]) && ma.get("eval_loss")[1][1] > 0);
+    assertArrayEquals(ma.get("eval_loss"), mb.get("eval_loss"));
     assertArrayEquals(ma.get("loss"), mb.get("loss"));
     assertArrayEquals(Files.readAllBytes(a.resolve("model.safetensors")), Files.readAllBytes(b.resolve("model.safetensors")));
     // save_total_limit 1 keeps the last checkpoint only; the final model loads and has plots
