@@ -12,8 +12,10 @@ import java.util.Locale;
 
 /**
  * The ActorSystem configuration of an {@code r1} node: command-line values (roles, host, port,
- * seed nodes) over {@code cluster-config/application.conf} (found under {@code -Dr1.home}, the
- * launcher sets it) over the modules' {@code reference.conf}.
+ * seed nodes) over the cluster config file over the modules' {@code reference.conf}. The file is
+ * {@code $R1_CONFIG_DIR/$R1_ENV.conf} when {@code R1_ENV} is set (the Kubernetes manifests set
+ * {@code kubernetes} or {@code kubernetes-tls}; {@code R1_CONFIG_DIR} defaults to
+ * {@code cluster-config/} under {@code -Dr1.home}), else {@code cluster-config/application.conf}.
  */
 final class ClusterBoot {
   /** Name of every r1 ActorSystem (members of one cluster must agree). */
@@ -30,14 +32,66 @@ final class ClusterBoot {
         .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(exitJvm ? "on" : "off"));
     Config base = ConfigFactory.empty();
     String home = System.getProperty("r1.home");
-    if (home != null) {
-      Path f = Path.of(home, "cluster-config", "application.conf");
+    String dirEnv = System.getenv("R1_CONFIG_DIR");
+    Path dir = dirEnv != null && !dirEnv.isBlank() ? Path.of(dirEnv) : home != null ? Path.of(home, "cluster-config") : null;
+    String env = System.getenv("R1_ENV");
+    if (dir != null) {
+      Path f = dir.resolve((env == null || env.isBlank() ? "application" : env) + ".conf");
       if (Files.isRegularFile(f)) {
         base = ConfigFactory.parseFile(f.toFile());
+      } else if (env != null && !env.isBlank()) {
+        throw new InputException(f, 0, "R1_ENV", "no cluster config file for R1_ENV=" + env);
       }
     }
     return ConfigFactory.systemProperties().withFallback(overrides).withFallback(base)
         .withFallback(ConfigFactory.defaultApplication()).withFallback(ConfigFactory.defaultReference()).resolve();
+  }
+
+  /**
+   * Starts what a node serves besides the cluster: the Prometheus endpoint (when
+   * {@code r1.metrics.port} &gt; 0) and, on Kubernetes ({@code R1_ENV} starting with
+   * {@code kubernetes}), Pekko Management and Cluster Bootstrap, which form the cluster from the
+   * Kubernetes API instead of seed nodes.
+   */
+  static void startServices(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    io.r1cluster.actors.metrics.Metrics.get(system);
+    String env = System.getenv("R1_ENV");
+    if (env != null && env.startsWith("kubernetes")) {
+      org.apache.pekko.actor.ActorSystem classic = org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system);
+      org.apache.pekko.management.javadsl.PekkoManagement.get(classic).start();
+      org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap.get(classic).start();
+    }
+  }
+
+  /** Whether this node forms the cluster through Cluster Bootstrap ({@code R1_ENV=kubernetes…}). */
+  static boolean onKubernetes() {
+    String env = System.getenv("R1_ENV");
+    return env != null && env.startsWith("kubernetes");
+  }
+
+  /** The hostname to advertise: the flag when given, else {@code $POD_IP}, else 127.0.0.1. */
+  static String host(String flag) {
+    if (flag != null && !flag.isBlank()) {
+      return flag;
+    }
+    String pod = System.getenv("POD_IP");
+    return pod != null && !pod.isBlank() ? pod : "127.0.0.1";
+  }
+
+  /**
+   * Seed nodes of a member: {@code --seed}, else {@code $R1_SEED}; none on Kubernetes (Cluster
+   * Bootstrap finds the others). Anything else is an error (exit 2) that says how to give one.
+   */
+  static List<String> memberSeeds(String flag) {
+    String s = flag != null && !flag.isBlank() ? flag : System.getenv("R1_SEED");
+    if (s != null && !s.isBlank()) {
+      return List.of(seedAddress(s, flag != null ? "--seed" : "R1_SEED"));
+    }
+    if (onKubernetes()) {
+      return List.of();
+    }
+    throw new InputException(null, 0, "--seed", "no seed node: give --seed HOST:PORT or set R1_SEED"
+        + " (or R1_ENV=kubernetes to use Cluster Bootstrap)");
   }
 
   /** {@code HOST:PORT} → the seed node address. */

@@ -50,6 +50,7 @@ public final class GrpoCommand implements CliCommand {
     Config config = ClusterBoot.config(roles, host, port, seeds, false);
     GrpoJob job = GrpoJob.prepare(recipe, config, host);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
+    ClusterBoot.startServices(system);
     try {
       if (cluster == null) {
         Cluster c = Cluster.get(system);

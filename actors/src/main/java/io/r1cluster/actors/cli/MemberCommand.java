@@ -2,9 +2,13 @@ package io.r1cluster.actors.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
+import io.r1cluster.actors.grpo.GrpoJob;
 import io.r1cluster.actors.grpo.GrpoNode;
+import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.cli.CliCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -22,29 +26,54 @@ public final class MemberCommand implements CliCommand {
   @Option(names = "--roles", required = true, paramLabel = "R1,R2", description = "roles: rollout, reward (learner, seed)")
   String roles;
 
-  @Option(names = "--seed", required = true, paramLabel = "HOST:PORT", description = "a seed node") String seed;
+  @Option(names = "--seed", paramLabel = "HOST:PORT",
+      description = "a seed node (default: $R1_SEED; on Kubernetes Cluster Bootstrap finds the cluster)") String seed;
+
+  @Option(names = "--recipe", paramLabel = "RECIPE",
+      description = "with the learner role: run this GRPO recipe as the learner once the node is up") Path recipe;
 
   @Option(names = "--slots", defaultValue = "1", description = "generations this node runs at once (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "this node's hostname (default ${DEFAULT-VALUE})")
+  @Option(names = "--host", description = "this node's hostname (default: $POD_IP, else 127.0.0.1)")
   String host;
 
   @Option(names = "--port", defaultValue = "0", description = "Artery port (default ${DEFAULT-VALUE}: any free port)")
   int port;
 
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     if (slots < 1) {
       throw new InputException(null, 0, "--slots", "must be at least 1, got " + slots);
     }
     List<String> r = ClusterBoot.roles(roles);
-    Config config = ClusterBoot.config(r, host, port, List.of(ClusterBoot.seedAddress(seed, "--seed")), true)
+    if (recipe != null && !r.contains(Roles.LEARNER)) {
+      throw new InputException(null, 0, "--recipe", "only a node with the learner role runs a recipe (roles: " + r + ")");
+    }
+    if (recipe != null && !Files.isRegularFile(recipe)) {
+      throw new InputException(recipe, 0, "--recipe", "no such recipe file");
+    }
+    String h = ClusterBoot.host(host);
+    List<String> seeds = ClusterBoot.memberSeeds(seed);
+    Config config = ClusterBoot.config(r, h, port, seeds, true)
         .withValue("r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size", ConfigValueFactory.fromAnyRef(slots))
         .withValue("r1.grpo.rollout.max-in-flight", ConfigValueFactory.fromAnyRef(slots));
+    GrpoJob job = recipe == null ? null : GrpoJob.prepare(recipe, config, h);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
+    ClusterBoot.startServices(system);
     GrpoNode.start(system);
-    System.out.println("member " + system.address() + " with roles " + r + " joining " + seed);
+    System.out.println("member " + system.address() + " with roles " + r + " joining "
+        + (seeds.isEmpty() ? "via Cluster Bootstrap" : seeds.get(0)));
+    if (job != null) {
+      try {
+        GrpoNode.startLearner(system, job, System.out);
+        GrpoJob.RunResult res = job.done().get();
+        System.out.printf("GRPO done: %d steps, policy version %d; checkpoint and metrics.jsonl in %s%n", res.steps(),
+            res.version(), res.outputDir());
+      } finally {
+        job.close();
+      }
+    }
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;
   }

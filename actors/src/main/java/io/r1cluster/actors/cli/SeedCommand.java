@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 public final class SeedCommand implements CliCommand {
   @Option(names = "--port", required = true, description = "Artery port to listen on") int port;
 
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "hostname other nodes reach this one by (default ${DEFAULT-VALUE})")
+  @Option(names = "--host", description = "hostname other nodes reach this one by (default: $POD_IP, else 127.0.0.1)")
   String host;
 
   @Override
@@ -23,9 +23,13 @@ public final class SeedCommand implements CliCommand {
     if (port < 1 || port > 65535) {
       throw new InputException(null, 0, "--port", "must be in 1..65535, got " + port);
     }
-    String self = ClusterBoot.seedAddress(host + ":" + port, "--port");
+    String h = ClusterBoot.host(host);
+    String self = ClusterBoot.seedAddress(h + ":" + port, "--port");
+    // on Kubernetes Cluster Bootstrap forms (or finds) the cluster; elsewhere the seed joins itself
+    List<String> seeds = ClusterBoot.onKubernetes() ? List.of() : List.of(self);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM,
-        ClusterBoot.config(List.of(Roles.SEED), host, port, List.of(self), true));
+        ClusterBoot.config(List.of(Roles.SEED), h, port, seeds, true));
+    ClusterBoot.startServices(system);
     System.out.println("seed node up at " + self + " (Ctrl-C / SIGTERM to leave)");
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;

@@ -1,5 +1,7 @@
 package io.r1cluster.actors.grpo;
 
+import io.r1cluster.actors.metrics.Metrics;
+import io.r1cluster.actors.metrics.R1Metrics;
 import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
@@ -224,6 +226,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     m.put("weights/version", (double) Math.max(0, published));
     m.put("global_step", (double) steps);
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
+    exportToPrometheus(m);
     metrics.progress(steps, job.totalSteps, m, steps == 1);
     lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c));
@@ -235,6 +238,17 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
     dispatcher.tell(new PromptDispatcher.TakeBatch(version, getContext().getSelf()));
     return this;
+  }
+
+  /** The learner's share of the node's Prometheus series (r1.metrics; served when its port is set). */
+  private void exportToPrometheus(Map<String, Double> m) {
+    R1Metrics r1 = Metrics.get(getContext().getSystem()).r1();
+    r1.learnerIdleFraction.set(m.getOrDefault("learner/idle_frac", 0.0));
+    r1.weightsPushMs.set(m.getOrDefault("weights/push_ms", 0.0));
+    r1.weightsVersion.set(m.getOrDefault("weights/version", 0.0));
+    r1.stalenessMean.set(m.getOrDefault("staleness/mean", 0.0));
+    r1.queueDepth.labels("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
+    r1.queueDepth.labels("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
   }
 
   private Behavior<Command> onResend(Resend r) {

@@ -43,6 +43,14 @@ class GrpoInputTest {
     assertEquals(2, run("member", "--roles", "rollout,cook", "--seed", "127.0.0.1:2551"));
     assertEquals(2, run("member", "--roles", "rollout", "--seed", "nowhere"));
     assertEquals(2, run("seed", "--port", "70000"));
+    // no --seed, no R1_SEED, not on Kubernetes: told how to give one (the test JVM has neither env var)
+    if (System.getenv("R1_SEED") == null && System.getenv("R1_ENV") == null) {
+      assertEquals(2, run("member", "--roles", "rollout"));
+    }
+    // --recipe only with the learner role, and the file must exist
+    assertEquals(2, run("member", "--roles", "rollout", "--seed", "127.0.0.1:2551", "--recipe", "x.yaml"));
+    assertEquals(2, run("member", "--roles", "learner", "--seed", "127.0.0.1:2551", "--recipe",
+        tmp.resolve("missing.yaml").toString()));
   }
 
   @Test

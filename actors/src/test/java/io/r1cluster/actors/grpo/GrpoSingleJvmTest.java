@@ -64,6 +64,12 @@ class GrpoSingleJvmTest {
       assertTrue(Files.isRegularFile(r.outputDir().resolve("model.safetensors")));
       assertTrue(Files.isRegularFile(r.outputDir().resolve("config.json")));
       assertTrue(Files.isRegularFile(r.outputDir().resolve("tokenizer.json")));
+      // the learner's figures reach this node's Prometheus series
+      io.r1cluster.actors.metrics.R1Metrics r1 = io.r1cluster.actors.metrics.Metrics.get(testKit.system()).r1();
+      assertEquals(last.get("weights/version").asDouble(), r1.weightsVersion.get());
+      assertEquals(last.get("learner/idle_frac").asDouble(), r1.learnerIdleFraction.get());
+      assertTrue(io.r1cluster.actors.metrics.Metrics.get(testKit.system()).registry().scrape()
+          .contains("r1_queue_depth{queue=\"in_flight\"}"));
     } finally {
       job.close();
     }
