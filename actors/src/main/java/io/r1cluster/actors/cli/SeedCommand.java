@@ -30,6 +30,20 @@ public final class SeedCommand implements CliCommand {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM,
         ClusterBoot.config(List.of(Roles.SEED), h, port, seeds, true));
     ClusterBoot.startServices(system);
+    // one line per membership change, so scripts (scripts/local-cluster.sh) and people can follow it
+    org.apache.pekko.actor.typed.ActorRef<org.apache.pekko.cluster.ClusterEvent.MemberEvent> log = system.systemActorOf(
+        Behaviors.receiveMessage(ev -> {
+          String what = ev instanceof org.apache.pekko.cluster.ClusterEvent.MemberUp ? "Up"
+              : ev instanceof org.apache.pekko.cluster.ClusterEvent.MemberRemoved ? "Removed"
+              : ev instanceof org.apache.pekko.cluster.ClusterEvent.MemberLeft ? "Leaving" : null;
+          if (what != null) {
+            System.out.println("node " + what + ": " + ev.member().address() + " roles "
+                + new java.util.TreeSet<>(ev.member().getRoles()));
+          }
+          return Behaviors.same();
+        }), "member-log", org.apache.pekko.actor.typed.Props.empty());
+    org.apache.pekko.cluster.typed.Cluster.get(system).subscriptions().tell(
+        org.apache.pekko.cluster.typed.Subscribe.create(log, org.apache.pekko.cluster.ClusterEvent.MemberEvent.class));
     System.out.println("seed node up at " + self + " (Ctrl-C / SIGTERM to leave)");
     system.getWhenTerminated().toCompletableFuture().join();
     return 0;
