@@ -117,6 +117,109 @@ final class SimulatedGrpo {
     }
   }
 
+  /**
+   * Like {@link #run} but with the rollouts on {@code members} separate ActorSystems (real Artery
+   * remoting on loopback, role {@code rollout} only) and the learner, reward pool and seed on
+   * another; every member serves generations with its own fixed-latency rollout engine.
+   */
+  static Result runScaling(Plan p, int members) throws Exception {
+    Path dir = Files.createTempDirectory("r1-bench-scaling-");
+    Path recipe = dir.resolve("sim.yaml");
+    Files.writeString(recipe, """
+        model_name_or_path: simulated
+        output_dir: %s
+        num_generations: %d
+        num_train_epochs: 1
+        lr_scheduler_type: constant
+        beta: 0.0
+        reward_funcs: [format]
+        cluster:
+          max_staleness: %d
+          prompts_per_step: %d
+        """.formatted(dir.resolve("out"), p.generations(), p.maxStaleness(), p.promptsPerStep()));
+    String common = """
+        pekko.loglevel = WARNING
+        pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
+        pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
+        pekko.actor.provider = cluster
+        pekko.remote.artery.canonical.hostname = 127.0.0.1
+        pekko.cluster.jmx.enabled = off
+        pekko.coordinated-shutdown.exit-jvm = off
+        pekko.log-dead-letters = off
+        r1.grpo.rollout.entities = %d
+        r1.grpo.rollout.max-in-flight = %d
+        r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size = %d
+        r1.grpo.reward.workers-per-node = %d
+        r1.grpo.progress-interval = 1h
+        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers());
+    Config learnerConfig = ConfigFactory.parseString(common + """
+        pekko.remote.artery.canonical.port = 0
+        pekko.cluster.roles = [seed, learner, reward]
+        """).withFallback(ConfigFactory.load()).resolve();
+    AtomicLong board = new AtomicLong(-1);
+    List<Prompt> prompts = new ArrayList<>();
+    for (int i = 0; i < p.prompts(); i++) {
+      prompts.add(Prompt.ofProblem("p" + i, "What is " + i + " + 1?", Integer.toString(i + 1)));
+    }
+    GrpoJob job = GrpoJob.simulated(recipe, prompts, () -> new SimulatedLearner(board, p.learnerMillis()), learnerConfig);
+    List<ActorSystem<Void>> systems = new ArrayList<>();
+    ActorSystem<Void> learner = ActorSystem.create(Behaviors.empty(), "r1bench", learnerConfig);
+    systems.add(learner);
+    long[] stamps = new long[job.totalSteps() + 1];
+    try {
+      Cluster lc = Cluster.get(learner);
+      lc.manager().tell(Join.create(lc.selfMember().address()));
+      NodeResources.get(learner).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
+      GrpoNode.startWorkers(learner);
+      for (int m = 0; m < members; m++) {
+        Config mc = ConfigFactory.parseString(common + """
+            pekko.remote.artery.canonical.port = 0
+            pekko.cluster.roles = [rollout]
+            r1.grpo.reward.workers-per-node = 1
+            """).withFallback(ConfigFactory.load()).resolve();
+        ActorSystem<Void> member = ActorSystem.create(Behaviors.empty(), "r1bench", mc);
+        systems.add(member);
+        Cluster.get(member).manager().tell(Join.create(lc.selfMember().address()));
+        NodeResources.get(member).rollout().complete(new SimulatedRollout(board, p));
+        NodeResources.get(member).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
+        GrpoNode.startWorkers(member);
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (countUp(lc) < members + 1) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("only " + countUp(lc) + " of " + (members + 1) + " nodes Up after 60 s");
+        }
+        Thread.sleep(50);
+      }
+      job.onStep(r -> stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime());
+      long t0 = System.nanoTime();
+      GrpoNode.startLearner(learner, job, new PrintStream(OutputStream.nullOutputStream()));
+      GrpoJob.RunResult r = job.done().get(10, TimeUnit.MINUTES);
+      double total = (System.nanoTime() - t0) / 1e9;
+      int steps = r.steps();
+      double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
+      double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
+      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+    } finally {
+      for (int i = systems.size() - 1; i >= 0; i--) {
+        systems.get(i).terminate();
+      }
+      for (ActorSystem<Void> s : systems) {
+        s.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+      job.close();
+      deleteQuietly(dir);
+    }
+  }
+
+  private static int countUp(Cluster c) {
+    int n = 0;
+    for (org.apache.pekko.cluster.Member m : c.state().getMembers()) {
+      n += m.status() == org.apache.pekko.cluster.MemberStatus.up() ? 1 : 0;
+    }
+    return n;
+  }
+
   private static void deleteQuietly(Path dir) {
     try (var s = Files.walk(dir)) {
       s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
