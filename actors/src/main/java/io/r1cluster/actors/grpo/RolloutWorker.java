@@ -75,6 +75,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private final ArrayDeque<RewardWorker.Score> unscored = new ArrayDeque<>();
   private int nextReward;
   private final ArrayDeque<Generate> waiting = new ArrayDeque<>();
+  private final java.util.Map<Long, Generate> running = new java.util.HashMap<>();
   private int inFlight;
 
   private RolloutWorker(ActorContext<Command> ctx, String entityId, GrpoActorSettings settings) {
@@ -96,6 +97,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(Generated.class, this::onGenerated)
         .onMessage(RewardWorkers.class, this::onRewardWorkers)
+        .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> onStop())
         .build();
   }
 
@@ -108,8 +110,33 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return this;
   }
 
+  /**
+   * Stopped (Cluster Sharding hands the entity over to a new member, or the node leaves): every
+   * request it holds — waiting, generating, or generated but not yet handed to a reward worker —
+   * fails back to the dispatcher now, which re-dispatches it at once instead of after the dispatch
+   * timeout. A generation still running finishes on the executor and its result is dropped, so
+   * nothing is trained twice.
+   */
+  private Behavior<Command> onStop() {
+    String why = entityId + ": stopped (shard handed over or node leaving)";
+    for (Generate g : running.values()) {
+      g.replyTo().tell(new PromptDispatcher.GenerateFailed(g.dispatchId(), why));
+    }
+    for (Generate g : waiting) {
+      g.replyTo().tell(new PromptDispatcher.GenerateFailed(g.dispatchId(), why));
+    }
+    for (RewardWorker.Score sc : unscored) {
+      sc.replyTo().tell(new PromptDispatcher.GenerateFailed(sc.dispatchId(), why));
+    }
+    running.clear();
+    waiting.clear();
+    unscored.clear();
+    return this;
+  }
+
   private void start(Generate g) {
     inFlight++;
+    running.put(g.dispatchId(), g);
     CompletableFuture<Generated> work = resources.rollout().thenApplyAsync(engine -> {
       long t0 = System.nanoTime();
       try {
@@ -142,6 +169,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private Behavior<Command> onGenerated(Generated done) {
     inFlight--;
     Generate g = done.request();
+    running.remove(g.dispatchId());
     if (done.error() != null) {
       getContext().getLog().warn("{}: generation of prompt {} failed: {}", entityId, g.prompt().id(), done.error().toString());
       g.replyTo().tell(new PromptDispatcher.GenerateFailed(g.dispatchId(), entityId + ": " + done.error()));

@@ -123,6 +123,18 @@ final class SimulatedGrpo {
    * another; every member serves generations with its own fixed-latency rollout engine.
    */
   static Result runScaling(Plan p, int members) throws Exception {
+    return runScaling(p, members, -1, 0).result();
+  }
+
+  /** A scaling run where members were added mid-run: throughput before and after, per step stamps. */
+  record Grown(Result result, double groupsPerSecondBefore, double groupsPerSecondAfter) {}
+
+  /**
+   * {@link #runScaling(Plan, int)}, and when the learner reports step {@code addAtStep} another
+   * {@code addMembers} rollout ActorSystems join the running cluster (Cluster Sharding rebalances
+   * rollout entities onto them).
+   */
+  static Grown runScaling(Plan p, int members, int addAtStep, int addMembers) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-scaling-");
     Path recipe = dir.resolve("sim.yaml");
     Files.writeString(recipe, """
@@ -171,18 +183,21 @@ final class SimulatedGrpo {
       lc.manager().tell(Join.create(lc.selfMember().address()));
       NodeResources.get(learner).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
       GrpoNode.startWorkers(learner);
-      for (int m = 0; m < members; m++) {
+      java.util.function.Supplier<ActorSystem<Void>> newMember = () -> {
         Config mc = ConfigFactory.parseString(common + """
             pekko.remote.artery.canonical.port = 0
             pekko.cluster.roles = [rollout]
             r1.grpo.reward.workers-per-node = 1
             """).withFallback(ConfigFactory.load()).resolve();
         ActorSystem<Void> member = ActorSystem.create(Behaviors.empty(), "r1bench", mc);
-        systems.add(member);
         Cluster.get(member).manager().tell(Join.create(lc.selfMember().address()));
         NodeResources.get(member).rollout().complete(new SimulatedRollout(board, p));
         NodeResources.get(member).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
         GrpoNode.startWorkers(member);
+        return member;
+      };
+      for (int m = 0; m < members; m++) {
+        systems.add(newMember.get());
       }
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (countUp(lc) < members + 1) {
@@ -191,15 +206,35 @@ final class SimulatedGrpo {
         }
         Thread.sleep(50);
       }
-      job.onStep(r -> stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime());
+      List<ActorSystem<Void>> added = java.util.Collections.synchronizedList(new ArrayList<>());
+      job.onStep(r -> {
+        stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime();
+        if (r.step() == addAtStep) {
+          // join from another thread: never block the learner's step report
+          new Thread(() -> {
+            for (int m = 0; m < addMembers; m++) {
+              added.add(newMember.get());
+            }
+          }, "add-members").start();
+        }
+      });
       long t0 = System.nanoTime();
       GrpoNode.startLearner(learner, job, new PrintStream(OutputStream.nullOutputStream()));
       GrpoJob.RunResult r = job.done().get(10, TimeUnit.MINUTES);
+      systems.addAll(added);
       double total = (System.nanoTime() - t0) / 1e9;
       int steps = r.steps();
       double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
       double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
-      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+      Result res = new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+      if (addAtStep < 1 || steps < addAtStep + 4) {
+        return new Grown(res, Double.NaN, Double.NaN);
+      }
+      // before: steps 1..addAtStep; after: from two steps past the join (rebalancing done) to the end
+      double before = (addAtStep - 1) * (double) p.promptsPerStep() / ((stamps[addAtStep] - stamps[1]) / 1e9);
+      int from = addAtStep + 2;
+      double after = (steps - from) * (double) p.promptsPerStep() / ((stamps[steps] - stamps[from]) / 1e9);
+      return new Grown(res, before, after);
     } finally {
       for (int i = systems.size() - 1; i >= 0; i--) {
         systems.get(i).terminate();
