@@ -132,7 +132,8 @@ final class SimulatedGrpo {
   /**
    * {@link #runScaling(Plan, int)}, and when the learner reports step {@code addAtStep} another
    * {@code addMembers} rollout ActorSystems join the running cluster (Cluster Sharding rebalances
-   * rollout entities onto them).
+   * rollout entities onto them); a negative {@code addMembers} makes that many members leave
+   * gracefully instead (coordinated shutdown, as on SIGTERM).
    */
   static Grown runScaling(Plan p, int members, int addAtStep, int addMembers) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-scaling-");
@@ -209,13 +210,18 @@ final class SimulatedGrpo {
       List<ActorSystem<Void>> added = java.util.Collections.synchronizedList(new ArrayList<>());
       job.onStep(r -> {
         stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime();
-        if (r.step() == addAtStep) {
+        if (r.step() == addAtStep && addMembers > 0) {
           // join from another thread: never block the learner's step report
           new Thread(() -> {
             for (int m = 0; m < addMembers; m++) {
               added.add(newMember.get());
             }
           }, "add-members").start();
+        } else if (r.step() == addAtStep && addMembers < 0) {
+          // graceful leave, as on SIGTERM: coordinated shutdown, shards handed over
+          for (int m = 0; m < -addMembers; m++) {
+            systems.get(systems.size() - 1 - m).terminate();
+          }
         }
       });
       long t0 = System.nanoTime();
