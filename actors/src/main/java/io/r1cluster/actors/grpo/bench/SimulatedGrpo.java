@@ -54,19 +54,7 @@ final class SimulatedGrpo {
 
   static Result run(Plan p) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-grpo-");
-    Path recipe = dir.resolve("sim.yaml");
-    Files.writeString(recipe, """
-        model_name_or_path: simulated
-        output_dir: %s
-        num_generations: %d
-        num_train_epochs: 1
-        lr_scheduler_type: constant
-        beta: 0.0
-        reward_funcs: [format]
-        cluster:
-          max_staleness: %d
-          prompts_per_step: %d
-        """.formatted(dir.resolve("out"), p.generations(), p.maxStaleness(), p.promptsPerStep()));
+    Path recipe = writeRecipe(dir, p);
     Config config = ConfigFactory.parseString("""
         pekko.loglevel = WARNING
         pekko.loglevel = ${?R1_BENCH_LOGLEVEL}
@@ -87,10 +75,7 @@ final class SimulatedGrpo {
         """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers()))
         .withFallback(ConfigFactory.load()).resolve();
     AtomicLong board = new AtomicLong(-1);
-    List<Prompt> prompts = new ArrayList<>();
-    for (int i = 0; i < p.prompts(); i++) {
-      prompts.add(Prompt.ofProblem("p" + i, "What is " + i + " + 1?", Integer.toString(i + 1)));
-    }
+    List<Prompt> prompts = prompts(p);
     GrpoJob job = GrpoJob.simulated(recipe, prompts, () -> new SimulatedLearner(board, p.learnerMillis()), config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "r1bench", config);
     long[] stamps = new long[job.totalSteps() + 1];
@@ -137,19 +122,7 @@ final class SimulatedGrpo {
    */
   static Grown runScaling(Plan p, int members, int addAtStep, int addMembers) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-scaling-");
-    Path recipe = dir.resolve("sim.yaml");
-    Files.writeString(recipe, """
-        model_name_or_path: simulated
-        output_dir: %s
-        num_generations: %d
-        num_train_epochs: 1
-        lr_scheduler_type: constant
-        beta: 0.0
-        reward_funcs: [format]
-        cluster:
-          max_staleness: %d
-          prompts_per_step: %d
-        """.formatted(dir.resolve("out"), p.generations(), p.maxStaleness(), p.promptsPerStep()));
+    Path recipe = writeRecipe(dir, p);
     String common = """
         pekko.loglevel = WARNING
         pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
@@ -164,16 +137,15 @@ final class SimulatedGrpo {
         r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size = %d
         r1.grpo.reward.workers-per-node = %d
         r1.grpo.progress-interval = 1h
+        # a reply lost with a member that left is re-dispatched after this (generations take 100s of ms)
+        r1.grpo.dispatch-timeout = 10s
         """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers());
     Config learnerConfig = ConfigFactory.parseString(common + """
         pekko.remote.artery.canonical.port = 0
         pekko.cluster.roles = [seed, learner, reward]
         """).withFallback(ConfigFactory.load()).resolve();
     AtomicLong board = new AtomicLong(-1);
-    List<Prompt> prompts = new ArrayList<>();
-    for (int i = 0; i < p.prompts(); i++) {
-      prompts.add(Prompt.ofProblem("p" + i, "What is " + i + " + 1?", Integer.toString(i + 1)));
-    }
+    List<Prompt> prompts = prompts(p);
     GrpoJob job = GrpoJob.simulated(recipe, prompts, () -> new SimulatedLearner(board, p.learnerMillis()), learnerConfig);
     List<ActorSystem<Void>> systems = new ArrayList<>();
     ActorSystem<Void> learner = ActorSystem.create(Behaviors.empty(), "r1bench", learnerConfig);
@@ -251,6 +223,32 @@ final class SimulatedGrpo {
       job.close();
       deleteQuietly(dir);
     }
+  }
+
+  /** The simulated run's recipe (GRPO keys + cluster section) in {@code dir}. */
+  private static Path writeRecipe(Path dir, Plan p) throws IOException {
+    Path recipe = dir.resolve("sim.yaml");
+    Files.writeString(recipe, """
+        model_name_or_path: simulated
+        output_dir: %s
+        num_generations: %d
+        num_train_epochs: 1
+        lr_scheduler_type: constant
+        beta: 0.0
+        reward_funcs: [format]
+        cluster:
+          max_staleness: %d
+          prompts_per_step: %d
+        """.formatted(dir.resolve("out"), p.generations(), p.maxStaleness(), p.promptsPerStep()));
+    return recipe;
+  }
+
+  private static List<Prompt> prompts(Plan p) {
+    List<Prompt> prompts = new ArrayList<>();
+    for (int i = 0; i < p.prompts(); i++) {
+      prompts.add(Prompt.ofProblem("p" + i, "What is " + i + " + 1?", Integer.toString(i + 1)));
+    }
+    return prompts;
   }
 
   private static int countUp(Cluster c) {
