@@ -40,6 +40,19 @@ public final class Evaluator {
     public static Options greedy(int maxNewTokens) {
       return new Options(1, 1, 0, maxNewTokens, 64, 0, 20);
     }
+
+    /**
+     * A recipe's evaluation: {@code eval_num_samples} samples (1 = greedy) at the recipe's
+     * temperature, completions up to {@code max_completion_length} (at most 512),
+     * {@code per_device_eval_batch_size} prompts per batch when sampling.
+     */
+    public static Options of(io.r1cluster.core.recipe.RecipeSettings s) {
+      int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
+      int n = Math.max(1, s.eval().numSamples());
+      return n == 1 ? greedy(maxNew)
+          : new Options(n, n, Math.max(0.1, s.grpo().temperature()), maxNew, s.eval().perDeviceEvalBatchSize() * n,
+              s.training().seed(), 20);
+    }
   }
 
   /** Results. */

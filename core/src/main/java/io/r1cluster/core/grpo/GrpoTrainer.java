@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.core.InputException;
-import io.r1cluster.core.checkpoint.DType;
-import io.r1cluster.core.checkpoint.HfCheckpoint;
 import io.r1cluster.core.checkpoint.SafeTensors;
-import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
@@ -129,7 +126,7 @@ public final class GrpoTrainer {
           learner.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
         }
         if (resume != null) {
-          JsonNode st = readJson(resume.resolve(SftTrainer.STATE_FILE));
+          JsonNode st = SftTrainer.readJson(resume.resolve(SftTrainer.STATE_FILE));
           start = st.path("global_step").asLong();
           learner.optimizer().load(SafeTensors.read(resume.resolve(SftTrainer.OPTIMIZER_FILE)));
           learner.resumeAt((int) start);
@@ -235,34 +232,10 @@ public final class GrpoTrainer {
   }
 
   private static void saveCheckpoint(Path out, long step, long total, Models.Loaded loaded, GrpoLearner learner, int limit) {
-    Qwen2Model model = loaded.model();
-    List<TensorData> weights = model.toTensors(DType.F32);
-    Map<String, TensorData> optState = learner.optimizer().state();
-    HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
-      Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.config().toJson()) + "\n");
-      HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
-      HfCheckpoint.copyTokenizerFiles(loaded.tokenizerDir(), tmp);
-      SafeTensors.write(tmp.resolve(SftTrainer.OPTIMIZER_FILE), optState.values(), Map.of());
-      ObjectNode st = JSON.createObjectNode();
-      st.put("global_step", step);
-      st.put("max_steps", total);
-      st.put("policy_version", step);
-      Files.writeString(tmp.resolve(SftTrainer.STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(st) + "\n");
-    });
-    if (limit > 0) {
-      List<Path> all = SftTrainer.checkpoints(out);
-      for (int i = 0; i < all.size() - limit; i++) {
-        SftTrainer.deleteTree(all.get(i));
-      }
-    }
-  }
-
-  private static JsonNode readJson(Path f) {
-    try {
-      return JSON.readTree(f.toFile());
-    } catch (IOException e) {
-      throw new InputException(f, 0, null, "unreadable: " + e.getMessage());
-    }
+    ObjectNode st = JSON.createObjectNode();
+    st.put("global_step", step);
+    st.put("max_steps", total);
+    st.put("policy_version", step);
+    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), st, limit);
   }
 }

@@ -195,10 +195,7 @@ public final class Pipeline {
 
   private Map<String, Object> evaluateModel(RecipeSettings s, String model, Path outDir) {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
-    int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
-    int n = Math.max(1, s.eval().numSamples());
-    Evaluator.Options o = n == 1 ? Evaluator.Options.greedy(maxNew)
-        : new Evaluator.Options(n, n, Math.max(0.1, s.grpo().temperature()), maxNew, 64, s.training().seed(), 20);
+    Evaluator.Options o = Evaluator.Options.of(s);
     Path dir = Path.of(model);
     Models.Loaded m = Files.isDirectory(dir) ? Models.loadCheckpoint(dir)
         : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir);

@@ -416,6 +416,20 @@ public final class SftTrainer {
 
   private static void saveCheckpoint(Path out, long step, long total, long skipped, double epoch, Models.Loaded loaded,
       AdamW opt, int limit) {
+    ObjectNode st = JSON.createObjectNode();
+    st.put("global_step", step);
+    st.put("max_steps", total);
+    st.put("epoch", epoch);
+    st.put("skipped_nonfinite", skipped);
+    writeCheckpoint(out, step, loaded, opt, st, limit);
+  }
+
+  /**
+   * Writes {@code out/checkpoint-STEP} atomically (HF weights + config + tokenizer files,
+   * {@code optimizer.safetensors}, {@code trainer_state.json} = {@code state}) and then deletes the
+   * oldest checkpoints beyond {@code limit} (0 = keep all). Shared by the SFT and GRPO trainers.
+   */
+  public static void writeCheckpoint(Path out, long step, Models.Loaded loaded, AdamW opt, ObjectNode state, int limit) {
     Qwen2Model model = loaded.model();
     List<TensorData> weights = model.toTensors(DType.F32);
     Map<String, TensorData> optState = opt.state();
@@ -425,12 +439,7 @@ public final class SftTrainer {
       HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
       HfCheckpoint.copyTokenizerFiles(loaded.tokenizerDir(), tmp);
       SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
-      ObjectNode st = JSON.createObjectNode();
-      st.put("global_step", step);
-      st.put("max_steps", total);
-      st.put("epoch", epoch);
-      st.put("skipped_nonfinite", skipped);
-      Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(st) + "\n");
+      Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
     });
     if (limit > 0) {
       List<Path> all = checkpoints(out);
@@ -478,7 +487,8 @@ public final class SftTrainer {
     }
   }
 
-  private static JsonNode readJson(Path f) {
+  /** A JSON file of a checkpoint; unreadable is an InputException naming it. */
+  public static JsonNode readJson(Path f) {
     try {
       return JSON.readTree(f.toFile());
     } catch (IOException e) {

@@ -47,11 +47,7 @@ public final class SftCommand implements CliCommand {
   /** Evaluates the model in {@code modelDir} on the recipe's test split; writes eval.json there. */
   public static Evaluator.Result evaluate(RecipeSettings s, Path modelDir, PrintStream out) {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
-    int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
-    int n = Math.max(1, s.eval().numSamples());
-    Evaluator.Options o = n == 1 ? Evaluator.Options.greedy(maxNew)
-        : new Evaluator.Options(n, n, Math.max(0.1, s.grpo().temperature()), maxNew, s.eval().perDeviceEvalBatchSize() * n,
-            s.training().seed(), 20);
+    Evaluator.Options o = Evaluator.Options.of(s);
     try (Models.Loaded m = Models.loadCheckpoint(modelDir)) {
       return Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(s.model().chatTemplate()), prompts, o,
           modelDir, out);
