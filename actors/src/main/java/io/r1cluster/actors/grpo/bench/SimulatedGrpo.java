@@ -50,7 +50,15 @@ final class SimulatedGrpo {
       long rolloutMillis, long learnerMillis, int entities, int maxInFlight, int rolloutThreads, int rewardWorkers) {}
 
   /** What a simulated run measured (steady state: from the second step report to the last). */
-  record Result(GrpoJob.RunResult run, double seconds, int steps, double groupsPerSecond, double secondsPerStep) {}
+  record Result(GrpoJob.RunResult run, double seconds, int steps, double groupsPerSecond, double secondsPerStep) {
+    /** Steady-state figures from the step-report times {@code stamps} (second report to the last). */
+    static Result of(GrpoJob.RunResult r, double total, long[] stamps, Plan p) {
+      int steps = r.steps();
+      double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
+      double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
+      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+    }
+  }
 
   static Result run(Plan p) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-grpo-");
@@ -90,10 +98,7 @@ final class SimulatedGrpo {
       GrpoNode.startLearner(system, job, new PrintStream(OutputStream.nullOutputStream()));
       GrpoJob.RunResult r = job.done().get(10, TimeUnit.MINUTES);
       double total = (System.nanoTime() - t0) / 1e9;
-      int steps = r.steps();
-      double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
-      double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
-      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+      return Result.of(r, total, stamps, p);
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -202,9 +207,7 @@ final class SimulatedGrpo {
       systems.addAll(added);
       double total = (System.nanoTime() - t0) / 1e9;
       int steps = r.steps();
-      double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
-      double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
-      Result res = new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+      Result res = Result.of(r, total, stamps, p);
       if (addAtStep < 1 || steps < addAtStep + 4) {
         return new Grown(res, Double.NaN, Double.NaN);
       }
