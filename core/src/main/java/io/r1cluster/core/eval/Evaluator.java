@@ -36,21 +36,27 @@ public final class Evaluator {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /** Evaluation settings. */
-  public record Options(int n, int k, double temperature, int maxNewTokens, int batchSize, long seed, int samplesToWrite) {
+  public record Options(int n, int k, double temperature, double topP, int maxNewTokens, int batchSize, long seed,
+      int samplesToWrite) {
     public static Options greedy(int maxNewTokens) {
-      return new Options(1, 1, 0, maxNewTokens, 64, 0, 20);
+      return new Options(1, 1, 0, 1.0, maxNewTokens, 64, 0, 20);
+    }
+
+    /** The same prompts, greedy (the companion figure of a sampled evaluation). */
+    public Options asGreedy() {
+      return new Options(1, 1, 0, 1.0, maxNewTokens, Math.max(batchSize, 64), 0, samplesToWrite);
     }
 
     /**
-     * A recipe's evaluation: {@code eval_num_samples} samples (1 = greedy) at the recipe's
-     * temperature, completions up to {@code max_completion_length} (at most 512),
+     * A recipe's evaluation: {@code eval_num_samples} samples (1 = greedy) at
+     * {@code eval_temperature} / {@code eval_top_p}, completions up to {@code max_completion_length} (at most 512),
      * {@code per_device_eval_batch_size} prompts per batch when sampling.
      */
     public static Options of(io.r1cluster.core.recipe.RecipeSettings s) {
       int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
       int n = Math.max(1, s.eval().numSamples());
       return n == 1 ? greedy(maxNew)
-          : new Options(n, n, Math.max(0.1, s.grpo().temperature()), maxNew, s.eval().perDeviceEvalBatchSize() * n,
+          : new Options(n, n, s.eval().temperature(), s.eval().topP(), maxNew, s.eval().perDeviceEvalBatchSize() * n,
               s.training().seed(), 20);
     }
   }
@@ -80,7 +86,7 @@ public final class Evaluator {
     List<Integer> eos = new ArrayList<>();
     tok.eosTokenId().ifPresent(eos::add);
     SamplingParams sp = o.n() == 1 && o.temperature() == 0 ? SamplingParams.greedy(o.maxNewTokens(), eos)
-        : new SamplingParams(o.temperature(), 1.0, 0, 0, o.maxNewTokens(), eos, List.of());
+        : new SamplingParams(o.temperature(), o.topP(), 0, 0, o.maxNewTokens(), eos, List.of());
     Sampler sampler = new Sampler(model, ids -> tok.decode(ids, true));
     double sum1 = 0;
     double sumK = 0;

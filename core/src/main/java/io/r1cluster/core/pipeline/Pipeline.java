@@ -204,7 +204,15 @@ public final class Pipeline {
           prompts, o, outDir, log);
       log.printf(Locale.ROOT, "eval %s: pass@1 %.3f format %.3f mean length %.1f%n", model, r.passAt1(), r.formatRate(),
           r.meanLength());
-      return r.asMap();
+      Map<String, Object> out = r.asMap();
+      if (o.n() > 1) {
+        // pass@1 above is the mean over n samples (DeepSeek-R1's protocol); greedy decoding beside it
+        Evaluator.Result g = Evaluator.evaluate(m.model(), m.tokenizer(),
+            m.tokenizer().chatTemplate(s.model().chatTemplate()), prompts, o.asGreedy(), null, log);
+        log.printf(Locale.ROOT, "eval %s: greedy pass@1 %.3f%n", model, g.passAt1());
+        out.put("greedy_pass@1", g.passAt1());
+      }
+      return out;
     }
   }
 
@@ -244,16 +252,22 @@ public final class Pipeline {
     }
   }
 
-  /** The seed's table in miniature, as text. */
+  /**
+   * The seed's table in miniature, as text. With sampled evaluation ({@code eval_num_samples > 1})
+   * pass@1 is the mean over the samples and a {@code greedy} column follows.
+   */
   public static String table(List<StageState> states) {
-    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %8s %8s %12s%n", "stage", "pass@1", "format",
+    boolean greedy = states.stream().anyMatch(s -> s.eval() != null && s.eval().containsKey("greedy_pass@1"));
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s %8s %8s %12s", "stage", "pass@1", "format",
         "mean length"));
+    sb.append(greedy ? String.format(Locale.ROOT, " %8s%n", "greedy") : "\n");
     for (StageState s : states) {
       if (s.eval() == null) {
         continue;
       }
-      sb.append(String.format(Locale.ROOT, "%-12s %8.3f %8.3f %12.1f%n", s.name(), num(s.eval().get("pass@1")),
+      sb.append(String.format(Locale.ROOT, "%-12s %8.3f %8.3f %12.1f", s.name(), num(s.eval().get("pass@1")),
           num(s.eval().get("format")), num(s.eval().get("mean_length"))));
+      sb.append(greedy ? String.format(Locale.ROOT, " %8.3f%n", num(s.eval().get("greedy_pass@1"))) : "\n");
     }
     return sb.toString();
   }

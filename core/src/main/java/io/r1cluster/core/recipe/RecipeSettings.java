@@ -109,7 +109,14 @@ public final class RecipeSettings {
       r.error("teacher_model", "a generate stage needs a teacher_model or a teacher_url");
     }
     eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
-        r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8));
+        r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),
+        r.dbl("eval_temperature", 0.6), r.dbl("eval_top_p", 0.95));
+    if (!(eval.temperature() > 0)) {
+      r.error("eval_temperature", "must be > 0 (eval_num_samples: 1 means greedy decoding)");
+    }
+    if (!(eval.topP() > 0 && eval.topP() <= 1)) {
+      r.error("eval_top_p", "must be in (0, 1]");
+    }
   }
 
   static RecipeSettings of(StageType kind, Map<String, Value> values, RecipeParser errors) {

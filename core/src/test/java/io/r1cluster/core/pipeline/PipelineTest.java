@@ -59,6 +59,23 @@ class PipelineTest {
   }
 
   @Test
+  void tableShowsGreedyBesideSampledPassAt1() {
+    Map<String, Object> sampled = new java.util.LinkedHashMap<>(Map.of("pass@1", 0.41, "format", 1.0,
+        "mean_length", 39.4, "greedy_pass@1", 0.505));
+    Map<String, Object> greedyOnly = Map.of("pass@1", 0.0, "format", 0.0, "mean_length", 64.0);
+    String t = Pipeline.table(List.of(new Pipeline.StageState("base", "eval", "done", "demo", greedyOnly),
+        new Pipeline.StageState("sft", "sft", "done", "x", sampled),
+        new Pipeline.StageState("grpo", "grpo", "running", "y", null)));
+    String[] lines = t.split("\n");
+    assertEquals(3, lines.length, t);
+    assertTrue(lines[0].trim().endsWith("greedy"), t);
+    assertTrue(lines[2].matches("sft\\s+0\\.410\\s+1\\.000\\s+39\\.4\\s+0\\.505"), lines[2]);
+    assertTrue(lines[1].trim().endsWith("NaN"), "a greedy-only eval has no greedy column value: " + lines[1]);
+    assertEquals(List.of("stage", "pass@1", "format", "mean", "length"),
+        List.of(Pipeline.table(List.of()).trim().split("\\s+")));
+  }
+
+  @Test
   void runsStagesInOrderAndResumesAnInterruptedStageToTheSameResult(@TempDir Path dir) throws Exception {
     Path data = data(dir);
     Path r = recipe(dir, data, "  - name: final\n    type: eval");

@@ -79,6 +79,20 @@ class RecipeValidationTest {
   }
 
   @Test
+  void evalSamplingKeys() throws IOException {
+    Recipe ok = Recipe.load(write("eval_num_samples: 8\neval_temperature: 0.7\neval_top_p: 0.9\n"));
+    assertEquals(8, ok.settings().eval().numSamples());
+    assertEquals(0.7, ok.settings().eval().temperature());
+    assertEquals(0.9, ok.settings().eval().topP());
+    Recipe defaults = Recipe.load(write("seed: 1\n"));
+    assertEquals(0.6, defaults.settings().eval().temperature()); // DeepSeek-R1 / open-r1 evaluation
+    assertEquals(0.95, defaults.settings().eval().topP());
+    RecipeException e = fails("seed: 1\neval_temperature: 0\neval_top_p: 1.5\n");
+    assertEquals(List.of(2, 3), e.errors().stream().map(RecipeError::line).toList(), e.getMessage());
+    assertEquals("eval_temperature", e.errors().get(0).key());
+  }
+
+  @Test
   void yamlSyntaxErrorHasLine() throws IOException {
     RecipeException e = fails("seed: 1\nfoo: [1, 2\nbar: 3\n");
     assertTrue(e.errors().get(0).message().startsWith("invalid YAML"));

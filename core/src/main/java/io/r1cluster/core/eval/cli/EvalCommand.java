@@ -26,7 +26,8 @@ public final class EvalCommand implements CliCommand {
   @Option(names = "--system-prompt", description = "system prompt prepended to every prompt") String systemPrompt;
   @Option(names = "--n", defaultValue = "1", description = "samples per prompt (1 = greedy)") int n;
   @Option(names = "--k", defaultValue = "0", description = "k of pass@k (default: n)") int k;
-  @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature when n > 1") double temperature;
+  @Option(names = "--temperature", defaultValue = "0.6", description = "sampling temperature when n > 1 (default: ${DEFAULT-VALUE}, DeepSeek-R1's protocol)") double temperature;
+  @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling when n > 1 (default: ${DEFAULT-VALUE})") double topP;
   @Option(names = "--max-new-tokens", defaultValue = "256") int maxNewTokens;
   @Option(names = "--batch-size", defaultValue = "64") int batchSize;
   @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N prompts (0 = all)") int limit;
@@ -41,7 +42,7 @@ public final class EvalCommand implements CliCommand {
       prompts = prompts.subList(0, limit);
     }
     Evaluator.Options o = n <= 1 ? Evaluator.Options.greedy(maxNewTokens)
-        : new Evaluator.Options(n, k <= 0 ? n : k, temperature, maxNewTokens, batchSize, seed, 20);
+        : new Evaluator.Options(n, k <= 0 ? n : k, temperature, topP, maxNewTokens, batchSize, seed, 20);
     try (Models.Loaded m = Models.loadCheckpoint(model)) {
       Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(), prompts, o,
           out == null ? model : out, System.out);
