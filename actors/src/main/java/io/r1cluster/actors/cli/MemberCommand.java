@@ -5,10 +5,14 @@ import com.typesafe.config.ConfigValueFactory;
 import io.r1cluster.actors.grpo.GrpoJob;
 import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.Roles;
+import io.r1cluster.actors.pipeline.StageSupervisor;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.cli.CliCommand;
+import io.r1cluster.core.pipeline.Pipeline;
+import io.r1cluster.core.recipe.Recipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -32,6 +36,14 @@ public final class MemberCommand implements CliCommand {
   @Option(names = "--recipe", paramLabel = "RECIPE",
       description = "with the learner role: run this GRPO recipe as the learner once the node is up") Path recipe;
 
+  @Option(names = "--pipeline", paramLabel = "RECIPE",
+      description = {"with the learner role: run this pipeline recipe under the stage supervisor, a cluster singleton",
+          "on the learner members (give every learner member the same recipe and a shared --run-dir); if its node",
+          "is lost, the next learner member resumes the run from state.json and the last checkpoint"}) Path pipeline;
+
+  @Option(names = "--run-dir", description = "with --pipeline: the run folder (default: runs/<run_name or recipe name>)")
+  Path runDir;
+
   @Option(names = "--slots", defaultValue = "1", description = "generations this node runs at once (default ${DEFAULT-VALUE})")
   int slots;
 
@@ -53,6 +65,14 @@ public final class MemberCommand implements CliCommand {
     if (recipe != null && !Files.isRegularFile(recipe)) {
       throw new InputException(recipe, 0, "--recipe", "no such recipe file");
     }
+    if (pipeline != null && (!r.contains(Roles.LEARNER) || recipe != null)) {
+      throw new InputException(null, 0, "--pipeline", "needs the learner role and no --recipe (roles: " + r + ")");
+    }
+    Path pipelineRunDir = null;
+    if (pipeline != null) {
+      // fail on a bad recipe here, before joining (file:line: key: message, exit 2)
+      pipelineRunDir = runDir != null ? runDir : Pipeline.defaultRunDir(Recipe.load(pipeline));
+    }
     String h = ClusterBoot.host(host);
     List<String> seeds = ClusterBoot.memberSeeds(seed);
     Config config = ClusterBoot.config(r, h, port, seeds, true)
@@ -62,6 +82,9 @@ public final class MemberCommand implements CliCommand {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
     ClusterBoot.startServices(system);
     GrpoNode.start(system);
+    if (pipeline != null) {
+      StageSupervisor.init(system, pipeline, pipelineRunDir, System.out, Duration.ofMinutes(10));
+    }
     System.out.println("member " + system.address() + " with roles " + r + " joining "
         + (seeds.isEmpty() ? "via Cluster Bootstrap" : seeds.get(0)));
     if (job != null) {

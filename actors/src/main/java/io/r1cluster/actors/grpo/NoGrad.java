@@ -9,11 +9,11 @@ import ai.djl.pytorch.jni.JniUtils;
  * dispatcher thread therefore need it switched off there first, or PyTorch refuses the in-place
  * update of a leaf that requires grad (and sampling would record an autograd graph).
  */
-final class NoGrad {
+public final class NoGrad {
   private NoGrad() {}
 
   /** Turns grad mode off on the calling thread (cheap; call at the start of each task). */
-  static void onThisThread() {
+  public static void onThisThread() {
     Engine.getInstance(); // loads the native library on first use (a member JVM may not have yet)
     if (JniUtils.isGradMode()) {
       JniUtils.setGradMode(false);

@@ -109,6 +109,9 @@ public final class KryoRegistry {
     add(1007, io.r1cluster.actors.grpo.PromptDispatcher.Scored.class);
     add(1008, io.r1cluster.actors.grpo.PromptDispatcher.GenerateFailed.class);
     add(1009, io.r1cluster.actors.grpo.Learner.Resend.class);
+    // pipeline supervisor (1100–1199)
+    add(1100, io.r1cluster.actors.pipeline.StageSupervisor.GetStatus.class);
+    add(1101, io.r1cluster.actors.pipeline.StageSupervisor.Status.class);
   }
 
   private KryoRegistry() {}

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Tiny model, demo data, recipes and node configs for the GRPO actor tests. */
-final class GrpoFixtures {
+public final class GrpoFixtures {
   private GrpoFixtures() {}
 
   /** A tiny Qwen2 checkpoint (hidden 32, 2 layers) with the demo tokenizer. */
@@ -64,7 +64,7 @@ final class GrpoFixtures {
   }
 
   /** Node config: real Artery on loopback, port 0, every message serialized, quick failure handling. */
-  static Config node(String roles, String extra) {
+  public static Config node(String roles, String extra) {
     return ConfigFactory.parseString("""
         pekko.loglevel = INFO
         pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]

@@ -59,12 +59,23 @@ public final class GrpoTrainer {
   private final RecipeSettings settings;
   private final PrintStream log;
   private long stopAfterSteps = Long.MAX_VALUE;
+  private java.util.function.BooleanSupplier stopWhen = () -> false;
 
   public GrpoTrainer(RecipeSettings settings, PrintStream log) {
     this.settings = settings;
     this.log = log;
   }
 
+  /**
+   * Stops before the next step once {@code signal} is true (a cancelled pipeline supervisor), without
+   * the final save: the run resumes from its last checkpoint-N.
+   */
+  public GrpoTrainer stopWhen(java.util.function.BooleanSupplier signal) {
+    this.stopWhen = signal;
+    return this;
+  }
+
+  /** Stops (as if killed) after this many steps of this run, without the final save: for resume tests. */
   public GrpoTrainer stopAfter(long steps) {
     this.stopAfterSteps = steps;
     return this;
@@ -146,7 +157,7 @@ public final class GrpoTrainer {
         long version = start;
         try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start)) {
           for (long step = start; step < total; step++) {
-            if (ran >= stopAfterSteps) {
+            if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;
               break;
             }

@@ -49,6 +49,7 @@ public final class Pipeline {
   private final PrintStream log;
   private String stopStage;
   private long stopAfterSteps;
+  private java.util.function.BooleanSupplier cancelled = () -> false;
 
   public Pipeline(Recipe recipe, Path runDir, PrintStream log) {
     this.recipe = recipe;
@@ -63,8 +64,18 @@ public final class Pipeline {
     return this;
   }
 
-  /** Thrown by a stage stopped with {@link #stopStageAfter}. */
-  static final class Interrupted extends RuntimeException {
+  /**
+   * Cancels the run cooperatively: once {@code signal} is true the running stage stops before its
+   * next step (without a final save) and {@link #run} throws {@link Interrupted}; state.json keeps
+   * the stage as running, so the next run resumes it from its last checkpoint.
+   */
+  public Pipeline cancelWhen(java.util.function.BooleanSupplier signal) {
+    this.cancelled = signal;
+    return this;
+  }
+
+  /** Thrown by a stage stopped with {@link #stopStageAfter} or {@link #cancelWhen}. */
+  public static final class Interrupted extends RuntimeException {
     Interrupted(String stage) {
       super("stage " + stage + " interrupted");
     }
@@ -99,6 +110,9 @@ public final class Pipeline {
       writeState(state);
     }
     for (Stage st : stages) {
+      if (cancelled.getAsBoolean()) {
+        throw new Interrupted(st.name());
+      }
       if (done(state, st.name())) {
         log.printf("stage %s: done (output %s)%n", st.name(), state.get(st.name()).output());
         continue;
@@ -115,8 +129,8 @@ public final class Pipeline {
       Map<String, Object> eval = null;
       long stop = st.name().equals(stopStage) ? stopAfterSteps : Long.MAX_VALUE;
       boolean completed = switch (st.type()) {
-        case SFT -> new SftTrainer(s, log).stopAfter(stop).train().completed();
-        case GRPO, COMBINED -> new GrpoTrainer(s, log).stopAfter(stop).train().completed();
+        case SFT -> new SftTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
+        case GRPO, COMBINED -> new GrpoTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
         default -> true;
       };
       if (!completed) {

@@ -67,10 +67,20 @@ public final class SftTrainer {
   private final RecipeSettings settings;
   private final PrintStream log;
   private long stopAfterSteps = Long.MAX_VALUE;
+  private java.util.function.BooleanSupplier stopWhen = () -> false;
 
   public SftTrainer(RecipeSettings settings, PrintStream log) {
     this.settings = settings;
     this.log = log;
+  }
+
+  /**
+   * Stops before the next step once {@code signal} is true (a cancelled pipeline supervisor), without
+   * the final save: the run resumes from its last checkpoint-N.
+   */
+  public SftTrainer stopWhen(java.util.function.BooleanSupplier signal) {
+    this.stopWhen = signal;
+    return this;
   }
 
   /** Stops (as if killed) after this many steps of this run, without the final save: for resume tests. */
@@ -210,7 +220,7 @@ public final class SftTrainer {
         long ran = 0;
         try (MetricsLog metrics = new MetricsLog(out.resolve(METRICS_FILE), start)) {
           for (long step = start; step < total; step++) {
-            if (ran >= stopAfterSteps) {
+            if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;
               break;
             }

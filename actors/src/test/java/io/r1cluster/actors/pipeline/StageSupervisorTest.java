@@ -1,0 +1,202 @@
+package io.r1cluster.actors.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.r1cluster.actors.grpo.GrpoFixtures;
+import io.r1cluster.core.demo.DemoDataset;
+import io.r1cluster.core.pipeline.Pipeline;
+import io.r1cluster.core.recipe.Recipe;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The stage supervisor as a cluster singleton over real Artery remoting: S = seed, A and B =
+ * learner members sharing one run folder. A (the oldest learner) runs the pipeline; it is cut off
+ * in the middle of the GRPO stage without leaving the cluster (as a crash would), the split-brain
+ * resolver downs it, the singleton starts on B, and B finishes the run from A's last checkpoint.
+ * The result equals an uninterrupted run: same steps, same reward per step, bit-identical weights.
+ */
+class StageSupervisorTest {
+  @TempDir Path tmp;
+  private final List<ActorTestKit> kits = new ArrayList<>();
+
+  @AfterEach
+  void stop() {
+    for (int i = kits.size() - 1; i >= 0; i--) {
+      kits.get(i).shutdownTestKit();
+    }
+  }
+
+  private Path recipe(Path data) throws Exception {
+    Path r = tmp.resolve("pipeline.yaml");
+    Files.writeString(r, String.join("\n",
+        "model_name_or_path: demo",
+        "dataset_name: " + data,
+        "dataset_prompt_column: problem",
+        "seed: 5",
+        "max_length: 96",
+        "packing: true",
+        "per_device_train_batch_size: 4",
+        "logging_steps: 1",
+        "save_steps: 2",
+        "max_completion_length: 12",
+        "max_prompt_length: 64",
+        "num_generations: 4",
+        "pipeline:",
+        "  - name: sft",
+        "    type: sft",
+        "    learning_rate: 2.0e-3",
+        "    max_steps: 4",
+        "  - name: grpo",
+        "    type: grpo",
+        "    learning_rate: 1.0e-4",
+        "    beta: 0.0",
+        "    temperature: 1.0",
+        "    max_steps: 10",
+        "    reward_funcs: [accuracy, format]",
+        ""));
+    return r;
+  }
+
+  @Test
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  void supervisorMovesToTheNextLearnerWhenItsNodeIsLostAndTheRunEndsAsIfUninterrupted() throws Exception {
+    Path data = tmp.resolve("data");
+    DemoDataset.write(data, new DemoDataset.Options(48, 3, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    Path recipe = recipe(data);
+
+    // reference: the same pipeline, uninterrupted, in this thread
+    Path ref = tmp.resolve("ref");
+    new Pipeline(Recipe.load(recipe), ref, new PrintStream(new ByteArrayOutputStream())).run();
+
+    ActorTestKit s = start("\"seed\"", "");
+    // A can be cut off abruptly: terminating it does not leave the cluster
+    ActorTestKit a = start("\"learner\"", """
+        pekko.coordinated-shutdown.run-by-actor-system-terminate = off
+        pekko.cluster.run-coordinated-shutdown-when-down = off
+        """);
+    Address seed = Cluster.get(s.system()).selfMember().address();
+    Cluster.get(s.system()).manager().tell(Join.create(seed));
+    Cluster.get(a.system()).manager().tell(Join.create(seed));
+    awaitUp(s.system(), 2);
+    ActorTestKit b = start("\"learner\"", "");
+    Cluster.get(b.system()).manager().tell(Join.create(seed));
+    awaitUp(s.system(), 3);
+
+    Path run = tmp.resolve("run");
+    ByteArrayOutputStream logA = new ByteArrayOutputStream();
+    ByteArrayOutputStream logB = new ByteArrayOutputStream();
+    StageSupervisor.init(a.system(), recipe, run, new PrintStream(logA, true), Duration.ofSeconds(30));
+    ActorRef<StageSupervisor.Command> viaB =
+        StageSupervisor.init(b.system(), recipe, run, new PrintStream(logB, true), Duration.ofSeconds(30));
+    StageSupervisor.init(s.system(), recipe, run, System.out, Duration.ofSeconds(30)); // proxy only: no learner role
+
+    // A (oldest learner) runs it; wait for the first GRPO checkpoint, then cut A off
+    TestProbe<StageSupervisor.Status> probe = b.createTestProbe();
+    viaB.tell(new StageSupervisor.GetStatus(probe.getRef()));
+    StageSupervisor.Status first = probe.receiveMessage(Duration.ofSeconds(20));
+    assertEquals("running", first.phase());
+    assertEquals(a.system().address().toString(), first.host(), "the oldest learner member hosts the supervisor");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!Files.isDirectory(run.resolve("grpo/checkpoint-2"))) {
+      assertTrue(System.nanoTime() < deadline, "A never reached the first GRPO checkpoint");
+      Thread.sleep(20);
+    }
+    CompletableFuture.runAsync(() -> a.system().terminate()); // no leaving: the others must notice
+    a.system().getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    JsonNode afterCut = new ObjectMapper().readTree(run.resolve("state.json").toFile());
+    assertEquals("running", stage(afterCut, "grpo").path("status").asText(), "A was cut off in the middle of GRPO");
+
+    // B takes over and finishes
+    StageSupervisor.Status last = null;
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+    while (last == null || !last.phase().equals("done")) {
+      assertTrue(System.nanoTime() < deadline, "the run did not finish on B: " + last);
+      // asks sent while the proxy still points at A are lost with A: ask again until B answers
+      viaB.tell(new StageSupervisor.GetStatus(probe.getRef()));
+      try {
+        last = probe.receiveMessage(Duration.ofSeconds(2));
+      } catch (AssertionError noAnswerYet) {
+        continue;
+      }
+      assertTrue(!last.phase().equals("failed"), last.error());
+      Thread.sleep(200);
+    }
+    assertEquals(b.system().address().toString(), last.host());
+    assertTrue(last.table().contains("stage"), last.table());
+    String b1 = logB.toString(StandardCharsets.UTF_8);
+    assertTrue(b1.contains("stage sft: done"), "B skips the finished stage:\n" + b1);
+    assertTrue(b1.contains("resuming from") && b1.contains("grpo/checkpoint-"), "B resumes GRPO from A's checkpoint:\n" + b1);
+
+    // the same result as the uninterrupted run
+    Pipeline refP = new Pipeline(Recipe.load(recipe), ref, System.out);
+    Pipeline runP = new Pipeline(Recipe.load(recipe), run, System.out);
+    Map<String, double[][]> mr = refP.metrics("grpo");
+    Map<String, double[][]> mb = runP.metrics("grpo");
+    assertEquals(10, mr.get("reward").length);
+    assertArrayEquals(mr.get("reward"), mb.get("reward"), "same reward at every step");
+    assertArrayEquals(Files.readAllBytes(ref.resolve("grpo/model.safetensors")),
+        Files.readAllBytes(run.resolve("grpo/model.safetensors")), "bit-identical final weights");
+    JsonNode end = new ObjectMapper().readTree(run.resolve("state.json").toFile());
+    for (JsonNode st : end.path("stages")) {
+      assertEquals("done", st.path("status").asText(), st.toString());
+    }
+  }
+
+  private static JsonNode stage(JsonNode state, String name) {
+    for (JsonNode st : state.path("stages")) {
+      if (st.path("name").asText().equals(name)) {
+        return st;
+      }
+    }
+    throw new AssertionError("no stage " + name + " in " + state);
+  }
+
+  private ActorTestKit start(String roles, String extra) {
+    ActorTestKit k = ActorTestKit.create("r1", GrpoFixtures.node(roles, extra));
+    kits.add(k);
+    return k;
+  }
+
+  private static void awaitUp(ActorSystem<?> s, int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      int up = 0;
+      for (var m : Cluster.get(s).state().getMembers()) {
+        if (m.status() == MemberStatus.up()) {
+          up++;
+        }
+      }
+      if (up >= n) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "cluster did not form");
+      Thread.sleep(50);
+    }
+  }
+}
