@@ -22,13 +22,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code n} of the canned choices for it; {@code GET /v1/models} lists one model. Failures can be
  * injected: the first k requests get HTTP 503, or every request gets a given status or body.
  */
-final class ChatCompletionsServerFixture implements AutoCloseable {
-  static final String MODEL = "fixture-teacher";
+public final class ChatCompletionsServerFixture implements AutoCloseable {
+  public static final String MODEL = "fixture-teacher";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One canned choice: content and optional reasoning_content (vLLM's reasoning parser). */
-  record Choice(String content, String reasoning) {
-    static Choice of(String content) {
+  public record Choice(String content, String reasoning) {
+    public static Choice of(String content) {
       return new Choice(content, null);
     }
   }
@@ -41,7 +41,7 @@ final class ChatCompletionsServerFixture implements AutoCloseable {
   private volatile int alwaysStatus;
   private volatile String alwaysBody;
 
-  ChatCompletionsServerFixture() throws IOException {
+  public ChatCompletionsServerFixture() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/v1/models", ex -> {
       ObjectNode r = JSON.createObjectNode();
@@ -55,28 +55,28 @@ final class ChatCompletionsServerFixture implements AutoCloseable {
   }
 
   /** The API base, as {@code teacher_url} takes it. */
-  String baseUrl() {
+  public String baseUrl() {
     return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
   }
 
-  ChatCompletionsServerFixture answer(String userMessage, Choice... choices) {
+  public ChatCompletionsServerFixture answer(String userMessage, Choice... choices) {
     canned.put(userMessage, List.of(choices));
     return this;
   }
 
-  ChatCompletionsServerFixture failFirst(int k) {
+  public ChatCompletionsServerFixture failFirst(int k) {
     failFirst.set(k);
     return this;
   }
 
-  ChatCompletionsServerFixture always(int status, String body) {
+  public ChatCompletionsServerFixture always(int status, String body) {
     alwaysStatus = status;
     alwaysBody = body;
     return this;
   }
 
   /** Bodies of the chat-completion requests received (failed ones included). */
-  List<JsonNode> requests() {
+  public List<JsonNode> requests() {
     return requests;
   }
 

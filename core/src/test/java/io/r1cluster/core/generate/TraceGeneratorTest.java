@@ -31,7 +31,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class TraceGeneratorTest {
+public class TraceGeneratorTest {
   static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
   static final ObjectMapper JSON = new ObjectMapper();
   static final ChatCompletionsTeacher.Options FAST = new ChatCompletionsTeacher.Options(Duration.ofSeconds(10), 3,
@@ -42,7 +42,7 @@ class TraceGeneratorTest {
   }
 
   /** Three prompts with gold answers 5, 8 and 9. */
-  static Path prompts(Path dir) throws Exception {
+  public static Path prompts(Path dir) throws Exception {
     Path f = dir.resolve("prompts.jsonl");
     Files.writeString(f, String.join("\n",
         "{\"id\": \"p1\", \"problem\": \"What is 2+3?\", \"solution\": \"5\"}",
@@ -60,7 +60,7 @@ class TraceGeneratorTest {
     return Recipe.load(r).settings(StageType.GENERATE);
   }
 
-  static ChatCompletionsServerFixture cannedTeacher() throws Exception {
+  public static ChatCompletionsServerFixture cannedTeacher() throws Exception {
     return new ChatCompletionsServerFixture()
         .answer("What is 2+3?", Choice.of(trace("2+3=5.", "5")), Choice.of(trace("2+3=6.", "6")),
             Choice.of("The answer is 5."), Choice.of(trace("3+2=5. So 5.", "5")))
