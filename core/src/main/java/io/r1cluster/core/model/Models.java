@@ -13,13 +13,19 @@ import java.nio.file.Path;
 
 /**
  * Resolves a recipe's {@code model_name_or_path}: {@code demo} is the built-in demo model (the
- * demo Qwen2 config and the generated demo tokenizer, randomly initialised from the seed); anything
+ * demo Qwen2 config and the generated demo tokenizer, randomly initialised from the seed),
+ * {@code demo-small} a smaller one with the same tokenizer; anything
  * else is a Hugging Face checkpoint folder or a hub id in the local cache (single-file or sharded
  * safetensors, bf16/f16 converted to float32).
  */
 public final class Models {
   /** The name that selects the built-in demo model. */
   public static final String DEMO = "demo";
+  /**
+   * A smaller built-in model with the same generated tokenizer as {@link #DEMO} (hidden 64, 2 layers):
+   * the student of the demo distillation.
+   */
+  public static final String DEMO_SMALL = "demo-small";
 
   private Models() {}
 
@@ -33,6 +39,18 @@ public final class Models {
       model.close();
       tokenizer.close();
     }
+  }
+
+  /** Whether {@code name} selects a built-in model ({@code demo}, {@code demo-small}) rather than a checkpoint. */
+  public static boolean isBuiltIn(String name) {
+    return DEMO.equals(name) || DEMO_SMALL.equals(name);
+  }
+
+  /** The small demo model's config (same vocabulary as {@link #demoConfig}). */
+  public static Qwen2Config demoSmallConfig(Tokenizer tok) {
+    int eos = tok.tokenId("<|im_end|>");
+    int bos = tok.tokenId("<|endoftext|>");
+    return Qwen2Config.of(tok.vocabSize(), 64, 192, 2, 4, 2, 512, true).withTokens(bos, eos);
   }
 
   /** The demo model's config for the demo tokenizer, with its bos/eos ids. */
@@ -50,7 +68,7 @@ public final class Models {
     if (nameOrPath == null) {
       throw new InputException(null, 0, "model_name_or_path", "no model given");
     }
-    if (DEMO.equals(nameOrPath)) {
+    if (isBuiltIn(nameOrPath)) {
       Path tokDir = workDir.resolve("demo-tokenizer");
       try {
         Files.createDirectories(tokDir);
@@ -59,7 +77,8 @@ public final class Models {
       }
       DemoTokenizer.write(tokDir);
       Tokenizer tok = Tokenizer.load(tokDir);
-      return new Loaded(Qwen2Model.random(demoConfig(tok), Device.cpu(), seed), tok, tokDir);
+      Qwen2Config cfg = DEMO.equals(nameOrPath) ? demoConfig(tok) : demoSmallConfig(tok);
+      return new Loaded(Qwen2Model.random(cfg, Device.cpu(), seed), tok, tokDir);
     }
     return loadCheckpoint(HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision));
   }

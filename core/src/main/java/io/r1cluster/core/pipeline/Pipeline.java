@@ -9,7 +9,18 @@ import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.demo.DemoDataset;
 import io.r1cluster.core.eval.Evaluator;
+import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.distill.DistillTrainer;
+import io.r1cluster.core.distill.TokenizerCheck;
+import io.r1cluster.core.generate.ChatCompletionsTeacher;
+import io.r1cluster.core.generate.LocalTeacher;
+import io.r1cluster.core.generate.SamplingParams;
+import io.r1cluster.core.generate.TraceGenerator;
+import io.r1cluster.core.generate.TraceTeacher;
 import io.r1cluster.core.grpo.GrpoTrainer;
+import io.r1cluster.core.recipe.DistillSettings;
+import io.r1cluster.core.recipe.GrpoSettings;
+import io.r1cluster.core.reward.RewardRegistry;
 import io.r1cluster.core.model.Models;
 import io.r1cluster.core.recipe.From;
 import io.r1cluster.core.recipe.Recipe;
@@ -36,11 +47,19 @@ import java.util.Map;
  * {@code from:} names and writes its output checkpoint to {@code RUN_DIR/STAGE}; with
  * {@code eval_after_stage} the base model and every trained stage are evaluated on the test split.
  *
+ * <p>A {@code generate} stage writes a verified SFT dataset to {@code RUN_DIR/STAGE} (see
+ * {@link TraceGenerator}) with the teacher {@code teacher_url} or {@code teacher_model} (default: its
+ * input model); a later training stage trains on it with {@code from_dataset: STAGE}. A
+ * {@code distill} stage trains its own {@code model_name_or_path} when the stage sets one (e.g. the
+ * smaller {@code demo-small}), else its input, against {@code teacher_model} (default: its input).
+ *
  * <p>Run state is {@code RUN_DIR/state.json}, rewritten atomically (temp file + rename) after every
  * change. Running the same recipe again resumes: completed stages are skipped (their outputs and
  * eval results are reused), an interrupted stage continues from its last {@code checkpoint-N}.
- * Everything is checked before the first stage starts: stage types, {@code from:} references and
- * checkpoints, datasets.
+ * Everything is checked before the first stage starts: {@code from:}/{@code teacher_model}
+ * references and checkpoints, reward functions of generate stages, the tokenizers of distill
+ * teachers and students, datasets. A completed generate stage is skipped on a rerun; an interrupted
+ * one starts over (its dataset only ever appears whole).
  */
 public final class Pipeline {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -104,7 +123,7 @@ public final class Pipeline {
     boolean evalAfter = recipe.settings().eval().evalAfterStage();
     if (evalAfter && !done(state, "base")) {
       Stage first = stages.get(0);
-      String input = inputOf(first, stages, state);
+      String input = resolve(inputRef(first, stages), state);
       Map<String, Object> e = evaluateModel(first.settings(), input, runDir.resolve("base-eval"));
       state.put("base", new StageState("base", "eval", "done", input, e));
       writeState(state);
@@ -117,7 +136,7 @@ public final class Pipeline {
         log.printf("stage %s: done (output %s)%n", st.name(), state.get(st.name()).output());
         continue;
       }
-      String input = inputOf(st, stages, state);
+      String input = resolve(st.type() == StageType.DISTILL ? studentRef(st, stages) : inputRef(st, stages), state);
       Path out = runDir.resolve(st.name());
       state.put(st.name(), new StageState(st.name(), type(st), "running", out.toString(), null));
       writeState(state);
@@ -125,24 +144,33 @@ public final class Pipeline {
       Map<String, Object> overrides = new LinkedHashMap<>();
       overrides.put("output_dir", out.toString());
       overrides.put("model_name_or_path", input);
+      if ((st.type() == StageType.DISTILL || st.type() == StageType.GENERATE) && st.settings().distill().teacherUrl() == null) {
+        overrides.put("teacher_model", resolve(teacherRef(st, stages), state));
+      }
+      RecipeSettings evalSettings = st.settings().with(overrides);
+      if (st.fromDataset() != null) {
+        overrides.put("dataset_name", state.get(st.fromDataset()).output());
+        log.printf("stage %s trains on the dataset of stage %s: %s%n", st.name(), st.fromDataset(),
+            state.get(st.fromDataset()).output());
+      }
       RecipeSettings s = st.settings().with(overrides);
       Map<String, Object> eval = null;
       long stop = st.name().equals(stopStage) ? stopAfterSteps : Long.MAX_VALUE;
       boolean completed = switch (st.type()) {
         case SFT -> new SftTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
         case GRPO, COMBINED -> new GrpoTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
-        default -> true;
+        case DISTILL -> new DistillTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
+        case GENERATE -> generate(st, s, out, stop);
+        case EVAL -> true;
       };
       if (!completed) {
         throw new Interrupted(st.name());
       }
-      switch (st.type()) {
-        case SFT, GRPO, COMBINED -> { }
-        case EVAL -> eval = evaluateModel(s, input, out);
-        default -> throw new IllegalStateException("checked before");
+      if (st.type() == StageType.EVAL) {
+        eval = evaluateModel(s, input, out);
       }
       if (st.type().trains() && evalAfter) {
-        eval = evaluateModel(s, out.toString(), out);
+        eval = evaluateModel(evalSettings, out.toString(), out);
       }
       state.put(st.name(), new StageState(st.name(), type(st), "done",
           st.type() == StageType.EVAL ? input : out.toString(), eval));
@@ -162,21 +190,52 @@ public final class Pipeline {
     return s != null && "done".equals(s.status());
   }
 
-  /** Fails before any work on stage types this runner cannot run and on bad from: references. */
+  /** A model a stage names: the output of an earlier stage, or a model (path, hub id, built-in name). */
+  record ModelRef(String stage, String model) {
+    static ModelRef ofStage(String name) {
+      return new ModelRef(name, null);
+    }
+
+    static ModelRef ofModel(String model) {
+      return new ModelRef(null, model);
+    }
+
+    @Override
+    public String toString() {
+      return stage != null ? "the output of stage '" + stage + "'" : model;
+    }
+  }
+
+  /**
+   * Fails before any work on bad stages: {@code from:}/{@code teacher_model} references, missing
+   * checkpoints, a generate stage without a teacher, unknown reward functions, and a distill stage
+   * whose teacher and student tokenizers differ. Errors name the recipe file and line (exit 2).
+   */
   void check(List<Stage> stages) {
     List<String> seen = new ArrayList<>();
     for (Stage st : stages) {
-      if (st.type() == StageType.GENERATE || st.type() == StageType.DISTILL) {
-        throw new InputException(recipe.file(), st.line(), "type", "stage '" + st.name() + "': type "
-            + type(st) + " is not implemented by this runner yet (sft, grpo, combined and eval are)");
-      }
       if (st.from() instanceof From.Stage fs && !seen.contains(fs.name())) {
         throw new InputException(recipe.file(), st.line(), "from", "stage '" + st.name() + "' takes its model from '"
             + fs.name() + "', which is not an earlier stage");
       }
+      if (st.from() instanceof From.Stage fs && byName(stages, fs.name()).type() == StageType.GENERATE) {
+        throw new InputException(recipe.file(), st.lineOf("from"), "from", "stage '" + st.name() + "': '" + fs.name()
+            + "' is a generate stage; it writes a dataset, not a model (train on it with from_dataset: " + fs.name() + ")");
+      }
       if (st.from() instanceof From.Checkpoint cp && !Files.isDirectory(cp.path())
-          && !Models.DEMO.equals(cp.path().toString())) {
+          && !Models.isBuiltIn(cp.path().toString())) {
         throw new InputException(recipe.file(), st.line(), "from", "stage '" + st.name() + "': no checkpoint at " + cp.path());
+      }
+      String tm = st.settings().distill().teacherModel();
+      if (tm != null && stages.stream().anyMatch(o -> o.name().equals(tm)) && !seen.contains(tm)) {
+        throw new InputException(recipe.file(), st.lineOf("teacher_model"), "teacher_model", "stage '" + st.name()
+            + "': '" + tm + "' is not an earlier stage");
+      }
+      if (st.type() == StageType.GENERATE) {
+        checkGenerate(st, stages);
+      }
+      if (st.type() == StageType.DISTILL) {
+        checkDistill(st, stages);
       }
       seen.add(st.name());
     }
@@ -187,20 +246,146 @@ public final class Pipeline {
     }
   }
 
-  private String inputOf(Stage st, List<Stage> stages, Map<String, StageState> state) {
+  private void checkGenerate(Stage st, List<Stage> stages) {
+    for (String f : st.settings().grpo().rewardFuncs()) {
+      if (!RewardRegistry.NAMES.contains(f)) {
+        throw new InputException(recipe.file(), st.lineOf("reward_funcs"), "reward_funcs", "stage '" + st.name()
+            + "': unknown reward function '" + f + "'; known: " + RewardRegistry.NAMES);
+      }
+    }
+    if (st.settings().distill().teacherUrl() == null) {
+      ModelRef t = teacherRef(st, stages);
+      if (t.stage() == null && t.model() == null) {
+        throw new InputException(recipe.file(), st.line(), "teacher_model", "stage '" + st.name()
+            + "': no teacher: set teacher_model (a checkpoint or an earlier stage) or teacher_url");
+      }
+      checkExists(st, t, "teacher_model");
+    }
+  }
+
+  private void checkDistill(Stage st, List<Stage> stages) {
+    ModelRef student = studentRef(st, stages);
+    ModelRef teacher = teacherRef(st, stages);
+    if (student.stage() == null && student.model() == null) {
+      throw new InputException(recipe.file(), st.line(), "model_name_or_path", "stage '" + st.name()
+          + "': no student model: set model_name_or_path in the stage or put a training stage before it");
+    }
+    if (teacher.stage() == null && teacher.model() == null) {
+      throw new InputException(recipe.file(), st.line(), "teacher_model", "stage '" + st.name()
+          + "': no teacher: set teacher_model or put a training stage before it");
+    }
+    checkExists(st, student, "model_name_or_path");
+    checkExists(st, teacher, "teacher_model");
+    String rev = st.settings().model().modelRevision();
+    TokenizerCheck.Identity ts = tokenizerOf(st, student, stages, rev);
+    TokenizerCheck.Identity tt = tokenizerOf(st, teacher, stages, rev);
+    if (!ts.vocab().equals(tt.vocab())) {
+      throw new InputException(recipe.file(), st.line(), "teacher_model", "stage '" + st.name()
+          + "': the teacher (" + teacher + ", tokenizer " + tt.source() + ", " + tt.size() + " tokens) and the student ("
+          + student + ", tokenizer " + ts.source() + ", " + ts.size() + " tokens) do not share a tokenizer;"
+          + " distillation compares their next-token distributions token by token, so both need the same one");
+    }
+  }
+
+  private void checkExists(Stage st, ModelRef r, String key) {
+    if (r.stage() != null || Models.isBuiltIn(r.model()) || Files.isDirectory(Path.of(r.model()))) {
+      return;
+    }
+    try {
+      HfCheckpoint.resolve(r.model(), st.settings().model().modelRevision());
+    } catch (InputException e) {
+      throw new InputException(recipe.file(), st.lineOf(key), key, "stage '" + st.name() + "': no checkpoint '"
+          + r.model() + "' (not a folder, a built-in model or a hub id in the local cache)");
+    }
+  }
+
+  /** The tokenizer of a model ref, traced back through earlier stages (a stage's output has its input's tokenizer). */
+  private TokenizerCheck.Identity tokenizerOf(Stage st, ModelRef r, List<Stage> stages, String rev) {
+    if (r.stage() != null) {
+      Stage src = byName(stages, r.stage());
+      return tokenizerOf(src, src.type() == StageType.DISTILL ? studentRef(src, stages) : inputRef(src, stages), stages, rev);
+    }
+    try {
+      return TokenizerCheck.of(r.model(), rev);
+    } catch (InputException e) {
+      throw new InputException(recipe.file(), st.line(), e.key(), "stage '" + st.name() + "': " + e.getMessage());
+    }
+  }
+
+  private static Stage byName(List<Stage> stages, String name) {
+    return stages.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  /** The model a stage starts from: its {@code from:}, else the previous training stage's output, else model_name_or_path. */
+  static ModelRef inputRef(Stage st, List<Stage> stages) {
     if (st.from() instanceof From.Checkpoint cp) {
-      return cp.path().toString();
+      return ModelRef.ofModel(cp.path().toString());
     }
     if (st.from() instanceof From.Stage fs) {
-      return state.get(fs.name()).output();
+      return ModelRef.ofStage(fs.name());
     }
     int i = stages.indexOf(st);
     for (int j = i - 1; j >= 0; j--) {
       if (stages.get(j).type().trains()) {
-        return state.get(stages.get(j).name()).output();
+        return ModelRef.ofStage(stages.get(j).name());
       }
     }
-    return st.settings().model().modelNameOrPath();
+    return ModelRef.ofModel(st.settings().model().modelNameOrPath());
+  }
+
+  /** The model a distill stage trains: the stage's own model_name_or_path (e.g. a smaller model), else its input. */
+  static ModelRef studentRef(Stage st, List<Stage> stages) {
+    return st.sets("model_name_or_path") ? ModelRef.ofModel(st.settings().model().modelNameOrPath()) : inputRef(st, stages);
+  }
+
+  /** The teacher of a distill/generate stage: teacher_model (an earlier stage or a model), else the stage's input. */
+  static ModelRef teacherRef(Stage st, List<Stage> stages) {
+    String tm = st.settings().distill().teacherModel();
+    if (tm == null) {
+      return inputRef(st, stages);
+    }
+    return stages.stream().anyMatch(o -> o.name().equals(tm)) ? ModelRef.ofStage(tm) : ModelRef.ofModel(tm);
+  }
+
+  private static String resolve(ModelRef r, Map<String, StageState> state) {
+    return r.stage() != null ? state.get(r.stage()).output() : r.model();
+  }
+
+  /** Runs a generate stage; false when stopped by {@link #stopStageAfter} (nothing written). */
+  private boolean generate(Stage st, RecipeSettings s, Path out, long stop) {
+    DistillSettings d = s.distill();
+    GrpoSettings g = s.grpo();
+    TraceTeacher teacher;
+    if (d.teacherUrl() != null) {
+      teacher = new ChatCompletionsTeacher(d.teacherUrl(), d.teacherModel(), g.temperature(), g.topP(),
+          g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults());
+    } else {
+      Models.Loaded m = loadModel(d.teacherModel(), s);
+      List<Integer> eos = new ArrayList<>();
+      m.tokenizer().eosTokenId().ifPresent(eos::add);
+      SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
+          g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
+      teacher = new LocalTeacher(m, d.teacherModel(), m.tokenizer().chatTemplate(s.model().chatTemplate()), sp,
+          g.maxPromptLength());
+    }
+    try (teacher) {
+      TraceGenerator.Stats stats = new TraceGenerator(s, log).stopAfter(stop).stopWhen(cancelled).run(teacher, out);
+      if (!stats.completed()) {
+        return false;
+      }
+      if (stats.kept() == 0) {
+        throw new InputException(recipe.file(), st.line(), "reward_funcs", "stage '" + st.name() + "': none of the "
+            + stats.total() + " completions of " + teacher.describe() + " passed " + g.rewardFuncs()
+            + "; nothing to train on (see " + out.resolve(TraceGenerator.STATS_FILE) + ")");
+      }
+      return true;
+    }
+  }
+
+  private Models.Loaded loadModel(String model, RecipeSettings s) {
+    Path dir = Path.of(model);
+    return Files.isDirectory(dir) ? Models.loadCheckpoint(dir)
+        : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir);
   }
 
   private void prepareDemoData() {
@@ -210,10 +395,7 @@ public final class Pipeline {
   private Map<String, Object> evaluateModel(RecipeSettings s, String model, Path outDir) {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
     Evaluator.Options o = Evaluator.Options.of(s);
-    Path dir = Path.of(model);
-    Models.Loaded m = Files.isDirectory(dir) ? Models.loadCheckpoint(dir)
-        : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir);
-    try (m) {
+    try (Models.Loaded m = loadModel(model, s)) {
       Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(s.model().chatTemplate()),
           prompts, o, outDir, log);
       log.printf(Locale.ROOT, "eval %s: pass@1 %.3f format %.3f mean length %.1f%n", model, r.passAt1(), r.formatRate(),

@@ -5,7 +5,10 @@ package io.r1cluster.core.recipe;
  *
  * @param alpha weight of the soft-target loss: L = alpha · T² · KL(p_teacher^T ‖ p_student^T) + (1 − alpha) · CE
  * @param temperature distillation temperature T ({@code temperature})
- * @param teacherModel teacher checkpoint (path or hub id), or null
+ * @param teacherModel teacher checkpoint (earlier stage name, path, hub id, {@code demo}), or the model name
+ *     sent to {@code teacherUrl}; null = the stage's input model
  * @param teacherUrl OpenAI-compatible chat-completions endpoint of the teacher (generate), or null
+ * @param maxPrompts generate: prompts taken from the train split (null = all)
  */
-public record DistillSettings(double alpha, double temperature, String teacherModel, String teacherUrl) {}
+public record DistillSettings(double alpha, double temperature, String teacherModel, String teacherUrl,
+    Integer maxPrompts) {}

@@ -81,7 +81,21 @@ public final class Recipe {
           merged.put(e.getKey(), e.getValue());
         }
       }
-      stages.add(new Stage(name, type, from, RecipeSettings.of(type, merged, p), line));
+      Value fd = s.get("from_dataset");
+      if (fd != null && fd.value() != null) {
+        int at = allNames.indexOf(fd.value().toString());
+        if (at < 0 || at >= i) {
+          p.error(fd.line(), "pipeline." + name + ".from_dataset",
+              "'" + fd.value() + "' is not an earlier stage; from_dataset names an earlier generate stage");
+        } else if (!"generate".equals(String.valueOf(parsed.stages().get(at).get("type") == null ? null
+            : parsed.stages().get(at).get("type").value()))) {
+          p.error(fd.line(), "pipeline." + name + ".from_dataset",
+              "stage '" + fd.value() + "' is not a generate stage, it writes no dataset");
+        } else if (!type.trains()) {
+          p.error(fd.line(), "pipeline." + name + ".from_dataset", "only a training stage reads a dataset from a generate stage");
+        }
+      }
+      stages.add(new Stage(name, type, from, RecipeSettings.of(type, merged, p), line, s));
     }
     if (!p.errors().isEmpty()) {
       List<RecipeError> errs = new ArrayList<>(p.errors());

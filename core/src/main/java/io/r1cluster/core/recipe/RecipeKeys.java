@@ -305,8 +305,9 @@ public final class RecipeKeys {
     own(TOP, "eval_temperature", ValueType.FLOAT, "0.6", "eval sampling temperature when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.6)");
     own(TOP, "eval_top_p", ValueType.FLOAT, "0.95", "eval nucleus sampling when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.95)");
     own(TOP, "alpha", ValueType.FLOAT, "0.5", "distill: weight of the soft (KL) loss; 1 - alpha on hard-target CE");
-    own(TOP, "teacher_model", ValueType.STRING, null, "distill/generate: teacher checkpoint (path or hub id)");
-    own(TOP, "teacher_url", ValueType.STRING, null, "generate: OpenAI-compatible chat-completions endpoint of the teacher");
+    own(TOP, "teacher_model", ValueType.STRING, null, "distill/generate: teacher checkpoint (earlier stage name, path, hub id or demo); default the stage's input model (previous training stage). With teacher_url: the model name sent to the endpoint");
+    own(TOP, "teacher_url", ValueType.STRING, null, "generate: OpenAI-compatible endpoint of the teacher, the base URL as the OpenAI client takes it (e.g. http://host:8000/v1; POST {url}/chat/completions) or the full .../chat/completions URL");
+    own(TOP, "max_prompts", ValueType.INT, null, "generate: use only the first N prompts of the train split (default all)");
     own(TOP, "importance_sampling_level", ValueType.ENUM, "token", "GRPO ratio per token or per sequence (GSPO)");
     own(TOP, "off_policy_is_cap", ValueType.FLOAT, "2.0", "cap of the truncated importance weight for stale groups");
     own(TOP, "dynamic_sampling", ValueType.BOOL, "false", "DAPO: drop groups whose rewards all agree, sample more");
@@ -326,6 +327,7 @@ public final class RecipeKeys {
     own(STAGE_ONLY, "name", ValueType.STRING, null, "stage name, unique in the pipeline");
     own(STAGE_ONLY, "type", ValueType.ENUM, null, "generate | sft | grpo | combined | distill | eval");
     own(STAGE_ONLY, "from", ValueType.STRING, "previous", "input checkpoint: previous | <stage name> | <path>");
+    own(STAGE_ONLY, "from_dataset", ValueType.STRING, null, "train on the dataset an earlier generate stage wrote (its name) instead of dataset_name; eval still uses dataset_name's test split");
 
     openR1(MIXTURE, "datasets", ValueType.LIST, null, "list of {id, config, split, columns, weight}");
     openR1(MIXTURE, "seed", ValueType.INT, "0", "shuffle seed of the mixture");

@@ -73,7 +73,8 @@ public final class RecipeSettings {
         c.positiveInt("rollout_slots", 1), c.positiveInt("weight_sync_steps", 1), dyn, maxGen, isCap,
         Transport.valueOf(c.str("transport", "ipc").toUpperCase(Locale.ROOT)));
     double eps = r.nonNegative("epsilon", 0.2);
-    List<String> funcs = r.list("reward_funcs", List.of("accuracy", "format", "tag_count"));
+    List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
+        : List.of("accuracy", "format", "tag_count"));
     List<Double> weights = r.doubles("reward_weights");
     if (weights != null && weights.size() != funcs.size()) {
       r.error("reward_weights", "has " + weights.size() + " weights for " + funcs.size() + " reward_funcs");
@@ -101,12 +102,12 @@ public final class RecipeSettings {
         r.intOrNull("generation_batch_size"), r.bool("shuffle_dataset", true), r.bool("log_completions", false), dyn,
         maxGen, isCap);
     distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
-        r.str("teacher_model", null), r.str("teacher_url", null));
-    if (kind == StageType.DISTILL && distill.teacherModel() == null) {
-      r.error("teacher_model", "a distill stage needs a teacher_model");
+        r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"));
+    if (distill.maxPrompts() != null && distill.maxPrompts() < 1) {
+      r.error("max_prompts", "must be at least 1, got " + distill.maxPrompts());
     }
-    if (kind == StageType.GENERATE && distill.teacherModel() == null && distill.teacherUrl() == null) {
-      r.error("teacher_model", "a generate stage needs a teacher_model or a teacher_url");
+    if (distill.teacherUrl() != null && !distill.teacherUrl().matches("https?://.+")) {
+      r.error("teacher_url", "expected an http:// or https:// URL, got '" + distill.teacherUrl() + "'");
     }
     eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
         r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),

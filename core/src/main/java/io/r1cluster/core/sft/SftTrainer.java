@@ -68,6 +68,8 @@ public final class SftTrainer {
   private final PrintStream log;
   private long stopAfterSteps = Long.MAX_VALUE;
   private java.util.function.BooleanSupplier stopWhen = () -> false;
+  private TokenLoss loss = TokenLoss.CROSS_ENTROPY;
+  private String task = "sft";
 
   public SftTrainer(RecipeSettings settings, PrintStream log) {
     this.settings = settings;
@@ -86,6 +88,16 @@ public final class SftTrainer {
   /** Stops (as if killed) after this many steps of this run, without the final save: for resume tests. */
   public SftTrainer stopAfter(long steps) {
     this.stopAfterSteps = steps;
+    return this;
+  }
+
+  /**
+   * Trains with another per-token loss (e.g. distillation) instead of cross-entropy; {@code task}
+   * names the run in progress lines and plots. Checkpoints, resume, metrics and eval are unchanged.
+   */
+  public SftTrainer withLoss(TokenLoss loss, String task) {
+    this.loss = loss;
+    this.task = task;
     return this;
   }
 
@@ -202,17 +214,18 @@ public final class SftTrainer {
           opt.load(SafeTensors.read(resume.resolve(OPTIMIZER_FILE)));
           log.printf("resuming from %s (step %d of %d)%n", resume, start, total);
         }
-        log.printf("SFT: %d examples, %d steps (%d rows/step, packing %s, max_length %d), lr %.2e %s%n",
-            encoded.size(), total, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps(),
+        log.printf("%s: %d examples, %d steps (%d rows/step, packing %s, max_length %d), lr %.2e %s%n",
+            task.equals("sft") ? "SFT" : task, encoded.size(), total, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps(),
             settings.sft().packing(), maxLength, t.learningRate(), t.lrSchedulerType().name().toLowerCase(Locale.ROOT));
         int logEvery = interval(t.loggingSteps(), total);
         int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : interval(t.saveSteps(), total);
         int evalEvery = interval(t.evalSteps() != null ? t.evalSteps() : t.loggingSteps(), total);
-        Progress progress = new Progress("sft", start, total, "steps", log, 2000);
+        Progress progress = new Progress(task, start, total, "steps", log, 2000);
         double lastLoss = Double.NaN;
         double lossAcc = 0;
         double accAcc = 0;
         int accN = 0;
+        Map<String, Double> partAcc = new LinkedHashMap<>();
         long tokens = 0;
         long tokensWindow = 0;
         long windowStart = System.nanoTime();
@@ -225,7 +238,7 @@ public final class SftTrainer {
               break;
             }
             double lr = schedule.lr((int) step);
-            StepOut so = step(model, opt, encoded, plan.steps().get((int) step), t, lr);
+            StepOut so = step(model, opt, encoded, plan.steps().get((int) step), t, lr, loss);
             ran++;
             if (so.skipped) {
               skipped++;
@@ -234,6 +247,7 @@ public final class SftTrainer {
               lossAcc += so.loss;
               accAcc += so.accuracy;
               accN++;
+              so.parts.forEach((k, v) -> partAcc.merge(k, v, Double::sum));
             }
             tokens += so.tokens;
             tokensWindow += so.tokens;
@@ -243,6 +257,9 @@ public final class SftTrainer {
               double secs = Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
               Map<String, Object> m = new LinkedHashMap<>();
               m.put("loss", accN == 0 ? Double.NaN : lossAcc / accN);
+              for (var e : partAcc.entrySet()) {
+                m.put(e.getKey(), accN == 0 ? Double.NaN : e.getValue() / accN);
+              }
               m.put("grad_norm", so.gradNorm);
               m.put("learning_rate", lr);
               m.put("epoch", plan.epochAt().get((int) step));
@@ -254,6 +271,7 @@ public final class SftTrainer {
               lossAcc = 0;
               accAcc = 0;
               accN = 0;
+              partAcc.clear();
               tokensWindow = 0;
               windowStart = System.nanoTime();
             }
@@ -276,17 +294,25 @@ public final class SftTrainer {
         }
         if (completed) {
           saveFinal(out, loaded);
-          MetricsLog.plot(out.resolve(METRICS_FILE), out.resolve("plots"), "sft ");
+          MetricsLog.plot(out.resolve(METRICS_FILE), out.resolve("plots"), task + " ");
         }
         return new Result(out, start + ran, total, lastLoss, skipped, encoded.size(), start, completed);
       }
     }
   }
 
-  private record StepOut(double loss, double accuracy, double gradNorm, long tokens, boolean skipped) {}
+  private record StepOut(double loss, double accuracy, double gradNorm, long tokens, boolean skipped,
+      Map<String, Double> parts) {}
 
-  /** Forward + backward of an SFT loss over rows: loss value (weighted), token accuracy, tokens. */
-  public record Accumulated(double loss, double accuracy, long targetTokens, long realTokens) {}
+  /**
+   * Forward + backward of an SFT loss over rows: loss value (weighted), token accuracy, tokens, and
+   * the token-averaged components the loss reported (e.g. {@code distill/kl}).
+   */
+  public record Accumulated(double loss, double accuracy, long targetTokens, long realTokens, Map<String, Double> parts) {
+    public Accumulated(double loss, double accuracy, long targetTokens, long realTokens) {
+      this(loss, accuracy, targetTokens, realTokens, Map.of());
+    }
+  }
 
   /**
    * Accumulates the gradient of {@code weight} × (mean NLL over the trained target tokens of
@@ -295,6 +321,16 @@ public final class SftTrainer {
    */
   public static Accumulated accumulate(Qwen2Model model, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
       int micro, double weight) {
+    return accumulate(model, encoded, rows, micro, weight, TokenLoss.CROSS_ENTROPY);
+  }
+
+  /**
+   * Accumulates the gradient of {@code weight} × Σ_t mask_t·ℓ_t / Σ_t mask_t, the per-token loss
+   * ℓ of {@code loss} averaged over the trained target tokens of all {@code rows} (each
+   * micro-batch's sum is divided by the step's token count before backward).
+   */
+  public static Accumulated accumulate(Qwen2Model model, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
+      int micro, double weight, TokenLoss loss) {
     List<SftBatcher.Batch> batches = new ArrayList<>();
     long n = 0;
     long real = 0;
@@ -307,28 +343,36 @@ public final class SftTrainer {
     if (n == 0) {
       return new Accumulated(Double.NaN, Double.NaN, 0, real);
     }
-    double loss = 0;
+    double total = 0;
     double correct = 0;
+    Map<String, Double> partSums = new LinkedHashMap<>();
     for (SftBatcher.Batch b : batches) {
-      try (NDManager s = NDManager.newBaseManager();
-          GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-        NDArray ids = s.create(b.ids());
-        NDArray logits = model.logits(s, ids, s.create(b.segments()), s.create(b.positions())).get(":, :-1, :");
-        NDArray targets = ids.get(":, 1:");
-        NDArray mask = s.create(b.lossMask());
-        NDArray logp = LogProbs.of(logits, targets, 1.0);
-        NDArray part = Nd.div(logp.mul(mask).sum().neg(), n / weight);
-        double v = part.getFloat();
-        if (!Double.isFinite(v)) {
-          return new Accumulated(Double.NaN, Double.NaN, n, real);
+      try (NDManager s = NDManager.newBaseManager()) {
+        NDArray prepared = loss.prepare(s, b); // outside the gradient collector: no graph
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+          NDArray ids = s.create(b.ids());
+          NDArray logits = model.logits(s, ids, s.create(b.segments()), s.create(b.positions())).get(":, :-1, :");
+          NDArray targets = ids.get(":, 1:");
+          NDArray mask = s.create(b.lossMask());
+          Map<String, NDArray> parts = new LinkedHashMap<>();
+          NDArray perToken = loss.perToken(logits, targets, prepared, parts);
+          NDArray part = Nd.div(perToken.mul(mask).sum(), n / weight);
+          double v = part.getFloat();
+          if (!Double.isFinite(v)) {
+            return new Accumulated(Double.NaN, Double.NaN, n, real);
+          }
+          gc.backward(part);
+          total += v;
+          for (var e : parts.entrySet()) {
+            double sum = e.getValue().stopGradient().mul(mask).sum().getFloat();
+            partSums.merge(e.getKey(), sum / n, Double::sum);
+          }
+          NDArray hit = logits.stopGradient().argMax(-1).eq(targets).toType(DataType.FLOAT32, false).mul(mask);
+          correct += hit.sum().getFloat();
         }
-        gc.backward(part);
-        loss += v;
-        NDArray hit = logits.stopGradient().argMax(-1).eq(targets).toType(DataType.FLOAT32, false).mul(mask);
-        correct += hit.sum().getFloat();
       }
     }
-    return new Accumulated(loss, correct / n, n, real);
+    return new Accumulated(total, correct / n, n, real, partSums);
   }
 
   /**
@@ -361,9 +405,9 @@ public final class SftTrainer {
 
   /** One optimizer step over the step's rows (micro-batches of per_device_train_batch_size). */
   private static StepOut step(Qwen2Model model, AdamW opt, List<SftEncoder.Encoded> encoded, List<SftBatcher.Row> rows,
-      TrainingSettings t, double lr) {
+      TrainingSettings t, double lr, TokenLoss loss) {
     opt.zeroGrad();
-    Accumulated a = accumulate(model, encoded, rows, t.perDeviceTrainBatchSize(), 1.0);
+    Accumulated a = accumulate(model, encoded, rows, t.perDeviceTrainBatchSize(), 1.0, loss);
     boolean finite = Double.isFinite(a.loss());
     double norm = Double.NaN;
     if (finite) {
@@ -372,11 +416,11 @@ public final class SftTrainer {
     }
     if (!finite) {
       opt.zeroGrad();
-      return new StepOut(Double.NaN, Double.NaN, norm, a.realTokens(), true);
+      return new StepOut(Double.NaN, Double.NaN, norm, a.realTokens(), true, Map.of());
     }
     opt.step(lr);
     opt.zeroGrad();
-    return new StepOut(a.loss(), a.accuracy(), norm, a.realTokens(), false);
+    return new StepOut(a.loss(), a.accuracy(), norm, a.realTokens(), false, a.parts());
   }
 
   /** Steps between events: a value ≥ 1 is a step count, a value &lt; 1 a fraction of the total (TRL). */

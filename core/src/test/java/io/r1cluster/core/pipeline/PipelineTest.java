@@ -110,10 +110,10 @@ class PipelineTest {
   @Test
   void badStagesFailBeforeAnyWork(@TempDir Path dir) throws Exception {
     Path data = data(dir);
-    Path r = recipe(dir, data, "  - name: teach\n    type: distill");
+    Path r = recipe(dir, data, "  - name: teach\n    type: distill\n    teacher_model: nowhere-teacher");
     Path run = dir.resolve("run");
     InputException e = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r), run, QUIET).run());
-    assertTrue(e.getMessage().contains("distill"), e.getMessage());
+    assertTrue(e.getMessage().contains("nowhere-teacher") && e.getMessage().contains("teacher_model"), e.getMessage());
     assertTrue(e.getMessage().contains("pipeline.yaml"), e.getMessage());
     assertTrue(!Files.exists(run.resolve("sft")), "nothing ran");
     Path r2 = recipe(dir, data, "  - name: again\n    type: sft\n    from: nowhere-stage");

@@ -88,4 +88,23 @@ class ShippedRecipesTest {
     assertEquals("verifiable-prompts", cf.settings().data().datasetConfig());
     assertTrue(ignored(cf).containsAll(List.of("vllm_device", "callbacks", "benchmarks", "wandb_entity")));
   }
+
+  @Test
+  void r1OfficialDemoHasSeed002sStagesInOrder() {
+    Recipe r = Recipe.load(RECIPES.resolve("demo/r1-official.yaml"));
+    assertEquals(List.of(StageType.GRPO, StageType.SFT, StageType.GRPO, StageType.GENERATE, StageType.SFT,
+        StageType.DISTILL, StageType.EVAL), r.stages().stream().map(Stage::type).toList());
+    Stage gen = r.stages().get(3);
+    assertEquals(List.of("accuracy", "format"), gen.settings().grpo().rewardFuncs());
+    assertEquals(4, gen.settings().grpo().numGenerations());
+    assertEquals(200, gen.settings().distill().maxPrompts());
+    assertEquals("generate", r.stages().get(4).fromDataset());
+    Stage distill = r.stages().get(5);
+    assertEquals("generate", distill.fromDataset());
+    assertTrue(distill.sets("model_name_or_path"));
+    assertEquals("demo-small", distill.settings().model().modelNameOrPath());
+    assertEquals(0.5, distill.settings().distill().alpha());
+    assertEquals(2.0, distill.settings().distill().temperature());
+    assertEquals(List.of("format", "tag_count"), r.stages().get(0).settings().grpo().rewardFuncs());
+  }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code r1 run RECIPE}: every stage of a pipeline recipe, resumable. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = {"Run a pipeline recipe (pipeline: sft / grpo / combined / eval stages) in this JVM.",
+    description = {"Run a pipeline recipe (pipeline: generate / sft / grpo / combined / distill / eval stages) in this JVM.",
         "State in RUN_DIR/state.json; running again resumes (done stages skipped, an interrupted stage continues",
         "from its last checkpoint). Prints pass@1 / format / mean length per stage and writes RUN_DIR/report.md."})
 public final class RunCommand implements CliCommand {
