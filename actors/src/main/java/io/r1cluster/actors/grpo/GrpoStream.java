@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.stream.ActorAttributes;
+import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.Supervision;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
@@ -59,6 +60,9 @@ final class GrpoStream {
   record Attempt(long dispatchId, Prompt prompt, long seed, long minVersion, long deadlineNanos)
       implements NoSerializationVerificationNeeded {}
 
+  /** Attempts the dispatcher sends into the source at once (one message and one ack per batch, not per prompt). */
+  record Attempts(List<Attempt> attempts) implements NoSerializationVerificationNeeded {}
+
   /** What came out of the graph for an attempt: the scored group, or why there is none. */
   record Outcome(long dispatchId, ScoredGroup group, long generateNanos, String failure)
       implements NoSerializationVerificationNeeded {
@@ -74,22 +78,46 @@ final class GrpoStream {
 
   /**
    * Materializes the graph; it lives as long as the dispatcher ({@code materializer} is bound to
-   * it). Returns the source's actor ref: send it one {@link Attempt} per {@code sourceReady} ack.
+   * it). Returns the source's actor ref: send it one {@link Attempts} batch per {@link Ack}. The sink
+   * hands the dispatcher the outcomes gathered while it was busy with the previous ones, one
+   * {@link PromptDispatcher.Arrived} per ack (batched only under backpressure: no added latency).
    */
-  static ActorRef<Attempt> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
+  static ActorRef<Attempts> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
       int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher) {
     Rollouts rollouts = new Rollouts(system, settings);
     ActorRef<Ack> sourceReady = dispatcher.narrow();
-    return ActorSource.<Attempt, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
+    return ActorSource.<Attempts, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
             a -> Optional.empty())
+        .mapConcat(Attempts::attempts)
         .mapAsyncUnordered(parallelism, rollouts::generate)
         .mapAsyncUnordered(parallelism, r -> score(system, rewards, r))
-        .to(ActorSink.<Outcome, PromptDispatcher.Command, Ack>actorRefWithBackpressure(dispatcher,
+        .batch(parallelism, GrpoStream::firstOf, GrpoStream::add)
+        .to(ActorSink.<List<Outcome>, PromptDispatcher.Command, Ack>actorRefWithBackpressure(dispatcher,
             PromptDispatcher.Arrived::new, PromptDispatcher.SinkStarted::new, Ack.INSTANCE,
-            new PromptDispatcher.StreamEnded(null), PromptDispatcher.StreamEnded::new))
+            new PromptDispatcher.StreamEnded(null), PromptDispatcher.StreamEnded::new)
+            // hold one batch at a time: while the dispatcher has not acked, outcomes gather in the batch stage
+            .withAttributes(Attributes.inputBuffer(1, 1)))
         .withAttributes(ActorAttributes.withSupervisionStrategy(Supervision.getResumingDecider()))
         .run(materializer);
   }
+
+  private static List<Outcome> firstOf(Outcome o) {
+    List<Outcome> l = new ArrayList<>();
+    l.add(o);
+    return l;
+  }
+
+  private static List<Outcome> add(List<Outcome> l, Outcome o) {
+    l.add(o);
+    return l;
+  }
+
+  /**
+   * Runs continuations on the thread that completes the ask (a few field updates). Needed because
+   * the stages Pekko's asks return turn {@code handle}/{@code whenComplete} into their {@code Async}
+   * forms on the common pool — which, with fewer than 3 cores, starts a new thread per task.
+   */
+  private static final java.util.concurrent.Executor SAME_THREAD = Runnable::run;
 
   private static Duration remaining(Attempt a) {
     return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), a.deadlineNanos() - System.nanoTime()));
@@ -106,16 +134,17 @@ final class GrpoStream {
       String reason = r.reply() instanceof RolloutWorker.GenerateFailed f ? f.reason() : String.valueOf(r.reply());
       return CompletableFuture.completedFuture(Outcome.failed(a.dispatchId(), reason));
     }
-    return rewards.next(remaining(a))
+    return rewards.acquire(remaining(a))
         .thenCompose(worker -> AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
-            replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(a), system.scheduler()))
-        .handle((reply, err) -> {
+                replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(a), system.scheduler())
+            .whenCompleteAsync((reply, err) -> rewards.release(worker), SAME_THREAD))
+        .handleAsync((reply, err) -> {
           if (reply instanceof RewardWorker.Scored s) {
             return new Outcome(a.dispatchId(), s.group(), g.generateNanos(), null);
           }
           return Outcome.failed(a.dispatchId(), err != null ? "reward: " + why(err)
               : reply instanceof RewardWorker.ScoreFailed f ? f.reason() : String.valueOf(reply));
-        });
+        }, SAME_THREAD);
   }
 
   /** The rollout entities, asked least-outstanding first. Called from the stream's stage only. */
@@ -143,43 +172,101 @@ final class GrpoStream {
       CompletionStage<RolloutWorker.Reply> ask = entities.get(chosen).ask(
           replyTo -> new RolloutWorker.Generate(a.dispatchId(), a.prompt(), a.seed(), a.minVersion(), replyTo),
           remaining(a));
-      return ask.handle((reply, err) -> {
+      return ask.handleAsync((reply, err) -> {
         outstanding.decrementAndGet(chosen);
         return new Rolled(a, reply != null ? reply
             : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)));
-      });
+      }, SAME_THREAD);
     }
   }
 
   /**
-   * The reward pool as the Receptionist lists it, round robin. Unlike a group router, which drops
-   * messages while its listing is empty, an ask here waits (up to its deadline) until a worker is
-   * known. {@link #update} is called by the dispatcher, {@link #next} by the stream.
+   * The reward pool as the Receptionist lists it, least outstanding first, at most
+   * {@link #PER_WORKER} asks per worker: one being scored and a few waiting, so a worker never idles
+   * between groups and never has a backlog in its mailbox (a worker's own replies would queue behind
+   * it). Further asks wait here, in order, up to their deadline — also while the listing is still
+   * empty, where a group router would drop them. {@link #update} is called by the dispatcher,
+   * {@link #acquire} and {@link #release} by the stream.
    */
   static final class RewardPool {
-    private volatile List<ActorRef<RewardWorker.Command>> workers = List.of();
-    private volatile CompletableFuture<Void> known = new CompletableFuture<>();
-    private final AtomicInteger next = new AtomicInteger();
+    static final int PER_WORKER = 4;
+    private final java.util.Map<ActorRef<RewardWorker.Command>, Integer> outstanding = new java.util.LinkedHashMap<>();
+    private final java.util.ArrayDeque<CompletableFuture<ActorRef<RewardWorker.Command>>> waiters =
+        new java.util.ArrayDeque<>();
 
-    synchronized void update(Set<ActorRef<RewardWorker.Command>> listing) {
-      workers = List.copyOf(listing);
-      if (!workers.isEmpty()) {
-        known.complete(null);
-      } else if (known.isDone()) {
-        known = new CompletableFuture<>();
+    void update(Set<ActorRef<RewardWorker.Command>> listing) {
+      List<Runnable> grants;
+      synchronized (this) {
+        outstanding.keySet().retainAll(listing);
+        for (ActorRef<RewardWorker.Command> w : listing) {
+          outstanding.putIfAbsent(w, 0);
+        }
+        grants = grantLocked();
+      }
+      grants.forEach(Runnable::run);
+    }
+
+    synchronized int size() {
+      return outstanding.size();
+    }
+
+    /** A worker with room, now or once one has (failing after {@code wait}); {@link #release} it after its reply. */
+    CompletionStage<ActorRef<RewardWorker.Command>> acquire(Duration wait) {
+      synchronized (this) {
+        ActorRef<RewardWorker.Command> w = leastLoadedLocked();
+        if (w != null && waiters.isEmpty()) {
+          outstanding.merge(w, 1, Integer::sum);
+          return CompletableFuture.completedFuture(w);
+        }
+        CompletableFuture<ActorRef<RewardWorker.Command>> f = new CompletableFuture<>();
+        waiters.add(f);
+        return f.orTimeout(wait.toNanos(), TimeUnit.NANOSECONDS);
       }
     }
 
-    int size() {
-      return workers.size();
+    void release(ActorRef<RewardWorker.Command> w) {
+      List<Runnable> grants;
+      synchronized (this) {
+        outstanding.computeIfPresent(w, (k, n) -> Math.max(0, n - 1)); // absent: the worker left the listing
+        grants = grantLocked();
+      }
+      grants.forEach(Runnable::run);
     }
 
-    CompletionStage<ActorRef<RewardWorker.Command>> next(Duration wait) {
-      List<ActorRef<RewardWorker.Command>> w = workers;
-      if (!w.isEmpty()) {
-        return CompletableFuture.completedFuture(w.get(Math.floorMod(next.getAndIncrement(), w.size())));
+    private ActorRef<RewardWorker.Command> leastLoadedLocked() {
+      ActorRef<RewardWorker.Command> best = null;
+      int min = PER_WORKER;
+      for (java.util.Map.Entry<ActorRef<RewardWorker.Command>, Integer> e : outstanding.entrySet()) {
+        if (e.getValue() < min) {
+          min = e.getValue();
+          best = e.getKey();
+        }
       }
-      return known.thenCompose(v -> next(wait)).toCompletableFuture().orTimeout(wait.toNanos(), TimeUnit.NANOSECONDS);
+      return best;
+    }
+
+    /** Hands free capacity to waiters; the futures are completed after the lock is released. */
+    private List<Runnable> grantLocked() {
+      List<Runnable> grants = new ArrayList<>();
+      while (!waiters.isEmpty()) {
+        CompletableFuture<ActorRef<RewardWorker.Command>> f = waiters.peek();
+        if (f.isDone()) {
+          waiters.poll(); // timed out while waiting
+          continue;
+        }
+        ActorRef<RewardWorker.Command> w = leastLoadedLocked();
+        if (w == null) {
+          break;
+        }
+        waiters.poll();
+        outstanding.merge(w, 1, Integer::sum);
+        grants.add(() -> {
+          if (!f.complete(w)) {
+            release(w); // timed out in the meantime
+          }
+        });
+      }
+      return grants;
     }
   }
 }

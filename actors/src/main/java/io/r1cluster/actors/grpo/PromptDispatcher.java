@@ -60,8 +60,8 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   /** The graph's sink is ready (ack {@code ackTo} to get the first outcome). */
   record SinkStarted(ActorRef<GrpoStream.Ack> ackTo) implements Command, NoSerializationVerificationNeeded {}
 
-  /** The graph's sink delivers an outcome (ack {@code ackTo} for the next). */
-  record Arrived(ActorRef<GrpoStream.Ack> ackTo, GrpoStream.Outcome outcome)
+  /** The graph's sink delivers outcomes (ack {@code ackTo} for the next). */
+  record Arrived(ActorRef<GrpoStream.Ack> ackTo, List<GrpoStream.Outcome> outcomes)
       implements Command, NoSerializationVerificationNeeded {}
 
   /** The graph ended (it should not while the dispatcher lives): {@code error} or null. */
@@ -88,7 +88,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
   private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
   private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
-  private ActorRef<GrpoStream.Attempt> source;
+  private ActorRef<GrpoStream.Attempts> source;
   private boolean sourceReady;
   private long targetVersion;
   private TakeBatch pending;
@@ -159,27 +159,40 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     return min / plan.weightSyncSteps() * plan.weightSyncSteps();
   }
 
-  /** Feeds the source: one attempt per ack, re-dispatches first, new prompts while the budget allows. */
+  /**
+   * Feeds the source when it has acked the previous batch: re-dispatches first, then new prompts
+   * while the budget allows, all in one batch.
+   */
   private void pump() {
-    while (sourceReady) {
+    if (!sourceReady) {
+      return;
+    }
+    List<GrpoStream.Attempt> batch = new ArrayList<>();
+    long now = System.nanoTime();
+    while (true) {
       PromptLedger.Dispatch d = !outbox.isEmpty() ? outbox.poll()
-          : ledger.canDispatch() ? ledger.next(System.nanoTime() + timeoutNanos) : null;
+          : ledger.canDispatch() ? ledger.next(now + timeoutNanos) : null;
       if (d == null) {
-        return;
+        break;
       }
-      sourceReady = false;
-      source.tell(new GrpoStream.Attempt(d.dispatchId(), d.prompt(), d.seed(), minVersion(),
-          System.nanoTime() + timeoutNanos));
+      batch.add(new GrpoStream.Attempt(d.dispatchId(), d.prompt(), d.seed(), minVersion(), now + timeoutNanos));
+    }
+    if (!batch.isEmpty()) {
+        sourceReady = false;
+      source.tell(new GrpoStream.Attempts(batch));
     }
   }
 
   private Behavior<Command> onArrived(Arrived a) {
-    GrpoStream.Outcome o = a.outcome();
-    if (o.group() != null) {
-      onScored(o);
-    } else {
-      onFailed(o);
+    for (GrpoStream.Outcome o : a.outcomes()) {
+      if (o.group() != null) {
+        onScored(o);
+      } else {
+        onFailed(o);
+      }
     }
+    tryServe();
+    pump();
     a.ackTo().tell(GrpoStream.Ack.INSTANCE); // the buffer is bounded by the budget: always room
     return this;
   }
@@ -193,8 +206,6 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       }
       generateSeconds += s.generateNanos() / 1e9;
     }
-    tryServe();
-    pump();
   }
 
   private void onFailed(GrpoStream.Outcome f) {
