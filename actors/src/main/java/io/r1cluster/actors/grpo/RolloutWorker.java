@@ -6,11 +6,9 @@ import io.r1cluster.core.data.Prompt;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -23,8 +21,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * One generation slot: a Cluster Sharding entity ({@link #TYPE_KEY}, ids {@code rollout-0 …}) on
  * the nodes with the {@code rollout} role. The GRPO stream ({@link GrpoStream}) asks it for the
  * group of one prompt; it samples the G completions with the node's {@link RolloutEngine} on the
- * rollout dispatcher (never on its own thread), runs at most {@code r1.grpo.rollout.max-in-flight}
- * generations at once (further requests wait in order) and replies with the {@link Generated}
+ * node's generation slots ({@link NodeResources#slots()}: {@code rollout.slots} threads, or the
+ * recipe's {@code cluster.rollout_slots}; never on its own thread), runs at most
+ * {@code r1.grpo.rollout.max-in-flight} generations at once (0: as many as the node has slots;
+ * further requests wait in order) and replies with the {@link Generated}
  * group, or a typed {@link GenerateFailed} (no weights in time, an engine error, the entity moved):
  * the stream then hands the prompt back to the ledger for re-dispatch.
  */
@@ -75,7 +75,6 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private final String entityId;
   private final int maxInFlight;
   private final Duration waitForWeights;
-  private final Executor executor;
   private final NodeResources resources;
   private final ArrayDeque<Generate> waiting = new ArrayDeque<>();
   private final java.util.Map<Long, Generate> running = new java.util.HashMap<>();
@@ -85,7 +84,6 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     this.entityId = entityId;
     this.maxInFlight = settings.rolloutMaxInFlight();
     this.waitForWeights = settings.weightsWaitTimeout();
-    this.executor = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.ROLLOUT_DISPATCHER));
     this.resources = NodeResources.get(ctx.getSystem());
   }
 
@@ -99,12 +97,17 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   private Behavior<Command> onGenerate(Generate g) {
-    if (running.size() < maxInFlight) {
+    if (running.size() < cap()) {
       start(g);
     } else {
       waiting.add(g);
     }
     return this;
+  }
+
+  /** Generations this entity runs at once: max-in-flight, or the node's slots (1 until they are known). */
+  private int cap() {
+    return maxInFlight > 0 ? maxInFlight : Math.max(1, resources.slotCount());
   }
 
   /**
@@ -128,7 +131,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private void start(Generate g) {
     running.put(g.dispatchId(), g);
-    CompletableFuture<Done> work = resources.rollout().thenApplyAsync(engine -> {
+    CompletableFuture<Done> work = resources.slots().thenCompose(slots -> resources.rollout().thenApplyAsync(engine -> {
       long t0 = System.nanoTime();
       try {
         Group group = engine.generate(g.prompt(), g.seed(), g.minVersion(), waitForWeights);
@@ -136,7 +139,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
       } catch (Exception | Error e) {
         return new Done(g, null, 0, e);
       }
-    }, executor);
+    }, slots));
     getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new Done(g, null, 0, err));
   }
 
@@ -151,7 +154,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     } else {
       g.replyTo().tell(new Generated(g.dispatchId(), done.group(), done.nanos()));
     }
-    while (running.size() < maxInFlight && !waiting.isEmpty()) {
+    while (running.size() < cap() && !waiting.isEmpty()) {
       start(waiting.poll());
     }
     return this;
