@@ -30,15 +30,15 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * {@link PromptDispatcher}:
  *
  * <pre>
- *   ActorSource ──► mapAsyncUnordered(p) ──────► mapAsyncUnordered(p) ──────► ActorSink
- *   (attempts the    ask a RolloutWorker entity    ask a RewardWorker of the    (ack-based: the
- *    ledger hands     (Cluster Sharding, least     pool the Receptionist         dispatcher buffers
- *    out, one per     outstanding first)           lists, round robin)           groups for the
- *    ack)                                                                        learner)
+ *   ActorSource ──► mapAsyncUnordered(p) ──────► mapAsyncUnordered(p) ──────► batch ──► ActorSink
+ *   (attempts the    ask a RolloutWorker entity    ask a RewardWorker the                (ack-based: the
+ *    ledger hands     (Cluster Sharding, least     Receptionist lists (least             dispatcher buffers
+ *    out; a batch     outstanding first)           outstanding, at most                  groups for the
+ *    per ack)                                      {@link RewardPool#PER_WORKER} each)   learner)
  * </pre>
  *
  * Backpressure runs end to end: the source emits only on demand (the dispatcher sends the next
- * attempt after the source's ack), and the dispatcher hands out a new prompt only while the
+ * attempts after the source's ack), and the dispatcher hands out a new prompt only while the
  * ledger's in-flight budget {@code (max_staleness + 1) × prompts_per_step} allows — a prompt leaves
  * the budget when the learner takes its group, so a slow learner stalls the source, and with it
  * the rollouts, instead of growing queues. {@code p} is that budget: every prompt in flight can be
@@ -177,96 +177,6 @@ final class GrpoStream {
         return new Rolled(a, reply != null ? reply
             : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)));
       }, SAME_THREAD);
-    }
-  }
-
-  /**
-   * The reward pool as the Receptionist lists it, least outstanding first, at most
-   * {@link #PER_WORKER} asks per worker: one being scored and a few waiting, so a worker never idles
-   * between groups and never has a backlog in its mailbox (a worker's own replies would queue behind
-   * it). Further asks wait here, in order, up to their deadline — also while the listing is still
-   * empty, where a group router would drop them. {@link #update} is called by the dispatcher,
-   * {@link #acquire} and {@link #release} by the stream.
-   */
-  static final class RewardPool {
-    static final int PER_WORKER = 4;
-    private final java.util.Map<ActorRef<RewardWorker.Command>, Integer> outstanding = new java.util.LinkedHashMap<>();
-    private final java.util.ArrayDeque<CompletableFuture<ActorRef<RewardWorker.Command>>> waiters =
-        new java.util.ArrayDeque<>();
-
-    void update(Set<ActorRef<RewardWorker.Command>> listing) {
-      List<Runnable> grants;
-      synchronized (this) {
-        outstanding.keySet().retainAll(listing);
-        for (ActorRef<RewardWorker.Command> w : listing) {
-          outstanding.putIfAbsent(w, 0);
-        }
-        grants = grantLocked();
-      }
-      grants.forEach(Runnable::run);
-    }
-
-    synchronized int size() {
-      return outstanding.size();
-    }
-
-    /** A worker with room, now or once one has (failing after {@code wait}); {@link #release} it after its reply. */
-    CompletionStage<ActorRef<RewardWorker.Command>> acquire(Duration wait) {
-      synchronized (this) {
-        ActorRef<RewardWorker.Command> w = leastLoadedLocked();
-        if (w != null && waiters.isEmpty()) {
-          outstanding.merge(w, 1, Integer::sum);
-          return CompletableFuture.completedFuture(w);
-        }
-        CompletableFuture<ActorRef<RewardWorker.Command>> f = new CompletableFuture<>();
-        waiters.add(f);
-        return f.orTimeout(wait.toNanos(), TimeUnit.NANOSECONDS);
-      }
-    }
-
-    void release(ActorRef<RewardWorker.Command> w) {
-      List<Runnable> grants;
-      synchronized (this) {
-        outstanding.computeIfPresent(w, (k, n) -> Math.max(0, n - 1)); // absent: the worker left the listing
-        grants = grantLocked();
-      }
-      grants.forEach(Runnable::run);
-    }
-
-    private ActorRef<RewardWorker.Command> leastLoadedLocked() {
-      ActorRef<RewardWorker.Command> best = null;
-      int min = PER_WORKER;
-      for (java.util.Map.Entry<ActorRef<RewardWorker.Command>, Integer> e : outstanding.entrySet()) {
-        if (e.getValue() < min) {
-          min = e.getValue();
-          best = e.getKey();
-        }
-      }
-      return best;
-    }
-
-    /** Hands free capacity to waiters; the futures are completed after the lock is released. */
-    private List<Runnable> grantLocked() {
-      List<Runnable> grants = new ArrayList<>();
-      while (!waiters.isEmpty()) {
-        CompletableFuture<ActorRef<RewardWorker.Command>> f = waiters.peek();
-        if (f.isDone()) {
-          waiters.poll(); // timed out while waiting
-          continue;
-        }
-        ActorRef<RewardWorker.Command> w = leastLoadedLocked();
-        if (w == null) {
-          break;
-        }
-        waiters.poll();
-        outstanding.merge(w, 1, Integer::sum);
-        grants.add(() -> {
-          if (!f.complete(w)) {
-            release(w); // timed out in the meantime
-          }
-        });
-      }
-      return grants;
     }
   }
 }

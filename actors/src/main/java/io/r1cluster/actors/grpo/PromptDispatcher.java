@@ -84,7 +84,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final GrpoActorSettings settings;
   private final long timeoutNanos;
   private final Materializer materializer;
-  private final GrpoStream.RewardPool rewards = new GrpoStream.RewardPool();
+  private final RewardPool rewards = new RewardPool();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
   private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
   private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
