@@ -44,8 +44,9 @@ public final class MemberCommand implements CliCommand {
   @Option(names = "--run-dir", description = "with --pipeline: the run folder (default: runs/<run_name or recipe name>)")
   Path runDir;
 
-  @Option(names = "--slots", defaultValue = "1", description = "generations this node runs at once (default ${DEFAULT-VALUE})")
-  int slots;
+  @Option(names = "--slots", paramLabel = "N",
+      description = "generations this node runs at once (default: the recipe's cluster.rollout_slots; this wins over it)")
+  Integer slots;
 
   @Option(names = "--host", description = "this node's hostname (default: $POD_IP, else 127.0.0.1)")
   String host;
@@ -55,7 +56,7 @@ public final class MemberCommand implements CliCommand {
 
   @Override
   public Integer call() throws Exception {
-    if (slots < 1) {
+    if (slots != null && slots < 1) {
       throw new InputException(null, 0, "--slots", "must be at least 1, got " + slots);
     }
     List<String> r = ClusterBoot.roles(roles);
@@ -75,9 +76,10 @@ public final class MemberCommand implements CliCommand {
     }
     String h = ClusterBoot.host(host);
     List<String> seeds = ClusterBoot.memberSeeds(seed);
-    Config config = ClusterBoot.config(r, h, port, seeds, true)
-        .withValue("r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size", ConfigValueFactory.fromAnyRef(slots))
-        .withValue("r1.grpo.rollout.max-in-flight", ConfigValueFactory.fromAnyRef(slots));
+    Config config = ClusterBoot.config(r, h, port, seeds, true);
+    if (slots != null) {
+      config = config.withValue("r1.grpo.rollout.slots", ConfigValueFactory.fromAnyRef(slots));
+    }
     GrpoJob job = recipe == null ? null : GrpoJob.prepare(recipe, config, h);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
     ClusterBoot.startServices(system);

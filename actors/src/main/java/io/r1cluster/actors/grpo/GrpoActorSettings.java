@@ -12,7 +12,8 @@ import java.time.Duration;
  * validated: a bad value fails at start-up naming the file, line and key.
  *
  * @param rolloutEntities number of RolloutWorker entities ({@code rollout-0 … rollout-(n-1)})
- * @param rolloutMaxInFlight generate requests one entity runs at once
+ * @param rolloutSlots generations this node runs at once; 0 = the recipe's {@code cluster.rollout_slots}
+ * @param rolloutMaxInFlight generate requests one entity runs at once; 0 = as many as the node has slots
  * @param weightsWaitTimeout how long a generate request waits for the weights it needs
  * @param rewardWorkersPerNode RewardWorkers per {@code reward} node
  * @param dispatchTimeout a prompt not scored within this is dispatched again
@@ -22,12 +23,11 @@ import java.time.Duration;
  * @param udpControlPort MDC control port of the learner
  */
 public record GrpoActorSettings(
-    int rolloutEntities, int rolloutMaxInFlight, Duration weightsWaitTimeout, int rewardWorkersPerNode,
+    int rolloutEntities, int rolloutSlots, int rolloutMaxInFlight, Duration weightsWaitTimeout, int rewardWorkersPerNode,
     Duration dispatchTimeout, Duration resendCheckInterval, Duration progressInterval, String udpControlHost,
     int udpControlPort) {
 
   public static final String PATH = "r1.grpo";
-  public static final String ROLLOUT_DISPATCHER = PATH + ".rollout-dispatcher";
   public static final String REWARD_DISPATCHER = PATH + ".reward-dispatcher";
   public static final String LEARNER_DISPATCHER = PATH + ".learner-dispatcher";
   public static final String IO_DISPATCHER = PATH + ".io-dispatcher";
@@ -37,7 +37,7 @@ public record GrpoActorSettings(
     Config c = root.getConfig(PATH);
     try {
       GrpoActorSettings s = new GrpoActorSettings(
-          positive(c, "rollout.entities"), positive(c, "rollout.max-in-flight"),
+          positive(c, "rollout.entities"), nonNegative(c, "rollout.slots"), nonNegative(c, "rollout.max-in-flight"),
           duration(c, "rollout.weights-wait-timeout"), positive(c, "reward.workers-per-node"),
           duration(c, "dispatch-timeout"), duration(c, "resend-check-interval"), duration(c, "progress-interval"),
           c.getString("weights.udp-control-host"), c.getInt("weights.udp-control-port"));
@@ -58,6 +58,14 @@ public record GrpoActorSettings(
     return v;
   }
 
+  private static int nonNegative(Config c, String key) {
+    int v = c.getInt(key);
+    if (v < 0) {
+      throw bad(c, key, "must be 0 or more, got " + v);
+    }
+    return v;
+  }
+
   private static Duration duration(Config c, String key) {
     Duration d = c.getDuration(key);
     if (d.isNegative() || d.isZero()) {
@@ -70,6 +78,14 @@ public record GrpoActorSettings(
     ConfigValue v = c.getValue(key);
     String file = v.origin().filename() != null ? v.origin().filename() : v.origin().description();
     return new InputException(Path.of(file), v.origin().lineNumber(), PATH + "." + key, detail);
+  }
+
+  /**
+   * Generations this node runs at once: {@code r1.grpo.rollout.slots} when set (what
+   * {@code r1 member --slots N} sets), else the recipe's {@code cluster.rollout_slots}.
+   */
+  public int rolloutSlots(int recipeSlots) {
+    return rolloutSlots > 0 ? rolloutSlots : Math.max(1, recipeSlots);
   }
 
   /** Entity id of slot {@code i}. */

@@ -246,6 +246,7 @@ public final class GrpoJob implements AutoCloseable {
     String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
     return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
+        settings.cluster().rolloutSlots(),
         new RunSpec.WeightSource(source.transport(), source.aeronDir(), source.controlEndpoint(), source.publisherId(),
             version),
         learner);

@@ -38,10 +38,12 @@ public final class GrpoNode {
 
   /**
    * Starts the rollout entity type and the reward pool without a {@link NodeAgent}: the caller
-   * completes {@link NodeResources} itself (benchmarks with simulated backends).
+   * completes {@link NodeResources} itself (benchmarks with simulated backends); the node gets
+   * {@code r1.grpo.rollout.slots} generation slots (1 when unset).
    */
   public static void startWorkers(ActorSystem<?> system) {
     GrpoActorSettings settings = GrpoActorSettings.fromConfig(system.settings().config());
+    NodeResources.get(system).useSlots(settings.rolloutSlots(1));
     RolloutWorker.init(system, settings);
     for (int i = 0; i < settings.rewardWorkersPerNode(); i++) {
       system.systemActorOf(RewardWorker.create(), "r1-reward-" + i, Props.empty());

@@ -46,12 +46,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       timers.startTimerWithFixedDelay(Check.INSTANCE, settings.resendCheckInterval());
-      return new NodeAgent(ctx, rollout, reward);
+      return new NodeAgent(ctx, rollout, reward, settings);
     }));
   }
 
   private final boolean rollout;
   private final boolean reward;
+  private final GrpoActorSettings settings;
   private final Executor io;
   private final NodeResources resources;
   private RunSpec spec;
@@ -59,8 +60,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
   private long announced = -1;
   private int missingChecks;
 
-  private NodeAgent(ActorContext<Command> ctx, boolean rollout, boolean reward) {
+  private NodeAgent(ActorContext<Command> ctx, boolean rollout, boolean reward, GrpoActorSettings settings) {
     super(ctx);
+    this.settings = settings;
     this.rollout = rollout;
     this.reward = reward;
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
@@ -103,6 +105,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
       }
     }
     if (rollout) {
+      int slots = settings.rolloutSlots(s.rolloutSlots());
+      getContext().getLog().info("{} generation slots on this node ({})", slots,
+          settings.rolloutSlots() > 0 ? "r1.grpo.rollout.slots / member --slots" : "the recipe's cluster.rollout_slots");
+      resources.useSlots(slots);
       String host = getContext().getSystem().address().getHost().orElse("127.0.0.1");
       CompletableFuture<RolloutEngine> boot = CompletableFuture.supplyAsync(() -> EngineFactory.build(s, host,
           getContext().getSystem().settings().config()), io);

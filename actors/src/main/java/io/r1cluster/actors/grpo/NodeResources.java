@@ -2,6 +2,10 @@ package io.r1cluster.actors.grpo;
 
 import io.r1cluster.core.reward.RewardScorer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -15,6 +19,9 @@ import org.apache.pekko.actor.typed.ExtensionId;
 public final class NodeResources implements Extension {
   private volatile CompletableFuture<RolloutBackend> rollout = new CompletableFuture<>();
   private volatile CompletableFuture<RewardScorer> reward = new CompletableFuture<>();
+  private volatile CompletableFuture<Executor> slots = new CompletableFuture<>();
+  private volatile ExecutorService slotPool;
+  private volatile int slotCount;
 
   private NodeResources() {}
 
@@ -23,7 +30,13 @@ public final class NodeResources implements Extension {
     @Override
     public NodeResources createExtension(ActorSystem<?> system) {
       NodeResources r = new NodeResources();
-      system.getWhenTerminated().whenComplete((done, err) -> r.rollout.thenAccept(RolloutBackend::close));
+      system.getWhenTerminated().whenComplete((done, err) -> {
+        r.rollout.thenAccept(RolloutBackend::close);
+        ExecutorService pool = r.slotPool;
+        if (pool != null) {
+          pool.shutdownNow();
+        }
+      });
       return r;
     }
   };
@@ -46,7 +59,44 @@ public final class NodeResources implements Extension {
     CompletableFuture<RolloutBackend> old = rollout;
     rollout = new CompletableFuture<>();
     reward = new CompletableFuture<>();
+    if (slotPool != null) {
+      slotPool.shutdown(); // generations already queued finish (their results are dropped)
+      slotPool = null;
+    }
+    slots = new CompletableFuture<>();
+    slotCount = 0;
     return old;
+  }
+
+  /**
+   * Gives this node {@code n} generation slots for the run: {@code n} rollout threads that every
+   * {@link RolloutWorker} entity on the node generates on (call once per run).
+   */
+  public synchronized void useSlots(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("slots must be at least 1, got " + n);
+    }
+    if (slotPool != null) {
+      return;
+    }
+    AtomicInteger id = new AtomicInteger();
+    slotPool = Executors.newFixedThreadPool(n, r -> {
+      Thread t = new Thread(r, "r1-rollout-slot-" + id.getAndIncrement());
+      t.setDaemon(true);
+      return t;
+    });
+    slotCount = n;
+    slots.complete(slotPool);
+  }
+
+  /** Completes with the node's generation threads once the run's slots are known ({@link #useSlots}). */
+  public CompletableFuture<Executor> slots() {
+    return slots;
+  }
+
+  /** Generation slots of this node for the current run, 0 before they are known. */
+  public int slotCount() {
+    return slotCount;
   }
 
   /** Completes once this node has built the run's reward scorer. */

@@ -1,12 +1,11 @@
 package io.r1cluster.actors.grpo;
 
-import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.grpo.Advantages;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,18 +18,19 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.stream.Materializer;
 
 /**
  * The GRPO stream's admission control, on the learner node (a child of the {@link Learner}). It
- * owns the {@link PromptLedger}: it dispatches prompts to the {@link RolloutWorker} entities (the
- * one with the fewest outstanding requests first) while the in-flight budget
- * {@code (max_staleness + 1) × prompts_per_step} allows, collects the scored groups the reward
- * workers send back, and hands the learner a batch when it asks for one (work pulling: the learner
- * pulls, so a slow learner leaves the budget full and the rollouts idle, and nothing queues up).
+ * owns the {@link PromptLedger} and runs the {@link GrpoStream} graph: it feeds the graph's source
+ * one attempt per ack while the in-flight budget {@code (max_staleness + 1) × prompts_per_step}
+ * allows, takes the graph's outcomes at its ack-based sink (scored groups into the ledger and the
+ * batch buffer, failures back to the ledger for re-dispatch), and hands the learner a batch when it
+ * asks for one (the learner pulls, so a slow learner leaves the budget full, the source idle and
+ * the rollouts stalled, and nothing queues up).
  *
- * <p>Staleness: a request carries the oldest policy version it may be generated with
+ * <p>Staleness: an attempt carries the oldest policy version it may be generated with
  * ({@code target − max_staleness}); when the learner takes a batch at version {@code v}, groups
  * with {@code v − version > max_staleness} are dropped, counted and their prompts dispatched again.
  * Timeouts re-dispatch; late duplicates are ignored (see {@link PromptLedger}).
@@ -39,12 +39,6 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
 
   /** Protocol. */
   public interface Command {}
-
-  /** A reward worker scored the group of an attempt. */
-  public record Scored(long dispatchId, ScoredGroup group, long generateNanos) implements Command, KryoMessage {}
-
-  /** An attempt failed (typed failure from a rollout or reward worker); the prompt is re-dispatched. */
-  public record GenerateFailed(long dispatchId, String reason) implements Command, KryoMessage {}
 
   /**
    * The learner wants the next batch.
@@ -63,6 +57,19 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   /** Current counters, for tests and the final report. */
   record GetCounters(ActorRef<PromptLedger.Counters> replyTo) implements Command, NoSerializationVerificationNeeded {}
 
+  /** The graph's sink is ready (ack {@code ackTo} to get the first outcome). */
+  record SinkStarted(ActorRef<GrpoStream.Ack> ackTo) implements Command, NoSerializationVerificationNeeded {}
+
+  /** The graph's sink delivers outcomes (ack {@code ackTo} for the next). */
+  record Arrived(ActorRef<GrpoStream.Ack> ackTo, List<GrpoStream.Outcome> outcomes)
+      implements Command, NoSerializationVerificationNeeded {}
+
+  /** The graph ended (it should not while the dispatcher lives): {@code error} or null. */
+  record StreamEnded(Throwable error) implements Command, NoSerializationVerificationNeeded {}
+
+  private record RewardWorkers(java.util.Set<ActorRef<RewardWorker.Command>> workers)
+      implements Command, NoSerializationVerificationNeeded {}
+
   private enum Tick implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
   /** Dispatch settings from the recipe. */
@@ -74,12 +81,15 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
 
   private final PromptLedger ledger;
   private final Plan plan;
+  private final GrpoActorSettings settings;
   private final long timeoutNanos;
-  private final List<EntityRef<RolloutWorker.Command>> workers = new ArrayList<>();
-  private final int[] outstanding;
-  private final Map<Long, Integer> attemptWorker = new HashMap<>();
+  private final Materializer materializer;
+  private final RewardPool rewards = new RewardPool();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
+  private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
   private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
+  private ActorRef<GrpoStream.Attempts> source;
+  private boolean sourceReady;
   private long targetVersion;
   private TakeBatch pending;
   private long tokens;
@@ -91,21 +101,40 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     super(ctx);
     this.ledger = ledger;
     this.plan = plan;
+    this.settings = settings;
     this.timeoutNanos = settings.dispatchTimeout().toNanos();
-    ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
-    for (int i = 0; i < settings.rolloutEntities(); i++) {
-      workers.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
-    }
-    this.outstanding = new int[workers.size()];
+    this.materializer = Materializer.createMaterializer(ctx);
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(RewardWorker.KEY, ctx.messageAdapter(
+        Receptionist.Listing.class, l -> new RewardWorkers(l.getServiceInstances(RewardWorker.KEY)))));
+    startStream();
     Duration tick = Duration.ofMillis(Math.max(50, Math.min(1000, settings.dispatchTimeout().toMillis() / 10)));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, tick);
+  }
+
+  private void startStream() {
+    source = GrpoStream.run(getContext().getSystem(), materializer, settings, ledger.budget(), rewards,
+        getContext().getSelf());
+    sourceReady = true; // the first attempt may be sent at once, every further one after the source's ack
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Scored.class, this::onScored)
-        .onMessage(GenerateFailed.class, this::onFailed)
+        .onMessage(Arrived.class, this::onArrived)
+        .onMessage(SinkStarted.class, s -> {
+          s.ackTo().tell(GrpoStream.Ack.INSTANCE);
+          return this;
+        })
+        .onMessageEquals(GrpoStream.Ack.INSTANCE, () -> {
+          sourceReady = true;
+          pump();
+          return this;
+        })
+        .onMessage(StreamEnded.class, this::onStreamEnded)
+        .onMessage(RewardWorkers.class, w -> {
+          rewards.update(w.workers());
+          return this;
+        })
         .onMessage(TakeBatch.class, this::onTakeBatch)
         .onMessage(StepStarted.class, this::onStepStarted)
         .onMessage(GetCounters.class, g -> {
@@ -130,34 +159,45 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     return min / plan.weightSyncSteps() * plan.weightSyncSteps();
   }
 
+  /**
+   * Feeds the source when it has acked the previous batch: re-dispatches first, then new prompts
+   * while the budget allows, all in one batch.
+   */
   private void pump() {
-    while (ledger.canDispatch()) {
-      send(ledger.next(System.nanoTime() + timeoutNanos));
+    if (!sourceReady) {
+      return;
+    }
+    List<GrpoStream.Attempt> batch = new ArrayList<>();
+    long now = System.nanoTime();
+    while (true) {
+      PromptLedger.Dispatch d = !outbox.isEmpty() ? outbox.poll()
+          : ledger.canDispatch() ? ledger.next(now + timeoutNanos) : null;
+      if (d == null) {
+        break;
+      }
+      batch.add(new GrpoStream.Attempt(d.dispatchId(), d.prompt(), d.seed(), minVersion(), now + timeoutNanos));
+    }
+    if (!batch.isEmpty()) {
+        sourceReady = false;
+      source.tell(new GrpoStream.Attempts(batch));
     }
   }
 
-  private void send(PromptLedger.Dispatch d) {
-    int best = 0;
-    for (int i = 1; i < outstanding.length; i++) {
-      if (outstanding[i] < outstanding[best]) {
-        best = i;
+  private Behavior<Command> onArrived(Arrived a) {
+    for (GrpoStream.Outcome o : a.outcomes()) {
+      if (o.group() != null) {
+        onScored(o);
+      } else {
+        onFailed(o);
       }
     }
-    outstanding[best]++;
-    attemptWorker.put(d.dispatchId(), best);
-    workers.get(best).tell(new RolloutWorker.Generate(d.dispatchId(), d.prompt(), d.seed(), minVersion(),
-        getContext().getSelf()));
+    tryServe();
+    pump();
+    a.ackTo().tell(GrpoStream.Ack.INSTANCE); // the buffer is bounded by the budget: always room
+    return this;
   }
 
-  private void settle(long dispatchId) {
-    Integer w = attemptWorker.remove(dispatchId);
-    if (w != null) {
-      outstanding[w]--;
-    }
-  }
-
-  private Behavior<Command> onScored(Scored s) {
-    settle(s.dispatchId());
+  private void onScored(GrpoStream.Outcome s) {
     long key = ledger.complete(s.dispatchId());
     if (key >= 0) {
       buffer.put(key, s.group());
@@ -166,32 +206,35 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       }
       generateSeconds += s.generateNanos() / 1e9;
     }
-    tryServe();
-    pump();
-    return this;
   }
 
-  private Behavior<Command> onFailed(GenerateFailed f) {
-    settle(f.dispatchId());
+  private void onFailed(GrpoStream.Outcome f) {
     PromptLedger.Dispatch again = ledger.failed(f.dispatchId(), System.nanoTime() + timeoutNanos);
     if (again != null) {
       // not at once: a node that fails fast (no weights yet, a broken engine) would spin
-      getContext().getLog().info("re-dispatching prompt {} after a failure: {}", again.prompt().id(), f.reason());
+      getContext().getLog().info("re-dispatching prompt {} after a failure: {}", again.prompt().id(), f.failure());
       retryNextTick.add(again);
     }
+  }
+
+  private Behavior<Command> onStreamEnded(StreamEnded e) {
+    // supervision resumes every stage, so this is unexpected; what was inside is re-dispatched by
+    // the ledger's deadlines once a new graph runs
+    getContext().getLog().error("the GRPO stream ended ({}); starting it again",
+        e.error() == null ? "completed" : e.error().toString());
+    startStream();
+    pump();
     return this;
   }
 
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
-    for (PromptLedger.Dispatch d : retryNextTick) {
-      send(d);
-    }
+    outbox.addAll(retryNextTick);
     retryNextTick.clear();
     for (PromptLedger.Dispatch d : ledger.expired(now, now + timeoutNanos)) {
       getContext().getLog().info("prompt {} not scored within {} ms: dispatching it again", d.prompt().id(),
           timeoutNanos / 1_000_000);
-      send(d);
+      outbox.add(d);
     }
     pump();
     return this;

@@ -20,9 +20,9 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 /**
  * Scores sampled groups with the run's {@link io.r1cluster.core.reward.RewardScorer} on the reward
  * dispatcher, one group at a time (further requests wait in order). Registered with the
- * Receptionist under {@link #KEY}; rollout workers reach the pool through a group router. The
- * scorer never throws (a failing function gives NaN cells); the scored group goes straight to the
- * dispatcher named in the request.
+ * Receptionist under {@link #KEY}; the GRPO stream ({@link GrpoStream}) asks the pool the
+ * Receptionist lists. The scorer never throws (a failing function gives NaN cells); should scoring
+ * fail anyway, the reply is a typed {@link ScoreFailed} and the prompt is re-dispatched.
  */
 public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
@@ -32,18 +32,27 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   /** Protocol. */
   public interface Command {}
 
+  /** Replies to {@link Score}. */
+  public interface Reply {
+    long dispatchId();
+  }
+
   /**
    * Score a group.
    *
-   * @param dispatchId the dispatcher's id of the attempt
+   * @param dispatchId the ledger's id of the attempt
    * @param group the sampled group
-   * @param generateNanos how long generation took (for throughput metrics)
-   * @param replyTo the dispatcher
+   * @param replyTo gets the scored group or a failure (the stream's ask)
    */
-  public record Score(long dispatchId, Group group, long generateNanos, ActorRef<PromptDispatcher.Command> replyTo)
-      implements Command, KryoMessage {}
+  public record Score(long dispatchId, Group group, ActorRef<Reply> replyTo) implements Command, KryoMessage {}
 
-  private record Scored(Score request, ScoredGroup scored, Throwable error)
+  /** The scored group of an attempt. */
+  public record Scored(long dispatchId, ScoredGroup group) implements Reply, KryoMessage {}
+
+  /** Scoring failed; the prompt is re-dispatched. */
+  public record ScoreFailed(long dispatchId, String reason) implements Reply, KryoMessage {}
+
+  private record Done(Score request, ScoredGroup scored, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
 
   public static Behavior<Command> create() {
@@ -68,7 +77,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Score.class, this::onScore)
-        .onMessage(Scored.class, this::onScored)
+        .onMessage(Done.class, this::onDone)
         .build();
   }
 
@@ -84,16 +93,17 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   private void start(Score s) {
     busy = true;
     CompletableFuture<ScoredGroup> work = resources.reward().thenApplyAsync(scorer -> scorer.score(s.group()), executor);
-    getContext().pipeToSelf(work, (ok, err) -> new Scored(s, ok, err));
+    getContext().pipeToSelf(work, (ok, err) -> new Done(s, ok, err));
   }
 
-  private Behavior<Command> onScored(Scored done) {
+  private Behavior<Command> onDone(Done done) {
     busy = false;
     Score s = done.request();
     if (done.error() != null) {
-      s.replyTo().tell(new PromptDispatcher.GenerateFailed(s.dispatchId(), "reward: " + done.error()));
+      getContext().getLog().warn("scoring prompt {} failed: {}", s.group().prompt().id(), done.error().toString());
+      s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward: " + done.error()));
     } else {
-      s.replyTo().tell(new PromptDispatcher.Scored(s.dispatchId(), done.scored(), s.generateNanos()));
+      s.replyTo().tell(new Scored(s.dispatchId(), done.scored()));
     }
     if (!waiting.isEmpty()) {
       start(waiting.poll());

@@ -21,12 +21,14 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param rewardFuncs {@code reward_funcs}
  * @param rewardWeights {@code reward_weights} (empty = all 1)
  * @param rewardKwargs reward function parameters
+ * @param rolloutSlots the recipe's {@code cluster.rollout_slots}: generations per rollout node
+ *     (a member started with {@code --slots N} uses N instead)
  * @param weights where the weight stream is published
  * @param learner the learner, for resend requests
  */
 public record RunSpec(
     String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
-    List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, WeightSource weights,
+    List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
     ActorRef<Learner.Command> learner) implements KryoMessage {
 
   public RunSpec {

@@ -106,9 +106,12 @@ public final class KryoRegistry {
     add(1004, io.r1cluster.actors.grpo.NodeAgent.WeightsAnnounced.class);
     add(1005, io.r1cluster.actors.grpo.RolloutWorker.Generate.class);
     add(1006, io.r1cluster.actors.grpo.RewardWorker.Score.class);
-    add(1007, io.r1cluster.actors.grpo.PromptDispatcher.Scored.class);
-    add(1008, io.r1cluster.actors.grpo.PromptDispatcher.GenerateFailed.class);
+    // 1007, 1008: retired (the dispatcher's Scored / GenerateFailed before the GRPO stream asked the workers)
     add(1009, io.r1cluster.actors.grpo.Learner.Resend.class);
+    add(1010, io.r1cluster.actors.grpo.RolloutWorker.Generated.class);
+    add(1011, io.r1cluster.actors.grpo.RolloutWorker.GenerateFailed.class);
+    add(1012, io.r1cluster.actors.grpo.RewardWorker.Scored.class);
+    add(1013, io.r1cluster.actors.grpo.RewardWorker.ScoreFailed.class);
     // pipeline supervisor (1100–1199)
     add(1100, io.r1cluster.actors.pipeline.StageSupervisor.GetStatus.class);
     add(1101, io.r1cluster.actors.pipeline.StageSupervisor.Status.class);

@@ -60,6 +60,19 @@ class GrpoInputTest {
     assertTrue(e.getMessage().contains("r1.grpo.rollout.entities"), e.getMessage());
   }
 
+  @Test
+  void memberSlotsWinOverTheRecipesRolloutSlots() {
+    GrpoActorSettings unset = GrpoActorSettings.fromConfig(ConfigFactory.load());
+    assertEquals(0, unset.rolloutSlots(), "r1.grpo.rollout.slots defaults to 0: take the recipe's");
+    assertEquals(3, unset.rolloutSlots(3), "cluster.rollout_slots: 3");
+    GrpoActorSettings member = GrpoActorSettings.fromConfig(
+        ConfigFactory.parseString("r1.grpo.rollout.slots = 2").withFallback(ConfigFactory.load()));
+    assertEquals(2, member.rolloutSlots(3), "r1 member --slots 2 (r1.grpo.rollout.slots) wins over the recipe");
+    assertEquals(2, run("member", "--roles", "rollout", "--seed", "127.0.0.1:2551", "--slots", "0"));
+    assertThrows(InputException.class, () -> GrpoActorSettings.fromConfig(
+        ConfigFactory.parseString("r1.grpo.rollout.slots = -1").withFallback(ConfigFactory.load())));
+  }
+
   private static int run(String... args) {
     CommandLine cl = R1.commandLine();
     cl.setErr(new PrintWriter(new StringWriter()));

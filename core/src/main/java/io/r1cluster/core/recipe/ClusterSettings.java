@@ -5,7 +5,7 @@ package io.r1cluster.core.recipe;
  *
  * @param maxStaleness policy versions a group may lag the learner (0 = synchronous)
  * @param promptsPerStep prompts per learner step, or null for batch × accumulation / num_generations
- * @param rolloutSlots concurrent generation slots per rollout worker
+ * @param rolloutSlots generations each rollout node runs at once ({@code r1 member --slots N} wins over it)
  * @param weightSyncSteps learner steps between weight broadcasts
  * @param dynamicSampling DAPO dynamic sampling (drop groups whose rewards all agree)
  * @param maxNumGenBatches most generation batches per step under dynamic sampling (0 = unlimited)

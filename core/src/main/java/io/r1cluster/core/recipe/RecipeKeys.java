@@ -317,7 +317,7 @@ public final class RecipeKeys {
 
     own(CLUSTER, "max_staleness", ValueType.INT, "1", "policy versions a group may lag the learner (0 = synchronous)");
     own(CLUSTER, "prompts_per_step", ValueType.INT, null, "prompts per learner step (default: batch x accumulation / num_generations)");
-    own(CLUSTER, "rollout_slots", ValueType.INT, "1", "concurrent generation slots per rollout worker");
+    own(CLUSTER, "rollout_slots", ValueType.INT, "1", "generations each rollout node runs at once (r1 member --slots N wins over it)");
     own(CLUSTER, "weight_sync_steps", ValueType.INT, "1", "learner steps between weight broadcasts");
     own(CLUSTER, "dynamic_sampling", ValueType.BOOL, "false", "same as the top-level key");
     own(CLUSTER, "max_num_gen_batches", ValueType.INT, "10", "same as the top-level key");

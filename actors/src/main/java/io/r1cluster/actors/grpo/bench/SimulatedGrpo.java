@@ -77,7 +77,7 @@ final class SimulatedGrpo {
         pekko.log-dead-letters = off
         r1.grpo.rollout.entities = %d
         r1.grpo.rollout.max-in-flight = %d
-        r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size = %d
+        r1.grpo.rollout.slots = %d
         r1.grpo.reward.workers-per-node = %d
         r1.grpo.progress-interval = 1h
         """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers()))
@@ -139,7 +139,7 @@ final class SimulatedGrpo {
         pekko.log-dead-letters = off
         r1.grpo.rollout.entities = %d
         r1.grpo.rollout.max-in-flight = %d
-        r1.grpo.rollout-dispatcher.thread-pool-executor.fixed-pool-size = %d
+        r1.grpo.rollout.slots = %d
         r1.grpo.reward.workers-per-node = %d
         r1.grpo.progress-interval = 1h
         # a reply lost with a member that left is re-dispatched after this (generations take 100s of ms)

@@ -1,0 +1,182 @@
+package io.r1cluster.actors.grpo;
+
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.data.ScoredGroup;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.stream.ActorAttributes;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.Supervision;
+import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+
+/**
+ * The GRPO data path as a Pekko Streams graph, run on the learner node by its
+ * {@link PromptDispatcher}:
+ *
+ * <pre>
+ *   ActorSource ──► mapAsyncUnordered(p) ──────► mapAsyncUnordered(p) ──────► batch ──► ActorSink
+ *   (attempts the    ask a RolloutWorker entity    ask a RewardWorker the                (ack-based: the
+ *    ledger hands     (Cluster Sharding, least     Receptionist lists (least             dispatcher buffers
+ *    out; a batch     outstanding first)           outstanding, at most                  groups for the
+ *    per ack)                                      {@link RewardPool#PER_WORKER} each)   learner)
+ * </pre>
+ *
+ * Backpressure runs end to end: the source emits only on demand (the dispatcher sends the next
+ * attempts after the source's ack), and the dispatcher hands out a new prompt only while the
+ * ledger's in-flight budget {@code (max_staleness + 1) × prompts_per_step} allows — a prompt leaves
+ * the budget when the learner takes its group, so a slow learner stalls the source, and with it
+ * the rollouts, instead of growing queues. {@code p} is that budget: every prompt in flight can be
+ * generating at once, and the rollout nodes' slots decide how many actually run.
+ *
+ * <p>Failures never take the stream down: an ask that times out (a dead node) or a typed failure
+ * reply becomes a failed {@link Outcome}, which returns the prompt to the ledger for re-dispatch;
+ * anything thrown inside a stage is resumed (the element is dropped and the ledger's deadline
+ * re-dispatches its prompt). Every attempt's asks share its dispatch deadline.
+ */
+final class GrpoStream {
+  private GrpoStream() {}
+
+  /**
+   * One attempt entering the graph.
+   *
+   * @param deadlineNanos the attempt's asks must be answered by then ({@link System#nanoTime()})
+   */
+  record Attempt(long dispatchId, Prompt prompt, long seed, long minVersion, long deadlineNanos)
+      implements NoSerializationVerificationNeeded {}
+
+  /** Attempts the dispatcher sends into the source at once (one message and one ack per batch, not per prompt). */
+  record Attempts(List<Attempt> attempts) implements NoSerializationVerificationNeeded {}
+
+  /** What came out of the graph for an attempt: the scored group, or why there is none. */
+  record Outcome(long dispatchId, ScoredGroup group, long generateNanos, String failure)
+      implements NoSerializationVerificationNeeded {
+    static Outcome failed(long dispatchId, String why) {
+      return new Outcome(dispatchId, null, 0, why);
+    }
+  }
+
+  /** The source's ack (the dispatcher may send the next attempt) and the sink's ack (send the next outcome). */
+  enum Ack implements PromptDispatcher.Command, NoSerializationVerificationNeeded { INSTANCE }
+
+  private record Rolled(Attempt attempt, RolloutWorker.Reply reply) {}
+
+  /**
+   * Materializes the graph; it lives as long as the dispatcher ({@code materializer} is bound to
+   * it). Returns the source's actor ref: send it one {@link Attempts} batch per {@link Ack}. The sink
+   * hands the dispatcher the outcomes gathered while it was busy with the previous ones, one
+   * {@link PromptDispatcher.Arrived} per ack (batched only under backpressure: no added latency).
+   */
+  static ActorRef<Attempts> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
+      int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher) {
+    Rollouts rollouts = new Rollouts(system, settings);
+    ActorRef<Ack> sourceReady = dispatcher.narrow();
+    return ActorSource.<Attempts, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
+            a -> Optional.empty())
+        .mapConcat(Attempts::attempts)
+        .mapAsyncUnordered(parallelism, rollouts::generate)
+        .mapAsyncUnordered(parallelism, r -> score(system, rewards, r))
+        .batch(parallelism, GrpoStream::firstOf, GrpoStream::add)
+        .to(ActorSink.<List<Outcome>, PromptDispatcher.Command, Ack>actorRefWithBackpressure(dispatcher,
+            PromptDispatcher.Arrived::new, PromptDispatcher.SinkStarted::new, Ack.INSTANCE,
+            new PromptDispatcher.StreamEnded(null), PromptDispatcher.StreamEnded::new)
+            // hold one batch at a time: while the dispatcher has not acked, outcomes gather in the batch stage
+            .withAttributes(Attributes.inputBuffer(1, 1)))
+        .withAttributes(ActorAttributes.withSupervisionStrategy(Supervision.getResumingDecider()))
+        .run(materializer);
+  }
+
+  private static List<Outcome> firstOf(Outcome o) {
+    List<Outcome> l = new ArrayList<>();
+    l.add(o);
+    return l;
+  }
+
+  private static List<Outcome> add(List<Outcome> l, Outcome o) {
+    l.add(o);
+    return l;
+  }
+
+  /**
+   * Runs continuations on the thread that completes the ask (a few field updates). Needed because
+   * the stages Pekko's asks return turn {@code handle}/{@code whenComplete} into their {@code Async}
+   * forms on the common pool — which, with fewer than 3 cores, starts a new thread per task.
+   */
+  private static final java.util.concurrent.Executor SAME_THREAD = Runnable::run;
+
+  private static Duration remaining(Attempt a) {
+    return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), a.deadlineNanos() - System.nanoTime()));
+  }
+
+  private static String why(Throwable err) {
+    Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+    return t instanceof java.util.concurrent.TimeoutException ? "no reply in time (" + t.getMessage() + ")" : t.toString();
+  }
+
+  private static CompletionStage<Outcome> score(ActorSystem<?> system, RewardPool rewards, Rolled r) {
+    Attempt a = r.attempt();
+    if (!(r.reply() instanceof RolloutWorker.Generated g)) {
+      String reason = r.reply() instanceof RolloutWorker.GenerateFailed f ? f.reason() : String.valueOf(r.reply());
+      return CompletableFuture.completedFuture(Outcome.failed(a.dispatchId(), reason));
+    }
+    return rewards.acquire(remaining(a))
+        .thenCompose(worker -> AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
+                replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(a), system.scheduler())
+            .whenCompleteAsync((reply, err) -> rewards.release(worker), SAME_THREAD))
+        .handleAsync((reply, err) -> {
+          if (reply instanceof RewardWorker.Scored s) {
+            return new Outcome(a.dispatchId(), s.group(), g.generateNanos(), null);
+          }
+          return Outcome.failed(a.dispatchId(), err != null ? "reward: " + why(err)
+              : reply instanceof RewardWorker.ScoreFailed f ? f.reason() : String.valueOf(reply));
+        }, SAME_THREAD);
+  }
+
+  /** The rollout entities, asked least-outstanding first. Called from the stream's stage only. */
+  private static final class Rollouts {
+    private final List<EntityRef<RolloutWorker.Command>> entities = new ArrayList<>();
+    private final AtomicIntegerArray outstanding;
+
+    Rollouts(ActorSystem<?> system, GrpoActorSettings settings) {
+      ClusterSharding sharding = ClusterSharding.get(system);
+      for (int i = 0; i < settings.rolloutEntities(); i++) {
+        entities.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
+      }
+      outstanding = new AtomicIntegerArray(entities.size());
+    }
+
+    CompletionStage<Rolled> generate(Attempt a) {
+      int best = 0;
+      for (int i = 1; i < entities.size(); i++) {
+        if (outstanding.get(i) < outstanding.get(best)) {
+          best = i;
+        }
+      }
+      int chosen = best;
+      outstanding.incrementAndGet(chosen);
+      CompletionStage<RolloutWorker.Reply> ask = entities.get(chosen).ask(
+          replyTo -> new RolloutWorker.Generate(a.dispatchId(), a.prompt(), a.seed(), a.minVersion(), replyTo),
+          remaining(a));
+      return ask.handleAsync((reply, err) -> {
+        outstanding.decrementAndGet(chosen);
+        return new Rolled(a, reply != null ? reply
+            : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)));
+      }, SAME_THREAD);
+    }
+  }
+}
