@@ -361,6 +361,13 @@ public final class MathVerifier {
   private ExprEvaluator evaluator() {
     if (evaluator == null) {
       evaluator = new ExprEvaluator();
+      // Symja prints its evaluation messages ("General: Invalid comparison …", "ToExpression: null.")
+      // to stdout/stderr; a failed comparison is just "not equal" here, so keep them out of the run log
+      var engine = evaluator.getEvalEngine();
+      engine.setQuietMode(true);
+      java.io.PrintStream sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+      engine.setOutPrintStream(sink);
+      engine.setErrorPrintStream(sink);
     }
     return evaluator;
   }
