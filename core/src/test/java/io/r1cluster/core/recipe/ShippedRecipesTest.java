@@ -97,7 +97,7 @@ class ShippedRecipesTest {
     Stage gen = r.stages().get(3);
     assertEquals(List.of("accuracy", "format"), gen.settings().grpo().rewardFuncs());
     assertEquals(4, gen.settings().grpo().numGenerations());
-    assertEquals(200, gen.settings().distill().maxPrompts());
+    assertEquals(1000, gen.settings().distill().maxPrompts());
     assertEquals("generate", r.stages().get(4).fromDataset());
     Stage distill = r.stages().get(5);
     assertEquals("generate", distill.fromDataset());
