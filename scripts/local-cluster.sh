@@ -30,6 +30,8 @@ stop() {
 trap stop EXIT
 # each JVM gets one PyTorch thread unless R1_THREADS says otherwise: they share the cores
 export R1_THREADS="${R1_THREADS:-1}"
+# cluster-config/local-cluster.conf: loopback, a dead member is noticed and downed within seconds
+export R1_ENV="${R1_ENV:-local-cluster}"
 "$here/r1" seed --port "$port" >"$logs/seed.log" 2>&1 & pids+=($!)
 for k in $(seq 1 "$members"); do
   "$here/r1" member --roles "$roles" --slots "$slots" --seed "127.0.0.1:$port" >"$logs/member-$k.log" 2>&1 & pids+=($!)

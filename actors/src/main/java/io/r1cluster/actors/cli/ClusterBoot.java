@@ -15,7 +15,10 @@ import java.util.Locale;
  * seed nodes) over the cluster config file over the modules' {@code reference.conf}. The file is
  * {@code $R1_CONFIG_DIR/$R1_ENV.conf} when {@code R1_ENV} is set (the Kubernetes manifests set
  * {@code kubernetes} or {@code kubernetes-tls}; {@code R1_CONFIG_DIR} defaults to
- * {@code cluster-config/} under {@code -Dr1.home}), else {@code cluster-config/application.conf}.
+ * {@code cluster-config/} under {@code -Dr1.home}), else {@code cluster-config/application.conf};
+ * shipped environments: {@code application} (default), {@code local} (one JVM), {@code local-cluster}
+ * (several JVMs on one host), {@code kubernetes}, {@code kubernetes-tls}. Over it, for each of the
+ * node's roles, {@code role-ROLE.conf} from the same folder when present.
  */
 final class ClusterBoot {
   /** Name of every r1 ActorSystem (members of one cluster must agree). */
@@ -42,6 +45,15 @@ final class ClusterBoot {
       } else if (env != null && !env.isBlank()) {
         throw new InputException(f, 0, "R1_ENV", "no cluster config file for R1_ENV=" + env);
       }
+      // per-role overlays (role-rollout.conf, …) over the environment file, in the order of the roles
+      Config roleLayers = ConfigFactory.empty();
+      for (String role : roles) {
+        Path rf = dir.resolve("role-" + role + ".conf");
+        if (Files.isRegularFile(rf)) {
+          roleLayers = roleLayers.withFallback(ConfigFactory.parseFile(rf.toFile()));
+        }
+      }
+      base = roleLayers.withFallback(base);
     }
     return ConfigFactory.systemProperties().withFallback(overrides).withFallback(base)
         .withFallback(ConfigFactory.defaultApplication()).withFallback(ConfigFactory.defaultReference()).resolve();
