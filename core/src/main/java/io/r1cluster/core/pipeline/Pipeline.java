@@ -29,6 +29,7 @@ import io.r1cluster.core.recipe.Stage;
 import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.Value;
 import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.train.MetricsLog;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -136,7 +137,7 @@ public final class Pipeline {
         log.printf("stage %s: done (output %s)%n", st.name(), state.get(st.name()).output());
         continue;
       }
-      String input = resolve(st.type() == StageType.DISTILL ? studentRef(st, stages) : inputRef(st, stages), state);
+      String input = resolve(trainedRef(st, stages), state);
       Path out = runDir.resolve(st.name());
       state.put(st.name(), new StageState(st.name(), type(st), "running", out.toString(), null));
       writeState(state);
@@ -303,7 +304,7 @@ public final class Pipeline {
   private TokenizerCheck.Identity tokenizerOf(Stage st, ModelRef r, List<Stage> stages, String rev) {
     if (r.stage() != null) {
       Stage src = byName(stages, r.stage());
-      return tokenizerOf(src, src.type() == StageType.DISTILL ? studentRef(src, stages) : inputRef(src, stages), stages, rev);
+      return tokenizerOf(src, trainedRef(src, stages), stages, rev);
     }
     try {
       return TokenizerCheck.of(r.model(), rev);
@@ -336,6 +337,11 @@ public final class Pipeline {
   /** The model a distill stage trains: the stage's own model_name_or_path (e.g. a smaller model), else its input. */
   static ModelRef studentRef(Stage st, List<Stage> stages) {
     return st.sets("model_name_or_path") ? ModelRef.ofModel(st.settings().model().modelNameOrPath()) : inputRef(st, stages);
+  }
+
+  /** The model a stage works on: a distill stage's student, else its input. */
+  static ModelRef trainedRef(Stage st, List<Stage> stages) {
+    return st.type() == StageType.DISTILL ? studentRef(st, stages) : inputRef(st, stages);
   }
 
   /** The teacher of a distill/generate stage: teacher_model (an earlier stage or a model), else the stage's input. */
@@ -396,15 +402,14 @@ public final class Pipeline {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
     Evaluator.Options o = Evaluator.Options.of(s);
     try (Models.Loaded m = loadModel(model, s)) {
-      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(s.model().chatTemplate()),
-          prompts, o, outDir, log);
+      ChatTemplate template = m.tokenizer().chatTemplate(s.model().chatTemplate());
+      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), template, prompts, o, outDir, log);
       log.printf(Locale.ROOT, "eval %s: pass@1 %.3f format %.3f mean length %.1f%n", model, r.passAt1(), r.formatRate(),
           r.meanLength());
       Map<String, Object> out = r.asMap();
       if (o.n() > 1) {
         // pass@1 above is the mean over n samples (DeepSeek-R1's protocol); greedy decoding beside it
-        Evaluator.Result g = Evaluator.evaluate(m.model(), m.tokenizer(),
-            m.tokenizer().chatTemplate(s.model().chatTemplate()), prompts, o.asGreedy(), null, log);
+        Evaluator.Result g = Evaluator.evaluate(m.model(), m.tokenizer(), template, prompts, o.asGreedy(), null, log);
         log.printf(Locale.ROOT, "eval %s: greedy pass@1 %.3f%n", model, g.passAt1());
         out.put("greedy_pass@1", g.passAt1());
       }
