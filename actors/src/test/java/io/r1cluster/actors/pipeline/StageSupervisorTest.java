@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.r1cluster.actors.grpo.GrpoFixtures;
-import io.r1cluster.core.demo.DemoDataset;
 import io.r1cluster.core.pipeline.Pipeline;
+import io.r1cluster.core.pipeline.PipelineTest;
 import io.r1cluster.core.recipe.Recipe;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -52,43 +52,10 @@ class StageSupervisorTest {
     }
   }
 
-  private Path recipe(Path data) throws Exception {
-    Path r = tmp.resolve("pipeline.yaml");
-    Files.writeString(r, String.join("\n",
-        "model_name_or_path: demo",
-        "dataset_name: " + data,
-        "dataset_prompt_column: problem",
-        "seed: 5",
-        "max_length: 96",
-        "packing: true",
-        "per_device_train_batch_size: 4",
-        "logging_steps: 1",
-        "save_steps: 2",
-        "max_completion_length: 12",
-        "max_prompt_length: 64",
-        "num_generations: 4",
-        "pipeline:",
-        "  - name: sft",
-        "    type: sft",
-        "    learning_rate: 2.0e-3",
-        "    max_steps: 4",
-        "  - name: grpo",
-        "    type: grpo",
-        "    learning_rate: 1.0e-4",
-        "    beta: 0.0",
-        "    temperature: 1.0",
-        "    max_steps: 10",
-        "    reward_funcs: [accuracy, format]",
-        ""));
-    return r;
-  }
-
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void supervisorMovesToTheNextLearnerWhenItsNodeIsLostAndTheRunEndsAsIfUninterrupted() throws Exception {
-    Path data = tmp.resolve("data");
-    DemoDataset.write(data, new DemoDataset.Options(48, 3, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
-    Path recipe = recipe(data);
+    Path recipe = PipelineTest.recipe(tmp, PipelineTest.data(tmp), 10, false, "");
 
     // reference: the same pipeline, uninterrupted, in this thread
     Path ref = tmp.resolve("ref");

@@ -17,10 +17,20 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class PipelineTest {
+public class PipelineTest {
   static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
 
   static Path recipe(Path dir, Path data, String extraStage) throws Exception {
+    return recipe(dir, data, 3, true, extraStage);
+  }
+
+  /**
+   * A tiny pipeline on the demo model: sft (4 steps) then grpo ({@code grpoSteps}), checkpoints every
+   * 2 steps, then {@code extraStage} (YAML lines of more stages, or ""). Shared with the actors'
+   * supervisor test.
+   */
+  public static Path recipe(Path dir, Path data, int grpoSteps, boolean evalAfterStage, String extraStage)
+      throws Exception {
     Path r = dir.resolve("pipeline.yaml");
     Files.writeString(r, String.join("\n",
         "model_name_or_path: demo",
@@ -35,7 +45,7 @@ class PipelineTest {
         "max_completion_length: 12",
         "max_prompt_length: 64",
         "num_generations: 4",
-        "eval_after_stage: true",
+        "eval_after_stage: " + evalAfterStage,
         "pipeline:",
         "  - name: sft",
         "    type: sft",
@@ -46,13 +56,14 @@ class PipelineTest {
         "    learning_rate: 1.0e-4",
         "    beta: 0.0",
         "    temperature: 1.0",
-        "    max_steps: 3",
+        "    max_steps: " + grpoSteps,
         "    reward_funcs: [accuracy, format]",
         extraStage, ""));
     return r;
   }
 
-  static Path data(Path dir) {
+  /** Demo data: 24 training and 3 test problems. */
+  public static Path data(Path dir) {
     Path data = dir.resolve("data");
     DemoDataset.write(data, new DemoDataset.Options(24, 3, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
     return data;
