@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,12 +35,8 @@ class GrpoDynamicSamplingTest {
   void zeroSpreadGroupsAreSkippedWithinTheBound() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 2, 1, "  dynamic_sampling: true\n  max_num_gen_batches: 2");
-    kit = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\", \"learner\", \"rollout\", \"reward\"", ""));
-    Cluster c = Cluster.get(kit.system());
-    c.manager().tell(Join.create(c.selfMember().address()));
-    job = GrpoJob.prepare(recipe, kit.system().settings().config(), "127.0.0.1");
-    GrpoNode.start(kit.system());
-    GrpoNode.startLearner(kit.system(), job, System.out);
+    kit = ActorTestKit.create("r1", GrpoFixtures.node(GrpoFixtures.ALL_ROLES, ""));
+    job = GrpoFixtures.startAlone(kit.system(), recipe, null);
     GrpoJob.RunResult r = job.done().get(100, TimeUnit.SECONDS);
     PromptLedger.Counters k = r.counters();
     assertEquals(4, k.filtered(), "2 skipped per step: " + k);

@@ -12,6 +12,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 
 /** Tiny model, demo data, recipes and node configs for the GRPO actor tests. */
 public final class GrpoFixtures {
@@ -62,6 +66,26 @@ public final class GrpoFixtures {
     Files.writeString(f, yaml);
     return f;
   }
+
+  /**
+   * The embedded default in one JVM: {@code system} (every role) joins itself, and a run of
+   * {@code recipe} starts on it with {@code onStep} (may be null) watching the steps. The caller waits
+   * on {@link GrpoJob#done()} and closes the job.
+   */
+  static GrpoJob startAlone(ActorSystem<?> system, Path recipe, Consumer<GrpoJob.StepReport> onStep) {
+    Cluster c = Cluster.get(system);
+    c.manager().tell(Join.create(c.selfMember().address()));
+    GrpoJob job = GrpoJob.prepare(recipe, system.settings().config(), "127.0.0.1");
+    if (onStep != null) {
+      job.onStep(onStep);
+    }
+    GrpoNode.start(system);
+    GrpoNode.startLearner(system, job, System.out);
+    return job;
+  }
+
+  /** Every role in one node. */
+  static final String ALL_ROLES = "\"seed\", \"learner\", \"rollout\", \"reward\"";
 
   /** Node config: real Artery on loopback, port 0, every message serialized, quick failure handling. */
   public static Config node(String roles, String extra) {

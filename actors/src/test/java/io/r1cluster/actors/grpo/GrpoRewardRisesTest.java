@@ -9,8 +9,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -68,14 +66,9 @@ class GrpoRewardRisesTest {
           prompts_per_step: 4
           rollout_slots: 2
         """.formatted(data, tmp.resolve("out")));
-    kit = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\", \"learner\", \"rollout\", \"reward\"", ""));
-    Cluster c = Cluster.get(kit.system());
-    c.manager().tell(Join.create(c.selfMember().address()));
-    job = GrpoJob.prepare(recipe, kit.system().settings().config(), "127.0.0.1");
+    kit = ActorTestKit.create("r1", GrpoFixtures.node(GrpoFixtures.ALL_ROLES, ""));
     List<Double> rewards = new CopyOnWriteArrayList<>();
-    job.onStep(s -> rewards.add(s.metrics().get("reward")));
-    GrpoNode.start(kit.system());
-    GrpoNode.startLearner(kit.system(), job, System.out);
+    job = GrpoFixtures.startAlone(kit.system(), recipe, s -> rewards.add(s.metrics().get("reward")));
     GrpoJob.RunResult r = job.done().get(80, TimeUnit.SECONDS);
 
     assertEquals(16, r.steps(), "8 epochs x 8 prompts / 4 per step");

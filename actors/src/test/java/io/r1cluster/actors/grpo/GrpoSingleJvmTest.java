@@ -13,8 +13,6 @@ import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -26,7 +24,7 @@ class GrpoSingleJvmTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder().withName("r1")
-      .withCustomConfig(GrpoFixtures.node("\"seed\", \"learner\", \"rollout\", \"reward\"", "")).build();
+      .withCustomConfig(GrpoFixtures.node(GrpoFixtures.ALL_ROLES, "")).build();
 
   @TempDir Path tmp;
 
@@ -35,12 +33,8 @@ class GrpoSingleJvmTest {
   void shortRunTrainsEveryPromptExactlyOnce() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 2, 2, "");
-    Cluster c = Cluster.get(testKit.system());
-    c.manager().tell(Join.create(c.selfMember().address()));
-    GrpoJob job = GrpoJob.prepare(recipe, testKit.system().settings().config(), "127.0.0.1");
+    GrpoJob job = GrpoFixtures.startAlone(testKit.system(), recipe, null);
     try {
-      GrpoNode.start(testKit.system());
-      GrpoNode.startLearner(testKit.system(), job, System.out);
       GrpoJob.RunResult r = job.done().get(100, TimeUnit.SECONDS);
       PromptLedger.Counters k = r.counters();
       assertEquals(16, k.total());
