@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 
 /**
  * A teacher behind an OpenAI-compatible chat-completions endpoint (vLLM's {@code vllm serve},
@@ -43,6 +44,10 @@ import java.util.concurrent.Future;
  * <p>Failures: connection errors, timeouts, HTTP 5xx and 429 are retried ({@code attempts} in all,
  * with doubling back-off); other HTTP errors, unparsable bodies and a choice count other than N fail
  * at once. Every failure is a {@link TeacherException} naming the URL.
+ *
+ * <p>{@link #withApiKey} adds {@code Authorization: Bearer KEY} to every request (the OpenAI API, and
+ * vLLM started with {@code --api-key}). The endpoint returns text only: {@link #withTokenizer} gives
+ * each answer the token ids of the student's tokenizer, which rewards that count tokens need.
  */
 public final class ChatCompletionsTeacher implements TraceTeacher {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -63,13 +68,15 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
 
   private final String endpoint;
   private final String base;
-  private final String model;
+  private String model;
   private final double temperature;
   private final double topP;
   private final int maxTokens;
   private final Options options;
   private final HttpClient http;
   private final ExecutorService pool;
+  private String apiKey;
+  private Function<String, int[]> tokenize = text -> new int[0];
 
   public ChatCompletionsTeacher(String url, String model, double temperature, double topP, int maxTokens, Options options) {
     String u = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
@@ -85,7 +92,32 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
       t.setDaemon(true);
       return t;
     });
-    this.model = model != null ? model : servedModel();
+    this.model = model;
+  }
+
+  /** Sends {@code Authorization: Bearer apiKey} with every request; null or blank sends none. */
+  public ChatCompletionsTeacher withApiKey(String apiKey) {
+    this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey.strip();
+    return this;
+  }
+
+  /** Token ids for each answer's text (by default none: the endpoint sends text only). */
+  public ChatCompletionsTeacher withTokenizer(Function<String, int[]> tokenize) {
+    this.tokenize = tokenize;
+    return this;
+  }
+
+  /** The model requests name: {@code teacher_model}, or the endpoint's first listed model (asked once). */
+  private synchronized String model() {
+    if (model == null) {
+      model = servedModel();
+    }
+    return model;
+  }
+
+  private HttpRequest.Builder request(URI uri) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(options.timeout());
+    return apiKey == null ? b : b.header("Authorization", "Bearer " + apiKey);
   }
 
   /** The URL requests go to. */
@@ -95,7 +127,7 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
 
   @Override
   public String describe() {
-    return "endpoint " + endpoint + " (model " + model + ")";
+    return "endpoint " + endpoint + " (model " + model() + ")";
   }
 
   @Override
@@ -124,7 +156,7 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
 
   private List<Answer> complete(Prompt p, int n, long seed) throws InterruptedException {
     ObjectNode body = JSON.createObjectNode();
-    body.put("model", model);
+    body.put("model", model());
     ArrayNode msgs = body.putArray("messages");
     for (ChatMessage m : p.messages()) {
       msgs.addObject().put("role", m.role()).put("content", m.content());
@@ -134,7 +166,7 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
     body.put("top_p", topP);
     body.put("max_tokens", maxTokens);
     body.put("seed", seed);
-    HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint)).timeout(options.timeout())
+    HttpRequest req = request(URI.create(endpoint))
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
     JsonNode res = send(req, "prompt " + p.id());
     JsonNode choices = res.path("choices");
@@ -154,7 +186,7 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
       String content = msg.path("content").isTextual() ? msg.path("content").asText() : "";
       String reasoning = msg.path("reasoning_content").isTextual() ? msg.path("reasoning_content").asText() : null;
       String text = reasoning == null ? content : "<think>\n" + reasoning + "\n</think>\n" + content;
-      out[idx] = new Answer(text, new int[0]);
+      out[idx] = new Answer(text, tokenize.apply(text));
     }
     return List.of(out);
   }
@@ -190,7 +222,7 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
   }
 
   private String servedModel() {
-    HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/models")).timeout(options.timeout()).GET().build();
+    HttpRequest req = request(URI.create(base + "/models")).GET().build();
     try {
       JsonNode data = send(req, "listing models (no teacher_model given)").path("data");
       if (!data.isArray() || data.isEmpty() || !data.get(0).path("id").isTextual()) {

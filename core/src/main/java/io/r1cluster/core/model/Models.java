@@ -83,6 +83,29 @@ public final class Models {
     return loadCheckpoint(HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision));
   }
 
+  /**
+   * Only the tokenizer of {@code nameOrPath} (no weights): the built-in demo tokenizer written to
+   * {@code workDir/demo-tokenizer}, or the tokenizer files of a checkpoint folder or cached hub model.
+   */
+  public static Tokenizer loadTokenizer(String nameOrPath, String revision, Path workDir) {
+    if (nameOrPath == null) {
+      throw new InputException(null, 0, "model_name_or_path", "no model given");
+    }
+    Path dir;
+    if (isBuiltIn(nameOrPath)) {
+      dir = workDir.resolve("demo-tokenizer");
+      try {
+        Files.createDirectories(dir);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      DemoTokenizer.write(dir);
+    } else {
+      dir = HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision);
+    }
+    return Tokenizer.load(dir);
+  }
+
   /** A Hugging Face checkpoint folder: config.json, safetensors (one file or sharded), tokenizer files. */
   public static Loaded loadCheckpoint(Path dir) {
     if (!Files.isDirectory(dir)) {

@@ -30,6 +30,7 @@ import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.Value;
 import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
+import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -362,9 +363,13 @@ public final class Pipeline {
     DistillSettings d = s.distill();
     GrpoSettings g = s.grpo();
     TraceTeacher teacher;
+    Tokenizer student = null;
     if (d.teacherUrl() != null) {
+      // the endpoint sends text: token ids (for rewards that count tokens) come from the student's tokenizer
+      student = Models.loadTokenizer(s.model().modelNameOrPath(), s.model().modelRevision(), runDir);
       teacher = new ChatCompletionsTeacher(d.teacherUrl(), d.teacherModel(), g.temperature(), g.topP(),
-          g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults());
+          g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults())
+          .withApiKey(System.getenv(d.teacherApiKeyEnv())).withTokenizer(student::encode);
     } else {
       Models.Loaded m = loadModel(d.teacherModel(), s);
       List<Integer> eos = new ArrayList<>();
@@ -374,7 +379,7 @@ public final class Pipeline {
       teacher = new LocalTeacher(m, d.teacherModel(), m.tokenizer().chatTemplate(s.model().chatTemplate()), sp,
           g.maxPromptLength());
     }
-    try (teacher) {
+    try (teacher; Tokenizer ignored = student) {
       TraceGenerator.Stats stats = new TraceGenerator(s, log).stopAfter(stop).stopWhen(cancelled).run(teacher, out);
       if (!stats.completed()) {
         return false;

@@ -9,6 +9,8 @@ package io.r1cluster.core.recipe;
  *     sent to {@code teacherUrl}; null = the stage's input model
  * @param teacherUrl OpenAI-compatible chat-completions endpoint of the teacher (generate), or null
  * @param maxPrompts generate: prompts taken from the train split (null = all)
+ * @param teacherApiKeyEnv generate with {@code teacherUrl}: the environment variable that holds the
+ *     endpoint's API key, sent as {@code Authorization: Bearer …} when set (keys never go in recipes)
  */
 public record DistillSettings(double alpha, double temperature, String teacherModel, String teacherUrl,
-    Integer maxPrompts) {}
+    Integer maxPrompts, String teacherApiKeyEnv) {}

@@ -307,6 +307,7 @@ public final class RecipeKeys {
     own(TOP, "alpha", ValueType.FLOAT, "0.5", "distill: weight of the soft (KL) loss; 1 - alpha on hard-target CE");
     own(TOP, "teacher_model", ValueType.STRING, null, "distill/generate: teacher checkpoint (earlier stage name, path, hub id or demo); default the stage's input model (previous training stage). With teacher_url: the model name sent to the endpoint");
     own(TOP, "teacher_url", ValueType.STRING, null, "generate: OpenAI-compatible endpoint of the teacher, the base URL as the OpenAI client takes it (e.g. http://host:8000/v1; POST {url}/chat/completions) or the full .../chat/completions URL");
+    own(TOP, "teacher_api_key_env", ValueType.STRING, "OPENAI_API_KEY", "generate with teacher_url: the environment variable holding the endpoint's API key, sent as 'Authorization: Bearer KEY' when the variable is set");
     own(TOP, "max_prompts", ValueType.INT, null, "generate: use only the first N prompts of the train split (default all)");
     own(TOP, "importance_sampling_level", ValueType.ENUM, "token", "GRPO ratio per token or per sequence (GSPO)");
     own(TOP, "off_policy_is_cap", ValueType.FLOAT, "2.0", "cap of the truncated importance weight for stale groups");

@@ -102,7 +102,8 @@ public final class RecipeSettings {
         r.intOrNull("generation_batch_size"), r.bool("shuffle_dataset", true), r.bool("log_completions", false), dyn,
         maxGen, isCap);
     distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
-        r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"));
+        r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"),
+        r.str("teacher_api_key_env", "OPENAI_API_KEY"));
     if (distill.maxPrompts() != null && distill.maxPrompts() < 1) {
       r.error("max_prompts", "must be at least 1, got " + distill.maxPrompts());
     }

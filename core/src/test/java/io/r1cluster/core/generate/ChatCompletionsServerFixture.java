@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Test fixture: an in-process HTTP server that speaks the OpenAI chat-completions protocol with
  * canned answers. {@code POST /v1/chat/completions} answers the last user message with the first
  * {@code n} of the canned choices for it; {@code GET /v1/models} lists one model. Failures can be
- * injected: the first k requests get HTTP 503, or every request gets a given status or body.
+ * injected: the first k requests get HTTP 503, or every request gets a given status or body. With
+ * {@link #requireApiKey} every request without {@code Authorization: Bearer KEY} gets HTTP 401, as
+ * vLLM started with {@code --api-key} answers.
  */
 public final class ChatCompletionsServerFixture implements AutoCloseable {
   public static final String MODEL = "fixture-teacher";
@@ -40,10 +42,14 @@ public final class ChatCompletionsServerFixture implements AutoCloseable {
   private final AtomicInteger failFirst = new AtomicInteger();
   private volatile int alwaysStatus;
   private volatile String alwaysBody;
+  private volatile String apiKey;
 
   public ChatCompletionsServerFixture() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/v1/models", ex -> {
+      if (!authorised(ex)) {
+        return;
+      }
       ObjectNode r = JSON.createObjectNode();
       r.put("object", "list");
       r.putArray("data").addObject().put("id", MODEL).put("object", "model");
@@ -62,6 +68,19 @@ public final class ChatCompletionsServerFixture implements AutoCloseable {
   public ChatCompletionsServerFixture answer(String userMessage, Choice... choices) {
     canned.put(userMessage, List.of(choices));
     return this;
+  }
+
+  public ChatCompletionsServerFixture requireApiKey(String key) {
+    apiKey = key;
+    return this;
+  }
+
+  private boolean authorised(HttpExchange ex) throws IOException {
+    if (apiKey == null || ("Bearer " + apiKey).equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+      return true;
+    }
+    reply(ex, 401, "{\"error\": \"Unauthorized\"}");
+    return false;
   }
 
   public ChatCompletionsServerFixture failFirst(int k) {
@@ -83,6 +102,9 @@ public final class ChatCompletionsServerFixture implements AutoCloseable {
   private void complete(HttpExchange ex) throws IOException {
     JsonNode req = JSON.readTree(ex.getRequestBody());
     requests.add(req);
+    if (!authorised(ex)) {
+      return;
+    }
     if (alwaysStatus != 0) {
       reply(ex, alwaysStatus, alwaysBody);
       return;

@@ -109,6 +109,33 @@ public class TraceGeneratorTest {
   }
 
   @Test
+  void theApiKeyIsSentAndAnswersCarryTheStudentTokenizersIds(@TempDir Path dir) throws Exception {
+    RecipeSettings s = settings(dir, prompts(dir));
+    try (ChatCompletionsServerFixture server = cannedTeacher().requireApiKey("sk-test-123")) {
+      // no key: the 401 is not retried and names the URL
+      try (ChatCompletionsTeacher teacher = new ChatCompletionsTeacher(server.baseUrl(), "m", 1.0, 1.0, 24, FAST)) {
+        ChatCompletionsTeacher.TeacherException e = assertThrows(ChatCompletionsTeacher.TeacherException.class,
+            () -> new TraceGenerator(s, QUIET).run(teacher, dir.resolve("nokey")));
+        assertTrue(e.getMessage().contains(server.baseUrl() + "/chat/completions") && e.getMessage().contains("HTTP 401"),
+            e.getMessage());
+        assertTrue(server.requests().size() <= 3, "one request per prompt, none retried: " + server.requests().size());
+      }
+      Models.Loaded demo = Models.load(Models.DEMO, null, 1, dir.resolve("tok"));
+      try (demo; ChatCompletionsTeacher teacher = new ChatCompletionsTeacher(server.baseUrl(), null, 1.0, 1.0, 24, FAST)
+          .withApiKey(" sk-test-123\n").withTokenizer(demo.tokenizer()::encode)) {
+        Prompt p = new Prompt("p1", List.of(new io.r1cluster.core.data.ChatMessage("user", "What is 2+3?")), null, Map.of());
+        List<TraceTeacher.Answer> a = teacher.answer(List.of(p), 2, 7).get(0);
+        assertEquals(trace("2+3=5.", "5"), a.get(0).text(), "the model name came from GET /v1/models, with the key");
+        for (TraceTeacher.Answer x : a) {
+          assertTrue(x.tokenIds().length > 10);
+          org.junit.jupiter.api.Assertions.assertArrayEquals(demo.tokenizer().encode(x.text()), x.tokenIds());
+          assertEquals(x.text(), demo.tokenizer().decode(x.tokenIds(), false));
+        }
+      }
+    }
+  }
+
+  @Test
   void aFailingEndpointIsRetriedThenReportedWithItsUrlAndWritesNothing(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("gen");
     RecipeSettings s = settings(dir, prompts(dir));
