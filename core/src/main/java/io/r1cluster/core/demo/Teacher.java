@@ -8,15 +8,18 @@ import java.util.Random;
  * A programmatic teacher that writes short R1-style traces for {@link DemoProblem}s, column by
  * column, e.g. for 47 + 38: {@code 7+8=15, carry 1. 4+3+1=8. So 85.}
  *
- * <p>With probability {@code errorRate} a trace contains one slip (a column result off by one, or a
- * sign error when moving a term across the equals sign) and the rest of the trace follows from
- * the slip, so the final answer is wrong but the trace stays internally consistent, as a fallible
- * teacher's would. Distillation inherits these mistakes; RL with a verifiable reward can fix them.
+ * <p>Like a fallible human teacher it is reliable on easy steps and slips on hard ones: at every
+ * hard step (a column that takes or gives a carry, a column that takes or gives a borrow, moving
+ * a term across the equals sign) it slips with probability {@code errorRate}, writing a result off
+ * by one or the wrong sign. The rest of the trace follows from the slip, so the final answer is
+ * wrong but the trace stays internally consistent. A problem with h hard steps gets a wrong trace
+ * with probability 1 - (1 - errorRate)^h ({@link #wrongProbability}). Distillation inherits these
+ * mistakes where they are concentrated, on the hard steps; RL with a verifiable reward can fix them.
  */
 public final class Teacher {
   private final double errorRate;
 
-  /** @param errorRate fraction of traces with a wrong final answer, in [0, 1] */
+  /** @param errorRate chance of a slip at each hard step, in [0, 1] */
   public Teacher(double errorRate) {
     if (!(errorRate >= 0 && errorRate <= 1)) {
       throw new IllegalArgumentException("error rate must be in [0, 1], got " + errorRate);
@@ -28,16 +31,38 @@ public final class Teacher {
     return errorRate;
   }
 
-  /** Solves a problem; {@code rnd} decides whether (and where) the teacher slips. */
+  /** Solves a problem; {@code rnd} decides at which hard steps the teacher slips. */
   public Trace solve(DemoProblem p, Random rnd) {
-    boolean slip = rnd.nextDouble() < errorRate;
-    Trace t = switch (p.task()) {
-      case ADD -> add(p.a(), p.b(), slip, rnd);
-      case SUB -> sub(p.a(), p.b(), slip, rnd);
-      case MUL -> mul(p.a(), p.b(), slip, rnd);
-      case LINEAR -> linear(p.a(), p.b(), p.c(), slip, rnd);
+    Worked t = switch (p.task()) {
+      case ADD -> add(p.a(), p.b(), errorRate, rnd);
+      case SUB -> sub(p.a(), p.b(), errorRate, rnd);
+      case MUL -> mul(p.a(), p.b(), errorRate, rnd);
+      case LINEAR -> linear(p.a(), p.b(), p.c(), rnd.nextDouble() < errorRate, rnd);
     };
     return new Trace(t.thinking(), t.answer(), t.answer().equals(p.answer()));
+  }
+
+  /** The number of hard steps in the teacher's slip-free trace for {@code p}. */
+  public static int hardSteps(DemoProblem p) {
+    // a teacher that never slips still walks the same columns: count the hard ones
+    return switch (p.task()) {
+      case ADD -> add(p.a(), p.b(), 0, null).hard();
+      case SUB -> sub(p.a(), p.b(), 0, null).hard();
+      case MUL -> mul(p.a(), p.b(), 0, null).hard();
+      case LINEAR -> 1;
+    };
+  }
+
+  /** The chance that this teacher's trace for {@code p} ends in a wrong answer. */
+  public double wrongProbability(DemoProblem p) {
+    return 1 - Math.pow(1 - errorRate, hardSteps(p));
+  }
+
+  /** A trace before it is checked, with the number of hard steps met on the way. */
+  private record Worked(String thinking, String answer, int hard) {}
+
+  private static boolean slips(boolean hard, double rate, Random rnd) {
+    return hard && rate > 0 && rnd.nextDouble() < rate;
   }
 
   private static int[] digitsLsbFirst(int n) {
@@ -59,11 +84,11 @@ public final class Teacher {
     return rnd.nextBoolean() ? 1 : -1;
   }
 
-  private static Trace add(int a, int b, boolean slip, Random rnd) {
+  private static Worked add(int a, int b, double rate, Random rnd) {
     int[] da = digitsLsbFirst(a);
     int[] db = digitsLsbFirst(b);
     int n = Math.max(da.length, db.length);
-    int slipAt = slip ? rnd.nextInt(n) : -1;
+    int hard = 0;
     List<String> steps = new ArrayList<>();
     StringBuilder digits = new StringBuilder();
     int carry = 0;
@@ -82,7 +107,9 @@ public final class Teacher {
         lhs.append("+").append(carry);
         s += carry;
       }
-      if (i == slipAt) {
+      boolean isHard = carry > 0 || s >= 10;
+      hard += isHard ? 1 : 0;
+      if (slips(isHard, rate, rnd)) {
         s += delta(s, 18, rnd);
       }
       boolean last = i == n - 1;
@@ -100,14 +127,14 @@ public final class Teacher {
     }
     String ans = strip(digits.toString());
     steps.add("So " + ans + ".");
-    return new Trace(String.join(" ", steps), ans, false);
+    return new Worked(String.join(" ", steps), ans, hard);
   }
 
-  private static Trace sub(int hi, int lo, boolean slip, Random rnd) {
+  private static Worked sub(int hi, int lo, double rate, Random rnd) {
     int[] da = digitsLsbFirst(hi);
     int[] db = digitsLsbFirst(lo);
     int n = da.length;
-    int slipAt = slip ? rnd.nextInt(n) : -1;
+    int hard = 0;
     List<String> steps = new ArrayList<>();
     StringBuilder digits = new StringBuilder();
     int borrow = 0;
@@ -123,7 +150,9 @@ public final class Teacher {
       if (borrow > 0) {
         lhs.append("-").append(borrow);
       }
-      if (i == slipAt) {
+      boolean isHard = needs || borrow > 0;
+      hard += isHard ? 1 : 0;
+      if (slips(isHard, rate, rnd)) {
         r += delta(r, 9, rnd);
       }
       String step = lhs + "=" + r + (needs ? ", borrow 1." : ".");
@@ -133,20 +162,22 @@ public final class Teacher {
     }
     String ans = strip(digits.toString());
     steps.add("So " + ans + ".");
-    return new Trace(String.join(" ", steps), ans, false);
+    return new Worked(String.join(" ", steps), ans, hard);
   }
 
-  private static Trace mul(int a, int m, boolean slip, Random rnd) {
+  private static Worked mul(int a, int m, double rate, Random rnd) {
     int[] da = digitsLsbFirst(a);
     int n = da.length;
-    int slipAt = slip ? rnd.nextInt(n) : -1;
+    int hard = 0;
     List<String> steps = new ArrayList<>();
     StringBuilder digits = new StringBuilder();
     int carry = 0;
     for (int i = 0; i < n; i++) {
       int p = da[i] * m + carry;
       String lhs = da[i] + "*" + m + (carry > 0 ? "+" + carry : "");
-      if (i == slipAt) {
+      boolean isHard = carry > 0 || p >= 10;
+      hard += isHard ? 1 : 0;
+      if (slips(isHard, rate, rnd)) {
         p += delta(p, 90, rnd);
       }
       boolean last = i == n - 1;
@@ -164,10 +195,10 @@ public final class Teacher {
     }
     String ans = strip(digits.toString());
     steps.add("So " + ans + ".");
-    return new Trace(String.join(" ", steps), ans, false);
+    return new Worked(String.join(" ", steps), ans, hard);
   }
 
-  private static Trace linear(int a, int b, int c, boolean slip, Random rnd) {
+  private static Worked linear(int a, int b, int c, boolean slip, Random rnd) {
     // a x + b = c  ->  a x = c - b  ->  x = (c - b) / a
     int rhs = c - b;
     String move = b > 0 ? c + "-" + b : c + "+" + (-b);
@@ -183,7 +214,7 @@ public final class Teacher {
       }
     }
     String think = a + "x = " + move + " = " + rhs + ". x = " + rhs + "/" + a + " = " + x + ".";
-    return new Trace(think, Integer.toString(x), false);
+    return new Worked(think, Integer.toString(x), 1);
   }
 
   private static String strip(String digits) {

@@ -59,24 +59,51 @@ class DemoTaskTest {
   }
 
   @Test
-  void errorRateIsHonouredAndSlipsAreWrong() {
+  void hardStepsAreCarriesBorrowsAndMovedTerms() {
+    assertEquals(0, Teacher.hardSteps(p(DemoTask.ADD, 12, 13, 0, "25")));
+    assertEquals(2, Teacher.hardSteps(p(DemoTask.ADD, 47, 38, 0, "85"))); // gives a carry, takes it
+    assertEquals(2, Teacher.hardSteps(p(DemoTask.ADD, 99, 8, 0, "107")));
+    assertEquals(1, Teacher.hardSteps(p(DemoTask.ADD, 50, 60, 0, "110"))); // the last column gives one
+    assertEquals(0, Teacher.hardSteps(p(DemoTask.SUB, 58, 17, 0, "41")));
+    assertEquals(2, Teacher.hardSteps(p(DemoTask.SUB, 52, 17, 0, "35"))); // borrows, then pays it back
+    assertEquals(0, Teacher.hardSteps(p(DemoTask.MUL, 12, 3, 0, "36")));
+    assertEquals(2, Teacher.hardSteps(p(DemoTask.MUL, 47, 6, 0, "282")));
+    assertEquals(1, Teacher.hardSteps(p(DemoTask.LINEAR, 2, 3, 7, "2")));
+  }
+
+  @Test
+  void slipsHappenOnlyAtHardStepsAtTheSetRateAndAreWrong() {
     List<DemoProblem> ps = DemoGenerator.defaults().generate(9, List.of("train"), 4000).get(0);
     Teacher t = new Teacher(0.3);
     Random r = new Random(3);
     int wrong = 0;
+    double expected = 0;
+    double variance = 0;
+    int easy = 0;
     for (DemoProblem p : ps) {
       Trace tr = t.solve(p, r);
       assertTrue(FORMAT.matcher(tr.completion()).matches());
+      double q = t.wrongProbability(p);
+      expected += q;
+      variance += q * (1 - q);
+      if (Teacher.hardSteps(p) == 0) {
+        easy++;
+        assertTrue(tr.correct(), "no hard step, no slip: " + p + " -> " + tr);
+      }
       if (!tr.correct()) {
         wrong++;
         assertNotEquals(p.answer(), tr.answer());
         assertTrue(tr.thinking().endsWith(tr.answer() + "."), tr.thinking());
       }
     }
-    // every slip changes the answer, so the wrong fraction is a Binomial(4000, 0.3) draw: sd ~ 0.0072
-    assertEquals(0.3, wrong / 4000.0, 0.03);
+    assertTrue(easy > 200 && easy < 2000, "easy problems: " + easy);
+    // a sum of independent Bernoulli(q_i) draws: within 4 standard deviations of its mean
+    assertEquals(expected, wrong, 4 * Math.sqrt(variance), "wrong traces");
+    // slips are concentrated on the hard problems: fewer wrong traces than problems x rate
+    assertTrue(wrong < 0.3 * ps.size(), "wrong " + wrong);
     Random r2 = new Random(4);
-    assertTrue(ps.stream().allMatch(p -> new Teacher(1.0).solve(p, r2).correct() == false));
+    Teacher always = new Teacher(1.0);
+    assertTrue(ps.stream().allMatch(p -> always.solve(p, r2).correct() == (Teacher.hardSteps(p) == 0)));
   }
 
   @Test

@@ -13,14 +13,14 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Write the demo dataset (HF layout: train.jsonl, test.jsonl, dataset_info.json).",
         "Problems: column addition/subtraction, multiplication by one digit, linear equations;",
-        "train rows carry R1-style traces from a programmatic teacher that is wrong on --error-rate of them."})
+        "train rows carry R1-style traces from a programmatic teacher that slips on hard steps (--error-rate)."})
 public final class DemoDataCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder") Path out;
   @Option(names = "--train", defaultValue = "2000", description = "train rows (default ${DEFAULT-VALUE})") int train;
   @Option(names = "--test", defaultValue = "200", description = "test rows (default ${DEFAULT-VALUE})") int test;
   @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})") long seed;
   @Option(names = "--error-rate", defaultValue = "0.3",
-      description = "fraction of teacher traces with a wrong answer (default ${DEFAULT-VALUE})") double errorRate;
+      description = "the teacher's chance of a slip at each hard step: a carry, a borrow, a term moved across = (default ${DEFAULT-VALUE})") double errorRate;
   @Option(names = "--digits", defaultValue = "2", description = "largest operand size in digits, 1-6 (default ${DEFAULT-VALUE})")
   int digits;
   @Option(names = "--tasks", defaultValue = "add,sub,mul,linear", split = ",",
