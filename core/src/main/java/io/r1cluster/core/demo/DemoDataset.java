@@ -149,16 +149,25 @@ public final class DemoDataset {
 
   /**
    * Writes the demo dataset to the recipe's {@code dataset_name} folder when the recipe sets
-   * {@code demo_data_train} and the folder has no {@code train.jsonl} yet (seeded by {@code seed}).
+   * {@code demo_data_train} and the folder has no {@code train.jsonl} yet (seeded by {@code seed};
+   * {@code demo_data_test} test rows, default 200).
    */
-  public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, java.io.PrintStream log) {
+  public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, Path recipeFile, java.io.PrintStream log) {
     io.r1cluster.core.recipe.Value v = settings.values().get("demo_data_train");
     String ds = settings.data().datasetName();
     if (v == null || v.value() == null || ds == null || java.nio.file.Files.exists(Path.of(ds).resolve("train.jsonl"))) {
       return;
     }
     Options d = Options.defaults();
-    Summary s = write(Path.of(ds), new Options(((Number) v.value()).intValue(), d.test(), settings.training().seed(),
+    io.r1cluster.core.recipe.Value t = settings.values().get("demo_data_test");
+    int test = t == null || t.value() == null ? d.test() : ((Number) t.value()).intValue();
+    int train = ((Number) v.value()).intValue();
+    if (train < 1 || test < 1) {
+      boolean bad = train < 1;
+      throw new io.r1cluster.core.InputException(recipeFile, bad ? v.line() : t.line(),
+          bad ? "demo_data_train" : "demo_data_test", "must be at least 1, got " + (bad ? train : test));
+    }
+    Summary s = write(Path.of(ds), new Options(train, test, settings.training().seed(),
         d.errorRate(), d.digits(), d.tasks()));
     log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", ds, s.teacherAccuracy());
   }

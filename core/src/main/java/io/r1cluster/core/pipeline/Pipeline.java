@@ -400,7 +400,7 @@ public final class Pipeline {
   }
 
   private void prepareDemoData() {
-    DemoDataset.ensure(recipe.settings(), log);
+    DemoDataset.ensure(recipe.settings(), recipe.file(), log);
   }
 
   private Map<String, Object> evaluateModel(RecipeSettings s, String model, Path outDir) {

@@ -300,7 +300,8 @@ public final class RecipeKeys {
     own(TOP, "skip_bad_rows", ValueType.BOOL, "false", "skip and count malformed dataset rows instead of failing");
     own(TOP, "sft_loss_weight", ValueType.FLOAT, "0.1", "combined stage: weight of the SFT loss added to the GRPO loss");
     own(TOP, "eval_after_stage", ValueType.BOOL, "false", "run the eval stage after every training stage");
-    own(TOP, "demo_data_train", ValueType.INT, null, "r1 run: when dataset_name does not exist yet, write the demo task there first with this many training rows (200 test rows)");
+    own(TOP, "demo_data_train", ValueType.INT, null, "r1 run: when dataset_name does not exist yet, write the demo task there first with this many training rows");
+    own(TOP, "demo_data_test", ValueType.INT, "200", "r1 run: test rows of the demo dataset written for demo_data_train");
     own(TOP, "eval_num_samples", ValueType.INT, "1", "samples per prompt in eval: 1 = greedy pass@1; n > 1 = pass@1 as the mean over n samples (DeepSeek-R1's protocol) and pass@n, plus greedy pass@1");
     own(TOP, "eval_temperature", ValueType.FLOAT, "0.6", "eval sampling temperature when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.6)");
     own(TOP, "eval_top_p", ValueType.FLOAT, "0.95", "eval nucleus sampling when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.95)");

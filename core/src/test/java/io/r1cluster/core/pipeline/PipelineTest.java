@@ -130,5 +130,11 @@ public class PipelineTest {
     Path r2 = recipe(dir, data, "  - name: again\n    type: sft\n    from: nowhere-stage");
     InputException e2 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r2), run, QUIET).run());
     assertTrue(e2.getMessage().contains("nowhere-stage"), e2.getMessage());
+    // demo data to be written with no test rows: the key and its line, before any data or stage
+    Path r3 = recipe(dir, dir.resolve("fresh-data"), "");
+    Files.writeString(r3, Files.readString(r3).replace("seed: 5\n", "seed: 5\ndemo_data_train: 50\ndemo_data_test: 0\n"));
+    InputException e3 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r3), run, QUIET).run());
+    assertTrue(e3.getMessage().contains("pipeline.yaml:6") && e3.getMessage().contains("demo_data_test"), e3.getMessage());
+    assertTrue(!Files.exists(dir.resolve("fresh-data")) && !Files.exists(run.resolve("sft")), "nothing written");
   }
 }

@@ -33,7 +33,7 @@ public final class SftCommand implements CliCommand {
     for (IgnoredKey k : r.ignoredKeys()) {
       out.println("note: " + k);
     }
-    io.r1cluster.core.demo.DemoDataset.ensure(s, out);
+    io.r1cluster.core.demo.DemoDataset.ensure(s, r.file(), out);
     SftTrainer.Result res = new SftTrainer(s, out).train();
     out.printf(Locale.ROOT, "SFT done: %d steps, last loss %.4f, %d skipped; model in %s%n", res.globalStep(),
         res.lastLoss(), res.skippedSteps(), res.outputDir());
