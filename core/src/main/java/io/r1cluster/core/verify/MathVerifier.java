@@ -128,7 +128,12 @@ public final class MathVerifier {
     if (ge.length == 2 && pe.length == 1) {
       return isVar(ge[0]) && compare(ge[1].trim(), p, digits);
     }
-    // inequalities become intervals
+    // inequalities become intervals; two inequalities must be in the same variable
+    String gv = Intervals.variable(g);
+    String pv = Intervals.variable(p);
+    if (gv != null && pv != null && !gv.equals(pv)) {
+      return false;
+    }
     g = Intervals.fromInequality(g);
     p = Intervals.fromInequality(p);
     // unions of intervals and sets are order-free collections

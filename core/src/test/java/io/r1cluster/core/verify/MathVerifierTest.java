@@ -73,6 +73,14 @@ class MathVerifierTest {
     assertFalse(V.verify("[1, 3)", "(1,3)"));
     assertTrue(V.verify("(3, \\infty)", "x > 3"));
     assertTrue(V.verify("[2, 5]", "2 \\leq x \\leq 5"));
+    // the same relation written the other way round; another variable is another answer (as Math-Verify)
+    assertTrue(V.verify("x > 2", "2 < x"));
+    assertTrue(V.verify("x \\leq 2", "2 \\geq x"));
+    assertFalse(V.verify("x > 2", "2 > x"));
+    assertFalse(V.verify("x > 2", "y > 2"));
+    assertFalse(V.verify("x > 2", "I > 2"));
+    assertFalse(V.verify("2 < x < 5", "2 < y < 5"));
+    assertTrue(V.verify("x > 2", "(2, \\infty)"));
     assertTrue(V.verify("(-\\infty, 1) \\cup (2, \\infty)", "(2,\\infty)\\cup(-\\infty,1)"));
     assertTrue(V.verify("\\pm 2", "2, -2"));
     assertTrue(V.verify("1 \\pm \\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}"));
