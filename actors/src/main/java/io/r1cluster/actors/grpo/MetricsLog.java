@@ -9,7 +9,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,10 +29,23 @@ final class MetricsLog implements AutoCloseable {
   private final long startNanos = System.nanoTime();
   private long lastProgress;
 
-  MetricsLog(Path file, PrintStream progress, Duration interval) {
+  /**
+   * Opens {@code file}: a fresh run ({@code keepUpToStep} 0) starts it empty; a resumed run keeps the
+   * lines up to its checkpoint's step (dropping those the interrupted run wrote after it) and appends.
+   */
+  MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval) {
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
-      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+      List<String> keep = new ArrayList<>();
+      if (keepUpToStep > 0 && Files.exists(file)) {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+          if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= keepUpToStep) {
+            keep.add(line);
+          }
+        }
+      }
+      Files.write(file, keep, StandardCharsets.UTF_8);
+      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException("opening " + file, e);
     }
