@@ -8,15 +8,13 @@ import io.r1cluster.actors.transport.WeightChannels;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.checkpoint.SafeTensors;
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.generate.GenerateBenchmark;
 import io.r1cluster.core.grpo.GrpoConfig;
 import io.r1cluster.core.grpo.GrpoLearner;
 import io.r1cluster.core.grpo.GrpoTrainer;
-import io.r1cluster.core.checkpoint.SafeTensors;
-import io.r1cluster.core.sft.SftEncoder;
-import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.LrSchedule;
@@ -29,6 +27,8 @@ import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.recipe.Transport;
 import io.r1cluster.core.recipe.Value;
+import io.r1cluster.core.sft.SftEncoder;
+import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -49,7 +49,9 @@ import java.util.function.Consumer;
  *
  * <p>{@code model_name_or_path: demo} is the built-in demo config with the demo tokenizer,
  * initialised from {@code seed}; anything else is a checkpoint folder (or a model in the local
- * Hugging Face cache).
+ * Hugging Face cache). A {@code combined} stage also encodes the dataset's trace rows: each step adds
+ * {@code sft_loss_weight} × their SFT loss ({@link GrpoTrainer#sftLoss}). When {@code output_dir} has
+ * a {@code checkpoint-N}, the run resumes from it (see {@link LearnerCheckpoint}).
  */
 public final class GrpoJob implements AutoCloseable {
 
@@ -138,7 +140,7 @@ public final class GrpoJob implements AutoCloseable {
   /**
    * Loads and validates a recipe, its prompts and its model, and opens the weight publication.
    *
-   * @param recipeFile the recipe (its GRPO settings: a flat GRPO recipe, or its first grpo stage)
+   * @param recipeFile the recipe (its GRPO settings: a flat GRPO recipe, or its first grpo or combined stage)
    * @param config the learner ActorSystem's config (Aeron and {@code r1.grpo} settings)
    * @param host this node's hostname (UDP control endpoint)
    */

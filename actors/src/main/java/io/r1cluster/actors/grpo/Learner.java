@@ -1,7 +1,6 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.metrics.Metrics;
-import io.r1cluster.actors.metrics.R1Metrics;
 import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
@@ -18,7 +17,6 @@ import io.r1cluster.core.sft.SftTrainer;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * on the io dispatcher, then announces the version to every {@link NodeAgent}. Resend requests from
  * nodes are served from the publisher's retained snapshot. Metrics go to {@code metrics.jsonl}; at
  * the end the final checkpoint is saved and the job's {@code done} future completes.
+ *
+ * <p>Every {@code save_steps} it writes {@code checkpoint-N} on the learner thread between two steps
+ * ({@link LearnerCheckpoint}: weights, optimizer, step, version and the prompts consumed); a job
+ * prepared on an output folder with a checkpoint starts from it (its version is published first and
+ * its consumed prompts are never dispatched again). {@link Stop} ends a run after the step in flight
+ * without the final save.
  */
 public final class Learner extends AbstractBehavior<Learner.Command> {
   private static final Logger LOG = LoggerFactory.getLogger(Learner.class);
@@ -247,26 +251,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     PromptLedger.Counters c = b.counters();
     checkpoint.consumed(b.trainedKeys(), b.filteredKeys());
     double wall = Math.max(1e-9, (now - lastStepEnd) / 1e9);
-    Map<String, Double> m = new LinkedHashMap<>(d.result().metrics());
-    m.put("queue/in_flight", (double) c.inFlight());
-    m.put("queue/buffered", (double) c.buffered());
-    m.put("queue/budget", (double) c.budget());
-    m.put("ledger/dispatched", (double) c.dispatched());
-    m.put("ledger/completed", (double) c.completed());
-    m.put("ledger/retried", (double) c.retried());
-    m.put("ledger/dropped_stale", (double) c.droppedStale());
-    m.put("ledger/duplicate_ignored", (double) c.duplicateIgnored());
-    m.put("ledger/trained", (double) c.trained());
-    m.put("ledger/filtered", (double) c.filtered());
-    m.put("ledger/trained_twice", (double) c.trainedTwice());
-    m.put("rollout/tokens_per_s", b.completionTokens() / wall);
-    m.put("learner/idle_frac", Math.min(1.0, idleNanos / 1e9 / wall));
-    m.put("learner/step_s", d.stepNanos() / 1e9);
-    m.put("weights/push_ms", d.pushNanos() / 1e6);
-    m.put("weights/version", (double) Math.max(0, published));
-    m.put("global_step", (double) steps);
+    Map<String, Double> m = MetricsLog.stepMetrics(d.result().metrics(), c, b.completionTokens() / wall,
+        Math.min(1.0, idleNanos / 1e9 / wall), d.stepNanos() / 1e9, d.pushNanos() / 1e6, Math.max(0, published), steps);
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
-    exportToPrometheus(m);
+    MetricsLog.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
     metrics.progress(steps, job.totalSteps, m, steps == 1);
     lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c, b.trainedKeys()));
@@ -352,17 +340,6 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
           new IllegalStateException("GRPO run " + job.runId + ": the learner stopped after step " + steps)));
     }
     return this;
-  }
-
-  /** The learner's share of the node's Prometheus series (r1.metrics; served when its port is set). */
-  private void exportToPrometheus(Map<String, Double> m) {
-    R1Metrics r1 = Metrics.get(getContext().getSystem()).r1();
-    r1.learnerIdleFraction.set(m.getOrDefault("learner/idle_frac", 0.0));
-    r1.weightsPushMs.set(m.getOrDefault("weights/push_ms", 0.0));
-    r1.weightsVersion.set(m.getOrDefault("weights/version", 0.0));
-    r1.stalenessMean.set(m.getOrDefault("staleness/mean", 0.0));
-    r1.queueDepth.labels("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
-    r1.queueDepth.labels("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
   }
 
   private Behavior<Command> onResend(Resend r) {

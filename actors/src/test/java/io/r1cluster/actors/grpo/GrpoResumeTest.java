@@ -18,6 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -119,6 +122,37 @@ class GrpoResumeTest {
         "plots/reward.png")) {
       assertTrue(Files.isRegularFile(out.resolve(f)), f);
     }
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void stopEndsTheRunAfterTheStepInFlightWithoutTheFinalSave() throws Exception {
+    Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
+        GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 1, 2, "save_steps: 2");
+    ActorTestKit k = kit();
+    Cluster c = Cluster.get(k.system());
+    c.manager().tell(Join.create(c.selfMember().address()));
+    GrpoJob job = GrpoJob.prepare(recipe, k.system().settings().config(), "127.0.0.1");
+    GrpoNode.start(k.system());
+    ActorRef<Learner.Command> learner = GrpoNode.startLearner(k.system(), job, System.out);
+    job.onStep(r -> {
+      if (r.step() == 3) {
+        learner.tell(Learner.Stop.INSTANCE); // what a cancelled pipeline stage sends
+      }
+    });
+    GrpoJob.RunResult r;
+    try {
+      r = job.done().get(100, TimeUnit.SECONDS);
+    } finally {
+      job.close();
+    }
+    assertFalse(r.completed());
+    assertTrue(r.steps() == 3 || r.steps() == 4, "the step in flight when Stop arrived ends, no more: " + r.steps());
+    Path out = r.outputDir();
+    assertFalse(Files.exists(out.resolve("model.safetensors")), "no final save");
+    assertEquals(r.steps(), Files.readAllLines(out.resolve("metrics.jsonl")).size());
+    assertEquals(out.resolve("checkpoint-" + r.steps() / 2 * 2), SftTrainer.latestCheckpoint(out),
+        "the run resumes from its last checkpoint");
   }
 
   private ActorTestKit kit() {
