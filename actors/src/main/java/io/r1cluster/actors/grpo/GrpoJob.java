@@ -234,7 +234,7 @@ public final class GrpoJob implements AutoCloseable {
     LearnerCheckpoint.Resume resume = null;
     try {
       resume = resumeDir == null ? null
-          : LearnerCheckpoint.read(resumeDir, prompts.size(), epochs, t.seed(), s.grpo().shuffleDataset());
+          : LearnerCheckpoint.read(resumeDir, prompts.size(), epochs, t.seed(), s.grpo().shuffleDataset(), pps);
     } catch (RuntimeException e) {
       if (policy != null) {
         policy.close();

@@ -87,15 +87,32 @@ final class LearnerCheckpoint {
 
   /**
    * Reads a checkpoint's state; its ledger must describe this run (same prompts, epochs, seed and
-   * shuffle), else an {@link InputException} names the file and key.
+   * shuffle), else an {@link InputException} names the file and key. A checkpoint of the in-process
+   * {@code GrpoTrainer} (no ledger: the stage ran under {@code r1 run} before) resumes too: its
+   * position is a function of the step ({@code promptsPerStep} prompts per step, each epoch in the
+   * order of {@link SftTrainer#permutation} with {@code seed + epoch}), so those keys are consumed.
    */
-  static Resume read(Path dir, int prompts, int epochs, long seed, boolean shuffle) {
+  static Resume read(Path dir, int prompts, int epochs, long seed, boolean shuffle, int promptsPerStep) {
     Path file = dir.resolve(SftTrainer.STATE_FILE);
     JsonNode st = SftTrainer.readJson(file);
     JsonNode l = st.path(LEDGER);
     if (!l.isObject()) {
-      throw new InputException(file, 0, LEDGER, "no prompt ledger: not a checkpoint of the actor learner"
-          + " (set overwrite_output_dir: true to start over, or resume_from_checkpoint: false)");
+      if (!st.path("global_step").canConvertToLong() || !st.has("policy_version")) {
+        throw new InputException(file, 0, LEDGER, "neither a prompt ledger nor global_step and policy_version:"
+            + " not a GRPO checkpoint (set overwrite_output_dir: true to start over)");
+      }
+      int step = st.path("global_step").asInt();
+      long consumed = Math.min((long) step * promptsPerStep, (long) prompts * epochs);
+      long[] keys = new long[(int) consumed];
+      int[] perm = null;
+      for (int pos = 0; pos < consumed; pos++) {
+        int epoch = pos / prompts;
+        if (pos % prompts == 0) {
+          perm = SftTrainer.permutation(prompts, seed + epoch);
+        }
+        keys[pos] = (long) epoch * prompts + perm[pos % prompts];
+      }
+      return new Resume(dir, step, st.path("policy_version").asLong(), keys, new long[0]);
     }
     expect(file, l, "prompts", prompts);
     expect(file, l, "epochs", epochs);

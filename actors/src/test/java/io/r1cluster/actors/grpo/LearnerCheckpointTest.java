@@ -28,19 +28,32 @@ class LearnerCheckpointTest {
     assertEquals("[3,1]", st.get("ledger").get("consumed_per_epoch").toString());
     Files.writeString(tmp.resolve(SftTrainer.STATE_FILE), st.toString());
 
-    LearnerCheckpoint.Resume r = LearnerCheckpoint.read(tmp, 5, 2, 9, true);
+    LearnerCheckpoint.Resume r = LearnerCheckpoint.read(tmp, 5, 2, 9, true, 1);
     assertEquals(2, r.step());
     assertEquals(2, r.version());
     assertArrayEquals(new long[] {1, 4, 7}, r.trainedKeys());
     assertArrayEquals(new long[] {2}, r.filteredKeys());
 
-    InputException e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 6, 2, 9, true));
+    InputException e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 6, 2, 9, true, 1));
     assertTrue(e.getMessage().contains("ledger.prompts") && e.getMessage().contains(SftTrainer.STATE_FILE), e.getMessage());
-    e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 5, 2, 10, true));
+    e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 5, 2, 10, true, 1));
     assertTrue(e.getMessage().contains("ledger.seed"), e.getMessage());
-    Files.writeString(tmp.resolve(SftTrainer.STATE_FILE), "{\"global_step\": 2}");
-    e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 5, 2, 9, true));
-    assertTrue(e.getMessage().contains("not a checkpoint of the actor learner"), e.getMessage());
+    Files.writeString(tmp.resolve(SftTrainer.STATE_FILE), "{\"epoch\": 2}");
+    e = assertThrows(InputException.class, () -> LearnerCheckpoint.read(tmp, 5, 2, 9, true, 1));
+    assertTrue(e.getMessage().contains("not a GRPO checkpoint") && e.getMessage().contains("ledger"), e.getMessage());
+  }
+
+  @Test
+  void aCheckpointOfTheInProcessTrainerResumesAtItsPosition() throws Exception {
+    // GrpoTrainer: step 3 of 2 prompts per step over 4 prompts = epoch 0 whole, then 2 of epoch 1
+    Files.writeString(tmp.resolve(SftTrainer.STATE_FILE), "{\"global_step\": 3, \"max_steps\": 4, \"policy_version\": 3}");
+    LearnerCheckpoint.Resume r = LearnerCheckpoint.read(tmp, 4, 2, 11, true, 2);
+    assertEquals(3, r.step());
+    assertEquals(3, r.version());
+    int[] e0 = SftTrainer.permutation(4, 11);
+    int[] e1 = SftTrainer.permutation(4, 12);
+    assertArrayEquals(new long[] {e0[0], e0[1], e0[2], e0[3], 4 + e1[0], 4 + e1[1]}, r.trainedKeys());
+    assertEquals(0, r.filteredKeys().length);
   }
 
   @Test
