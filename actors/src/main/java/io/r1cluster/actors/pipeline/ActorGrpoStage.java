@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -49,14 +50,16 @@ final class ActorGrpoStage implements Pipeline.StageRunner {
       log.printf("stage %s runs on the GRPO actors of %s: %d steps of %d prompts%n", stage.name(), system.address(),
           job.totalSteps(), job.promptsPerStep());
       AtomicInteger ran = new AtomicInteger();
+      AtomicReference<ActorRef<Learner.Command>> self = new AtomicReference<>();
+      job.onStep(r -> {
+        if (ran.incrementAndGet() == stopAfterSteps) {
+          self.get().tell(Learner.Stop.INSTANCE); // a simulated crash after this many steps (tests)
+        }
+      });
       ActorRef<Learner.Command> learner = system.systemActorOf(
           Learner.create(job, GrpoActorSettings.fromConfig(system.settings().config()), log),
           "r1-stage-learner-" + RUNS.incrementAndGet(), Props.empty());
-      job.onStep(r -> {
-        if (ran.incrementAndGet() == stopAfterSteps) {
-          learner.tell(Learner.Stop.INSTANCE); // a simulated crash after this many steps (tests)
-        }
-      });
+      self.set(learner);
       boolean stopSent = false;
       while (true) {
         try {
