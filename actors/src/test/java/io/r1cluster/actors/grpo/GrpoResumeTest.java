@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * terminated, no final save) after a checkpoint, and a new ActorSystem on the same output folder
  * finishes it. The weights differ from an uninterrupted run (rollouts are asynchronous), but the
  * accounting does not: the same number of steps, every (epoch, prompt) trained exactly once by the
- * weights that reach the end, and each step logged once.
+ * weights that reach the end, and each step logged once. Also: {@link Learner.Stop} ends a run
+ * without the final save, and a diverged run (non-finite weights) fails without a checkpoint.
  */
 class GrpoResumeTest {
   @TempDir Path tmp;
@@ -153,6 +154,30 @@ class GrpoResumeTest {
     assertEquals(r.steps(), Files.readAllLines(out.resolve("metrics.jsonl")).size());
     assertEquals(out.resolve("checkpoint-" + r.steps() / 2 * 2), SftTrainer.latestCheckpoint(out),
         "the run resumes from its last checkpoint");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aDivergedRunFailsWithoutWritingACheckpoint() throws Exception {
+    // a learning rate beyond float range turns the first update into inf/NaN weights
+    Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
+        GrpoFixtures.demoData(tmp.resolve("data"), 8), 1, 1, 1, "save_steps: 1");
+    Files.writeString(recipe, Files.readString(recipe).replace("learning_rate: 1.0e-3", "learning_rate: 1.0e+39"));
+    ActorTestKit k = kit();
+    GrpoJob job = GrpoFixtures.startAlone(k.system(), recipe, null);
+    ExecutionException e;
+    try {
+      e = assertThrows(ExecutionException.class, () -> job.done().get(100, TimeUnit.SECONDS));
+    } finally {
+      job.close();
+    }
+    assertTrue(e.getCause().getMessage().contains("is not finite after step 1"), e.getCause().toString());
+    Path out = tmp.resolve("out");
+    try (var files = Files.list(out)) {
+      List<String> names = files.map(f -> f.getFileName().toString()).toList();
+      assertTrue(names.stream().noneMatch(n -> n.startsWith("checkpoint")), "no checkpoint, not even a partial one: " + names);
+      assertFalse(names.contains("model.safetensors"), names.toString());
+    }
   }
 
   private ActorTestKit kit() {
