@@ -25,10 +25,11 @@ import picocli.CommandLine.Parameters;
  * cluster as the learner and the members' rollout and reward roles do the rest.
  */
 @Command(name = "grpo", mixinStandardHelpOptions = true,
-    description = {"Run GRPO (stage 2) from a recipe: metrics.jsonl, progress lines and the final checkpoint go to output_dir.",
+    description = {"Run GRPO (stage 2) from a recipe: metrics.jsonl, progress lines, checkpoint-N and the final model go to output_dir;",
+        "a run resumes from the latest checkpoint-N there (unless overwrite_output_dir).",
         "Alone (default): every role in this JVM. With --cluster: join as the learner; members do rollouts and rewards."})
 public final class GrpoCommand implements CliCommand {
-  @Parameters(index = "0", paramLabel = "RECIPE", description = "recipe YAML (a GRPO recipe or a pipeline with a grpo stage)")
+  @Parameters(index = "0", paramLabel = "RECIPE", description = "recipe YAML (a GRPO recipe or a pipeline with a grpo or combined stage)")
   Path recipe;
 
   @Option(names = "--cluster", paramLabel = "HOST:PORT", description = "seed node of a running cluster to submit to")
@@ -49,6 +50,9 @@ public final class GrpoCommand implements CliCommand {
     List<String> seeds = cluster == null ? List.of() : List.of(ClusterBoot.seedAddress(cluster, "--cluster"));
     Config config = ClusterBoot.config(roles, host, port, seeds, false);
     GrpoJob job = GrpoJob.prepare(recipe, config, host);
+    if (job.resumedFrom() != null) {
+      System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
+    }
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
     ClusterBoot.startServices(system);
     try {

@@ -81,6 +81,9 @@ public final class MemberCommand implements CliCommand {
       config = config.withValue("r1.grpo.rollout.slots", ConfigValueFactory.fromAnyRef(slots));
     }
     GrpoJob job = recipe == null ? null : GrpoJob.prepare(recipe, config, h);
+    if (job != null && job.resumedFrom() != null) {
+      System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
+    }
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
     ClusterBoot.startServices(system);
     GrpoNode.start(system);

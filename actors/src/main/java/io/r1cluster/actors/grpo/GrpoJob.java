@@ -8,11 +8,13 @@ import io.r1cluster.actors.transport.WeightChannels;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.checkpoint.SafeTensors;
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.generate.GenerateBenchmark;
 import io.r1cluster.core.grpo.GrpoConfig;
 import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.grpo.GrpoTrainer;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.LrSchedule;
@@ -25,6 +27,8 @@ import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.recipe.Transport;
 import io.r1cluster.core.recipe.Value;
+import io.r1cluster.core.sft.SftEncoder;
+import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -45,17 +49,23 @@ import java.util.function.Consumer;
  *
  * <p>{@code model_name_or_path: demo} is the built-in demo config with the demo tokenizer,
  * initialised from {@code seed}; anything else is a checkpoint folder (or a model in the local
- * Hugging Face cache).
+ * Hugging Face cache). A {@code combined} stage also encodes the dataset's trace rows: each step adds
+ * {@code sft_loss_weight} × their SFT loss ({@link GrpoTrainer#sftLoss}). When {@code output_dir} has
+ * a {@code checkpoint-N}, the run resumes from it (see {@link LearnerCheckpoint}).
  */
 public final class GrpoJob implements AutoCloseable {
 
   /** What one optimizer step reported. */
   public record StepReport(int step, int totalSteps, long version, Map<String, Double> metrics,
-      PromptLedger.Counters counters) {}
+      PromptLedger.Counters counters, long[] trainedKeys) {}
 
-  /** The outcome of a run. */
+  /**
+   * The outcome of a run.
+   *
+   * @param completed false when the run was stopped ({@link Learner.Stop}) without its final save
+   */
   public record RunResult(int steps, long version, PromptLedger.Counters counters, int[] trainedCounts,
-      Path outputDir) {}
+      Path outputDir, boolean completed) {}
 
   /** Builds the trainer; called once, on the learner dispatcher. */
   @FunctionalInterface
@@ -76,6 +86,9 @@ public final class GrpoJob implements AutoCloseable {
   final int epochs;
   final int totalSteps;
   final Path outputDir;
+  final Path tokenizerDir;
+  final LearnerCheckpoint.Resume resume;
+  final List<SftEncoder.Encoded> traces;
   final EmbeddedAeron aeron;
   final WeightPublisher publisher;
   final RunSpec.WeightSource source;
@@ -83,7 +96,8 @@ public final class GrpoJob implements AutoCloseable {
   private volatile Consumer<StepReport> listener = r -> {};
 
   private GrpoJob(String runId, Path recipeFile, RecipeSettings settings, List<Prompt> prompts, Qwen2Model policy,
-      Map<String, String> tokenizerFiles, int promptsPerStep, int epochs, int totalSteps, EmbeddedAeron aeron,
+      Map<String, String> tokenizerFiles, Path tokenizerDir, LearnerCheckpoint.Resume resume,
+      List<SftEncoder.Encoded> traces, int promptsPerStep, int epochs, int totalSteps, EmbeddedAeron aeron,
       WeightPublisher publisher, RunSpec.WeightSource source, TrainerFactory trainer) {
     this.runId = runId;
     this.recipeFile = recipeFile;
@@ -100,6 +114,9 @@ public final class GrpoJob implements AutoCloseable {
         t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), totalSteps),
         t.lrSchedulerKwargs());
     this.outputDir = Path.of(t.outputDir()).toAbsolutePath();
+    this.tokenizerDir = tokenizerDir;
+    this.resume = resume;
+    this.traces = traces;
     this.aeron = aeron;
     this.publisher = publisher;
     this.source = source;
@@ -110,20 +127,35 @@ public final class GrpoJob implements AutoCloseable {
       if (g.syncRefModel()) {
         l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
       }
-      return TrainerBackend.of(l);
+      if (resume != null) {
+        l.optimizer().load(SafeTensors.read(resume.dir().resolve(SftTrainer.OPTIMIZER_FILE)));
+        l.resumeAt(resume.step());
+      }
+      // combined stage: sft_loss_weight x the SFT loss on trace rows, in the same optimizer step (as GrpoTrainer)
+      return TrainerBackend.of(l, settings.kind() != StageType.COMBINED || traces.isEmpty() ? null
+          : step -> GrpoTrainer.sftLoss(settings, traces, step, promptsPerStep));
     };
   }
 
   /**
    * Loads and validates a recipe, its prompts and its model, and opens the weight publication.
    *
-   * @param recipeFile the recipe (its GRPO settings: a flat GRPO recipe, or its first grpo stage)
+   * @param recipeFile the recipe (its GRPO settings: a flat GRPO recipe, or its first grpo or combined stage)
    * @param config the learner ActorSystem's config (Aeron and {@code r1.grpo} settings)
    * @param host this node's hostname (UDP control endpoint)
    */
   public static GrpoJob prepare(Path recipeFile, Config config, String host) {
-    Recipe recipe = Recipe.load(recipeFile);
-    RecipeSettings s = grpoSettings(recipe);
+    return prepare(recipeFile, grpoSettings(Recipe.load(recipeFile)), config, host);
+  }
+
+  /**
+   * {@link #prepare(Path, Config, String)} for resolved settings: a pipeline's grpo or combined stage
+   * ({@code recipeFile} names the recipe in errors). When {@code output_dir} holds a
+   * {@code checkpoint-N} (and {@code overwrite_output_dir} is off, or {@code resume_from_checkpoint}
+   * names one) the run resumes from it: its weights and optimizer state, step, policy version and
+   * prompt ledger.
+   */
+  public static GrpoJob prepare(Path recipeFile, RecipeSettings s, Config config, String host) {
     GrpoSettings g = s.grpo();
     ClusterSettings c = s.cluster();
     TrainingSettings t = s.training();
@@ -146,9 +178,14 @@ public final class GrpoJob implements AutoCloseable {
     if (name == null) {
       throw new InputException(recipeFile, 0, "model_name_or_path", "the recipe names no model");
     }
+    Path resumeDir = SftTrainer.resumeCheckpoint(Path.of(t.outputDir()).toAbsolutePath(), t);
+    Path tokDir;
+    List<SftEncoder.Encoded> traces = List.of();
     try {
-      Path tokDir;
-      if (name.equals("demo")) {
+      if (resumeDir != null) {
+        tokDir = resumeDir;
+        policy = Qwen2Model.load(resumeDir, Device.cpu());
+      } else if (name.equals("demo")) {
         tokDir = Files.createTempDirectory("r1-demo-tokenizer-");
         DemoTokenizer.write(tokDir);
         policy = Qwen2Model.random(GenerateBenchmark.demoConfig(DemoTokenizer.vocabSize()), Device.cpu(), t.seed());
@@ -163,10 +200,15 @@ public final class GrpoJob implements AutoCloseable {
         }
         tokFiles.put(f, Files.readString(p, StandardCharsets.UTF_8));
       }
+      if (s.kind() == StageType.COMBINED) {
+        try (Tokenizer tok = Tokenizer.load(tokDir)) {
+          traces = GrpoTrainer.traces(s, tok, tok.chatTemplate(s.model().chatTemplate()));
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("loading model " + name, e);
     }
-    return assemble(recipeFile, s, prompts, policy, tokFiles, null, config, host);
+    return assemble(recipeFile, s, prompts, policy, tokFiles, tokDir, resumeDir, traces, null, config, host);
   }
 
   /**
@@ -176,11 +218,12 @@ public final class GrpoJob implements AutoCloseable {
    */
   public static GrpoJob simulated(Path recipeFile, List<Prompt> prompts, TrainerFactory trainer, Config config) {
     RecipeSettings s = grpoSettings(Recipe.load(recipeFile));
-    return assemble(recipeFile, s, prompts, null, Map.of(), trainer, config, "127.0.0.1");
+    return assemble(recipeFile, s, prompts, null, Map.of(), null, null, List.of(), trainer, config, "127.0.0.1");
   }
 
   private static GrpoJob assemble(Path recipeFile, RecipeSettings s, List<Prompt> prompts, Qwen2Model policy,
-      Map<String, String> tokFiles, TrainerFactory trainer, Config config, String host) {
+      Map<String, String> tokFiles, Path tokDir, Path resumeDir, List<SftEncoder.Encoded> traces,
+      TrainerFactory trainer, Config config, String host) {
     ClusterSettings c = s.cluster();
     TrainingSettings t = s.training();
     int pps = c.promptsPerStep() != null ? c.promptsPerStep()
@@ -188,6 +231,16 @@ public final class GrpoJob implements AutoCloseable {
     int epochs = (int) Math.max(1, Math.ceil(t.numTrainEpochs()));
     long keys = (long) epochs * prompts.size();
     int totalSteps = t.maxSteps() > 0 ? t.maxSteps() : (int) ((keys + pps - 1) / pps);
+    LearnerCheckpoint.Resume resume = null;
+    try {
+      resume = resumeDir == null ? null
+          : LearnerCheckpoint.read(resumeDir, prompts.size(), epochs, t.seed(), s.grpo().shuffleDataset(), pps);
+    } catch (RuntimeException e) {
+      if (policy != null) {
+        policy.close();
+      }
+      throw e;
+    }
     AeronSettings as = AeronSettings.fromConfig(config);
     GrpoActorSettings gs = GrpoActorSettings.fromConfig(config);
     EmbeddedAeron aeron = EmbeddedAeron.launch(as);
@@ -210,23 +263,23 @@ public final class GrpoJob implements AutoCloseable {
       throw e;
     }
     String runId = recipeFile.getFileName() + "-" + Long.toHexString(System.currentTimeMillis());
-    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, pps, epochs, totalSteps, aeron, pub, src,
-        trainer);
+    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, tokDir, resume, traces, pps, epochs, totalSteps,
+        aeron, pub, src, trainer);
   }
 
   private static RecipeSettings grpoSettings(Recipe recipe) {
     if (recipe.stages().isEmpty()) {
-      if (recipe.settings().kind() != StageType.GRPO) {
+      if (recipe.settings().kind() != StageType.GRPO && recipe.settings().kind() != StageType.COMBINED) {
         throw new InputException(recipe.file(), 0, "reward_funcs", "not a GRPO recipe (no GRPO keys and no grpo stage)");
       }
       return recipe.settings();
     }
     for (Stage st : recipe.stages()) {
-      if (st.type() == StageType.GRPO) {
+      if (st.type() == StageType.GRPO || st.type() == StageType.COMBINED) {
         return st.settings();
       }
     }
-    throw new InputException(recipe.file(), 0, "pipeline", "the pipeline has no grpo stage");
+    throw new InputException(recipe.file(), 0, "pipeline", "the pipeline has no grpo or combined stage");
   }
 
   private static InputException error(Path file, RecipeSettings s, String key, String detail) {
@@ -283,16 +336,28 @@ public final class GrpoJob implements AutoCloseable {
     return policy.toTensors(io.r1cluster.core.checkpoint.DType.F32);
   }
 
-  /** Writes the final Hugging Face checkpoint (config, safetensors, tokenizer files) into output_dir. */
+  /** Where this run resumes from ({@code checkpoint-N}), or null for a fresh run. */
+  public Path resumedFrom() {
+    return resume == null ? null : resume.dir();
+  }
+
+  /** Steps a resumed run had done (0 for a fresh run). */
+  public int startStep() {
+    return resume == null ? 0 : resume.step();
+  }
+
+  /**
+   * Writes the final model into output_dir as {@link GrpoTrainer} does (config, safetensors,
+   * generation config, tokenizer files; see {@link SftTrainer#saveFinal}) and plots metrics.jsonl.
+   */
   void saveCheckpoint() throws IOException {
     Files.createDirectories(outputDir);
     if (policy == null) {
       return; // simulated run: no model
     }
-    policy.save(outputDir);
-    for (Map.Entry<String, String> f : tokenizerFiles.entrySet()) {
-      Files.writeString(outputDir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
-    }
+    SftTrainer.saveFinal(outputDir, policy, tokenizerDir);
+    io.r1cluster.core.train.MetricsLog.plot(outputDir.resolve(SftTrainer.METRICS_FILE), outputDir.resolve("plots"),
+        settings.kind() == StageType.COMBINED ? "combined " : "grpo ");
   }
 
   @Override

@@ -1,7 +1,6 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.metrics.Metrics;
-import io.r1cluster.actors.metrics.R1Metrics;
 import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
@@ -12,10 +11,12 @@ import io.r1cluster.core.grpo.Advantages;
 import io.r1cluster.core.grpo.GrpoLearner;
 import io.r1cluster.core.recipe.ClusterSettings;
 import io.r1cluster.core.recipe.GrpoSettings;
+import io.r1cluster.core.recipe.IntervalStrategy;
+import io.r1cluster.core.recipe.TrainingSettings;
+import io.r1cluster.core.sft.SftTrainer;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +26,7 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -40,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * on the io dispatcher, then announces the version to every {@link NodeAgent}. Resend requests from
  * nodes are served from the publisher's retained snapshot. Metrics go to {@code metrics.jsonl}; at
  * the end the final checkpoint is saved and the job's {@code done} future completes.
+ *
+ * <p>Every {@code save_steps} it writes {@code checkpoint-N} on the learner thread between two steps
+ * ({@link LearnerCheckpoint}: weights, optimizer, step, version and the prompts consumed); a job
+ * prepared on an output folder with a checkpoint starts from it (its version is published first and
+ * its consumed prompts are never dispatched again). {@link Stop} ends a run after the step in flight
+ * without the final save.
  */
 public final class Learner extends AbstractBehavior<Learner.Command> {
   private static final Logger LOG = LoggerFactory.getLogger(Learner.class);
@@ -59,6 +67,15 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   private record Saved(Throwable error) implements Command, NoSerializationVerificationNeeded {}
 
+  private record Checkpointed(int step, Throwable error) implements Command, NoSerializationVerificationNeeded {}
+
+  /**
+   * Stop cooperatively (a cancelled pipeline stage): the step in flight ends, nothing more is
+   * trained, no final save; {@code done} completes with {@code completed = false} and the run
+   * resumes from its last {@code checkpoint-N}. Local only.
+   */
+  public enum Stop implements Command, NoSerializationVerificationNeeded { INSTANCE }
+
   public static Behavior<Command> create(GrpoJob job, GrpoActorSettings settings, PrintStream progress) {
     return Behaviors.setup(ctx -> new Learner(ctx, job, settings, progress));
   }
@@ -72,6 +89,11 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private final Set<ActorRef<NodeAgent.Command>> agents = new HashSet<>();
   private final int weightSyncSteps;
   private final int maxSteps;
+  private final int saveEvery;
+  private final LearnerCheckpoint checkpoint;
+  private boolean stepInFlight;
+  private boolean stopping;
+  private boolean ended; // done is (being) completed
   private long version;
   private long published = -1;
   private int steps;
@@ -88,31 +110,46 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     GrpoSettings g = job.settings.grpo();
     ClusterSettings c = job.settings.cluster();
     this.weightSyncSteps = c.weightSyncSteps();
-    this.maxSteps = job.settings.training().maxSteps();
+    TrainingSettings t = job.settings.training();
+    this.maxSteps = t.maxSteps();
+    this.saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE
+        : SftTrainer.interval(t.saveSteps(), job.totalSteps);
+    this.checkpoint = new LearnerCheckpoint(job.resume);
+    if (job.resume != null) {
+      this.steps = job.resume.step();
+      this.version = job.resume.version();
+    }
     this.learnerExec = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.LEARNER_DISPATCHER));
     // built on the learner thread: its constructor runs a backward pass (AdamW defines the gradients)
     this.learner = CompletableFuture.supplyAsync(job.trainer::create, learnerExec);
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
-    this.metrics = new MetricsLog(job.outputDir.resolve("metrics.jsonl"), progress, settings.progressInterval());
+    this.metrics = new MetricsLog(job.outputDir.resolve(SftTrainer.METRICS_FILE), steps, progress,
+        settings.progressInterval());
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
-    PromptLedger ledger = new PromptLedger(job.prompts, job.epochs, job.settings.training().seed(),
-        g.shuffleDataset(), budget);
+    PromptLedger ledger = new PromptLedger(job.prompts, job.epochs, t.seed(), g.shuffleDataset(), budget);
+    if (job.resume != null) {
+      ledger.restore(job.resume.trainedKeys(), job.resume.filteredKeys());
+      ctx.getLog().info("GRPO run {} resumes from {}: step {}, policy version {}, {} prompts consumed",
+          job.runId, job.resume.dir(), steps, version, job.resume.trainedKeys().length + job.resume.filteredKeys().length);
+    }
     this.dispatcher = ctx.spawn(PromptDispatcher.create(ledger, new PromptDispatcher.Plan(job.promptsPerStep,
-        c.maxStaleness(), c.weightSyncSteps(), c.dynamicSampling(), c.maxNumGenBatches()), settings), "dispatcher");
+        c.maxStaleness(), c.weightSyncSteps(), c.dynamicSampling(), c.maxNumGenBatches()), settings, version),
+        "dispatcher");
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(NodeAgent.KEY,
         ctx.messageAdapter(Receptionist.Listing.class, l -> new Agents(l.getServiceInstances(NodeAgent.KEY)))));
     ctx.getLog().info("GRPO run {}: {} prompts x {} epochs, {} prompts/step, {} steps, max_staleness {}, budget {}",
         job.runId, job.prompts.size(), job.epochs, job.promptsPerStep, job.totalSteps, c.maxStaleness(), budget);
-    // version 0: the initial policy
-    CompletableFuture<Published> v0 = learner
-        .thenApplyAsync(l -> l.export(0), learnerExec)
+    // the initial policy: version 0, or the resumed checkpoint's version
+    long v0 = version;
+    CompletableFuture<Published> first = learner
+        .thenApplyAsync(l -> l.export(v0), learnerExec)
         .thenApplyAsync(snap -> {
           long t0 = System.nanoTime();
           job.publisher.publish(snap);
-          return new Published(0, System.nanoTime() - t0, null);
+          return new Published(v0, System.nanoTime() - t0, null);
         }, io);
-    ctx.pipeToSelf(v0, (ok, err) -> ok != null ? ok : new Published(0, 0, err));
-    dispatcher.tell(new PromptDispatcher.TakeBatch(0, ctx.getSelf()));
+    ctx.pipeToSelf(first, (ok, err) -> ok != null ? ok : new Published(v0, 0, err));
+    dispatcher.tell(new PromptDispatcher.TakeBatch(v0, ctx.getSelf()));
   }
 
   @Override
@@ -124,6 +161,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         .onMessage(StepDone.class, this::onStepDone)
         .onMessage(Resend.class, this::onResend)
         .onMessage(Saved.class, this::onSaved)
+        .onMessage(Checkpointed.class, this::onCheckpointed)
+        .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }
 
@@ -153,7 +193,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private Behavior<Command> onBatch(PromptDispatcher.Batch b) {
-    if (finishing) {
+    if (finishing || stopping) {
       return this;
     }
     if (b.done()) {
@@ -170,6 +210,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     long at = version;
     boolean last = maxSteps > 0 ? steps + 1 >= maxSteps : steps + 1 >= job.totalSteps;
     dispatcher.tell(new PromptDispatcher.StepStarted(at + 1));
+    stepInFlight = true;
     CompletableFuture<StepDone> work = learner.thenApplyAsync(l -> {
       long t0 = System.nanoTime();
       GrpoLearner.StepResult r = l.step(batch, at);
@@ -195,8 +236,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private Behavior<Command> onStepDone(StepDone d) {
+    stepInFlight = false;
     if (d.error() != null) {
-      return fail(d.error());
+      return fail(d.error()); // nothing of this step is checkpointed
     }
     long now = System.nanoTime();
     version = d.result().version();
@@ -207,48 +249,97 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
     PromptDispatcher.Batch b = current;
     PromptLedger.Counters c = b.counters();
+    checkpoint.consumed(b.trainedKeys(), b.filteredKeys());
     double wall = Math.max(1e-9, (now - lastStepEnd) / 1e9);
-    Map<String, Double> m = new LinkedHashMap<>(d.result().metrics());
-    m.put("queue/in_flight", (double) c.inFlight());
-    m.put("queue/buffered", (double) c.buffered());
-    m.put("queue/budget", (double) c.budget());
-    m.put("ledger/dispatched", (double) c.dispatched());
-    m.put("ledger/completed", (double) c.completed());
-    m.put("ledger/retried", (double) c.retried());
-    m.put("ledger/dropped_stale", (double) c.droppedStale());
-    m.put("ledger/duplicate_ignored", (double) c.duplicateIgnored());
-    m.put("ledger/trained", (double) c.trained());
-    m.put("ledger/filtered", (double) c.filtered());
-    m.put("rollout/tokens_per_s", b.completionTokens() / wall);
-    m.put("learner/idle_frac", Math.min(1.0, idleNanos / 1e9 / wall));
-    m.put("learner/step_s", d.stepNanos() / 1e9);
-    m.put("weights/push_ms", d.pushNanos() / 1e6);
-    m.put("weights/version", (double) Math.max(0, published));
-    m.put("global_step", (double) steps);
+    Map<String, Double> m = MetricsLog.stepMetrics(d.result().metrics(), c, b.completionTokens() / wall,
+        Math.min(1.0, idleNanos / 1e9 / wall), d.stepNanos() / 1e9, d.pushNanos() / 1e6, Math.max(0, published), steps);
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
-    exportToPrometheus(m);
+    MetricsLog.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
     metrics.progress(steps, job.totalSteps, m, steps == 1);
     lastMetrics = m;
-    job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c));
+    job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c, b.trainedKeys()));
     lastStepEnd = now;
     idleNanos = 0;
     idleSince = now;
+    boolean last = maxSteps > 0 && steps >= maxSteps || steps >= job.totalSteps;
+    if (steps % saveEvery == 0 && !last) {
+      saveCheckpoint();
+    }
+    if (stopping) {
+      return stopNow();
+    }
     if (maxSteps > 0 && steps >= maxSteps) {
-      return finish(new PromptDispatcher.Batch(List.of(), true, c, 0, 0, null));
+      return finish(new PromptDispatcher.Batch(List.of(), true, c, 0, 0, null, new long[0], new long[0]));
     }
     dispatcher.tell(new PromptDispatcher.TakeBatch(version, getContext().getSelf()));
     return this;
   }
 
-  /** The learner's share of the node's Prometheus series (r1.metrics; served when its port is set). */
-  private void exportToPrometheus(Map<String, Double> m) {
-    R1Metrics r1 = Metrics.get(getContext().getSystem()).r1();
-    r1.learnerIdleFraction.set(m.getOrDefault("learner/idle_frac", 0.0));
-    r1.weightsPushMs.set(m.getOrDefault("weights/push_ms", 0.0));
-    r1.weightsVersion.set(m.getOrDefault("weights/version", 0.0));
-    r1.stalenessMean.set(m.getOrDefault("staleness/mean", 0.0));
-    r1.queueDepth.labels("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
-    r1.queueDepth.labels("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
+  /**
+   * Writes {@code checkpoint-STEPS} on the learner thread, after this step and before the next (the
+   * learner dispatcher has one thread): the weights and optimizer state of this step and the keys
+   * consumed up to it.
+   */
+  private void saveCheckpoint() {
+    if (job.policy == null) {
+      return; // simulated run: no model
+    }
+    int step = steps;
+    var state = checkpoint.state(step, job.totalSteps, version, job.prompts.size(), job.epochs,
+        job.settings.training().seed(), job.settings.grpo().shuffleDataset());
+    CompletableFuture<Checkpointed> w = learner.thenApplyAsync(l -> {
+      LearnerCheckpoint.write(job, l.optimizer(), step, state);
+      return new Checkpointed(step, null);
+    }, learnerExec);
+    getContext().pipeToSelf(w, (ok, err) -> ok != null ? ok : new Checkpointed(step, err));
+  }
+
+  private Behavior<Command> onCheckpointed(Checkpointed c) {
+    if (c.error() != null) {
+      return fail(c.error());
+    }
+    getContext().getLog().info("GRPO run {}: checkpoint-{} saved", job.runId, c.step());
+    return this;
+  }
+
+  private Behavior<Command> onStop() {
+    if (finishing || stopping) {
+      return this;
+    }
+    stopping = true;
+    getContext().getLog().info("GRPO run {}: stopping after step {} (no final save)", job.runId, steps);
+    return stepInFlight ? this : stopNow();
+  }
+
+  /** Ends a stopped run once the learner thread is idle (a checkpoint being written finishes first). */
+  private Behavior<Command> stopNow() {
+    ended = true;
+    metrics.close();
+    getContext().stop(dispatcher);
+    PromptLedger.Counters c = current == null ? null : current.counters();
+    GrpoJob.RunResult r = new GrpoJob.RunResult(steps, version, c, null, job.outputDir, false);
+    afterLearnerThread(() -> job.done.complete(r));
+    return Behaviors.stopped();
+  }
+
+  /** Runs {@code then} once everything queued on the learner thread has run (or at once if it is gone). */
+  private void afterLearnerThread(Runnable then) {
+    try {
+      CompletableFuture.runAsync(() -> {}, learnerExec).whenComplete((ok, err) -> then.run());
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      then.run();
+    }
+  }
+
+  private Behavior<Command> onPostStop() {
+    if (!ended) {
+      ended = true;
+      // stopped from outside (its ActorSystem terminated): no final save; the run resumes from its last checkpoint
+      metrics.close();
+      afterLearnerThread(() -> job.done.completeExceptionally(
+          new IllegalStateException("GRPO run " + job.runId + ": the learner stopped after step " + steps)));
+    }
+    return this;
   }
 
   private Behavior<Command> onResend(Resend r) {
@@ -281,17 +372,20 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     if (s.error() != null) {
       return fail(s.error());
     }
+    ended = true;
     metrics.progress(steps, job.totalSteps, lastMetrics, true);
     metrics.close();
     getContext().stop(dispatcher);
-    job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir));
+    job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir,
+        true));
     return Behaviors.empty();
   }
 
   private Behavior<Command> fail(Throwable t) {
     getContext().getLog().error("GRPO run {} failed: {}", job.runId, t.toString());
+    ended = true;
     metrics.close();
-    job.done.completeExceptionally(t);
+    afterLearnerThread(() -> job.done.completeExceptionally(t));
     return Behaviors.stopped();
   }
 }

@@ -2,6 +2,7 @@ package io.r1cluster.actors.grpo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r1cluster.actors.metrics.R1Metrics;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -9,7 +10,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,10 +31,23 @@ final class MetricsLog implements AutoCloseable {
   private final long startNanos = System.nanoTime();
   private long lastProgress;
 
-  MetricsLog(Path file, PrintStream progress, Duration interval) {
+  /**
+   * Opens {@code file}: a fresh run ({@code keepUpToStep} 0) starts it empty; a resumed run keeps the
+   * lines up to its checkpoint's step (dropping those the interrupted run wrote after it) and appends.
+   */
+  MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval) {
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
-      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+      List<String> keep = new ArrayList<>();
+      if (keepUpToStep > 0 && Files.exists(file)) {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+          if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= keepUpToStep) {
+            keep.add(line);
+          }
+        }
+      }
+      Files.write(file, keep, StandardCharsets.UTF_8);
+      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException("opening " + file, e);
     }
@@ -56,6 +74,43 @@ final class MetricsLog implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("writing metrics.jsonl", e);
     }
+  }
+
+  /**
+   * One step's line: the learner's metrics plus the cluster's ({@code queue/*}, {@code ledger/*},
+   * throughput, idle fraction, step and push times, published version, global step).
+   */
+  static Map<String, Double> stepMetrics(Map<String, Double> learner, PromptLedger.Counters c, double tokensPerSecond,
+      double idleFraction, double stepSeconds, double pushMillis, long publishedVersion, int globalStep) {
+    Map<String, Double> m = new LinkedHashMap<>(learner);
+    m.put("queue/in_flight", (double) c.inFlight());
+    m.put("queue/buffered", (double) c.buffered());
+    m.put("queue/budget", (double) c.budget());
+    m.put("ledger/dispatched", (double) c.dispatched());
+    m.put("ledger/completed", (double) c.completed());
+    m.put("ledger/retried", (double) c.retried());
+    m.put("ledger/dropped_stale", (double) c.droppedStale());
+    m.put("ledger/duplicate_ignored", (double) c.duplicateIgnored());
+    m.put("ledger/trained", (double) c.trained());
+    m.put("ledger/filtered", (double) c.filtered());
+    m.put("ledger/trained_twice", (double) c.trainedTwice());
+    m.put("rollout/tokens_per_s", tokensPerSecond);
+    m.put("learner/idle_frac", idleFraction);
+    m.put("learner/step_s", stepSeconds);
+    m.put("weights/push_ms", pushMillis);
+    m.put("weights/version", (double) publishedVersion);
+    m.put("global_step", (double) globalStep);
+    return m;
+  }
+
+  /** The learner's share of the node's Prometheus series (r1.metrics; served when its port is set). */
+  static void exportToPrometheus(R1Metrics r1, Map<String, Double> m) {
+    r1.learnerIdleFraction.set(m.getOrDefault("learner/idle_frac", 0.0));
+    r1.weightsPushMs.set(m.getOrDefault("weights/push_ms", 0.0));
+    r1.weightsVersion.set(m.getOrDefault("weights/version", 0.0));
+    r1.stalenessMean.set(m.getOrDefault("staleness/mean", 0.0));
+    r1.queueDepth.labels("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
+    r1.queueDepth.labels("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
   }
 
   /** Prints a progress line when the interval has passed (or {@code force}). */

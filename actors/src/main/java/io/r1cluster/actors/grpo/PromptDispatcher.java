@@ -52,7 +52,8 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
 
   /** Reply to {@link #TakeBatch}: groups (empty and {@code done} when the ledger is finished). */
   record Batch(List<ScoredGroup> groups, boolean done, PromptLedger.Counters counters, long completionTokens,
-      double generateSeconds, int[] trainedCounts) implements Learner.Command, NoSerializationVerificationNeeded {}
+      double generateSeconds, int[] trainedCounts, long[] trainedKeys, long[] filteredKeys)
+      implements Learner.Command, NoSerializationVerificationNeeded {}
 
   /** Current counters, for tests and the final report. */
   record GetCounters(ActorRef<PromptLedger.Counters> replyTo) implements Command, NoSerializationVerificationNeeded {}
@@ -75,8 +76,10 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   /** Dispatch settings from the recipe. */
   record Plan(int promptsPerStep, int maxStaleness, int weightSyncSteps, boolean dynamicSampling, int maxNumGenBatches) {}
 
-  static Behavior<Command> create(PromptLedger ledger, Plan plan, GrpoActorSettings settings) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new PromptDispatcher(ctx, timers, ledger, plan, settings)));
+  /** {@code startVersion}: the learner's policy version at start (0, or a resumed run's). */
+  static Behavior<Command> create(PromptLedger ledger, Plan plan, GrpoActorSettings settings, long startVersion) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new PromptDispatcher(ctx, timers, ledger, plan, settings,
+        startVersion)));
   }
 
   private final PromptLedger ledger;
@@ -95,10 +98,12 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private long tokens;
   private int filteredThisStep;
   private double generateSeconds;
+  private final List<Long> filteredSinceReply = new ArrayList<>();
 
   private PromptDispatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, PromptLedger ledger, Plan plan,
-      GrpoActorSettings settings) {
+      GrpoActorSettings settings, long startVersion) {
     super(ctx);
+    this.targetVersion = startVersion;
     this.ledger = ledger;
     this.plan = plan;
     this.settings = settings;
@@ -294,6 +299,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
         if (Advantages.zeroStd(e.getValue().total())) {
           it.remove();
           ledger.filtered(e.getKey());
+          filteredSinceReply.add(e.getKey());
           filterBudget--;
           filteredThisStep++;
         }
@@ -314,21 +320,31 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       return; // wait for more groups
     }
     List<ScoredGroup> groups = new ArrayList<>();
-    for (long k : keys) {
+    long[] trainedKeys = new long[keys.size()];
+    for (int i = 0; i < keys.size(); i++) {
+      long k = keys.get(i);
       groups.add(buffer.remove(k));
       ledger.trained(k);
+      trainedKeys[i] = k;
     }
     // what is dispatched from now on will be consumed after this step: by version trainVersion + 1
     targetVersion = pending.trainVersion() + 1;
     filteredThisStep = 0;
-    reply(groups, false);
+    reply(groups, false, trainedKeys);
   }
 
   private void reply(List<ScoredGroup> groups, boolean done) {
+    reply(groups, done, new long[0]);
+  }
+
+  /** Replies to the pending TakeBatch with the keys it consumed: trained ones, and those filtered since the last reply. */
+  private void reply(List<ScoredGroup> groups, boolean done, long[] trainedKeys) {
     TakeBatch t = pending;
     pending = null;
+    long[] filtered = filteredSinceReply.stream().mapToLong(Long::longValue).toArray();
+    filteredSinceReply.clear();
     t.replyTo().tell(new Batch(groups, done, ledger.counters(), tokens, generateSeconds,
-        done || ledger.finished() ? ledger.trainedCounts() : null));
+        done || ledger.finished() ? ledger.trainedCounts() : null, trainedKeys, filtered));
     tokens = 0;
     generateSeconds = 0;
   }

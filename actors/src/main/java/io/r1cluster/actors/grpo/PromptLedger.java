@@ -116,11 +116,45 @@ public final class PromptLedger {
   }
 
   private boolean hasPending() {
+    // keys restored from a checkpoint are TRAINED before the cursor reaches them: skip them
+    while (cursor < state.length && state[(int) keyAt(cursor)] != State.PENDING) {
+      cursor++;
+    }
     return !requeued.isEmpty() || cursor < state.length;
+  }
+
+  /**
+   * Restores the keys a resumed run already consumed (from its checkpoint): they count as trained or
+   * filtered and are never dispatched again; every other key is pending. Call before the first dispatch.
+   */
+  public void restore(long[] trainedKeys, long[] filteredKeys) {
+    if (dispatched > 0) {
+      throw new IllegalStateException("restore before the first dispatch");
+    }
+    for (long k : trainedKeys) {
+      restoreKey(k);
+      trained++;
+    }
+    for (long k : filteredKeys) {
+      restoreKey(k);
+      filtered++;
+    }
+  }
+
+  private void restoreKey(long key) {
+    if (key < 0 || key >= state.length) {
+      throw new IllegalArgumentException("key " + key + " is outside this run's " + state.length + " keys");
+    }
+    if (state[(int) key] != State.PENDING) {
+      throw new IllegalArgumentException("key " + key + " restored twice");
+    }
+    state[(int) key] = State.TRAINED;
+    trainedCount[(int) key] = 1;
   }
 
   /** Dispatches the next pending key; call only when {@link #canDispatch()}. */
   public Dispatch next(long deadlineNanos) {
+    hasPending();
     long key = requeued.isEmpty() ? keyAt(cursor++) : requeued.poll();
     state[(int) key] = State.IN_FLIGHT;
     inFlight++;

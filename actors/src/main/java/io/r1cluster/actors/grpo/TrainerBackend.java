@@ -3,6 +3,8 @@ package io.r1cluster.actors.grpo;
 import io.r1cluster.core.data.TrainBatch;
 import io.r1cluster.core.data.WeightSnapshot;
 import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.optim.AdamW;
+import java.util.function.LongFunction;
 
 /**
  * What the {@link Learner} trains with: {@link GrpoLearner} on the policy, or — in benchmarks
@@ -16,21 +18,39 @@ public interface TrainerBackend extends AutoCloseable {
   /** The weights to publish as {@code version}. */
   WeightSnapshot export(long version);
 
+  /** The optimizer whose state a checkpoint holds; null when there is none to save (simulated). */
+  default AdamW optimizer() {
+    return null;
+  }
+
   @Override
   void close();
 
   /** The real learner. */
   static TrainerBackend of(GrpoLearner learner) {
+    return of(learner, null);
+  }
+
+  /**
+   * The real learner; {@code aux} (may be null) gives the extra loss of the step with the given
+   * 0-based optimizer-step index (the combined stage's SFT term).
+   */
+  static TrainerBackend of(GrpoLearner learner, LongFunction<GrpoLearner.AuxiliaryLoss> aux) {
     return new TrainerBackend() {
       @Override
       public GrpoLearner.StepResult step(TrainBatch batch, long version) {
         NoGrad.onThisThread();
-        return learner.step(batch, version);
+        return learner.step(batch, version, aux == null ? null : aux.apply(learner.steps()));
       }
 
       @Override
       public WeightSnapshot export(long version) {
         return learner.exportWeights(version, io.r1cluster.core.checkpoint.DType.F32);
+      }
+
+      @Override
+      public AdamW optimizer() {
+        return learner.optimizer();
       }
 
       @Override

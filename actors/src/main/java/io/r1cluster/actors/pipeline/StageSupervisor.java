@@ -37,6 +37,11 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * that checkpoint is repeated. A stopping supervisor (hand-over, shutdown) cancels its pipeline
  * cooperatively and waits up to {@code stopTimeout} for the current step to end before it lets the
  * next instance start, so two instances never write the same run folder at once.
+ *
+ * <p>{@code grpo} and {@code combined} stages run on the GRPO actors ({@link ActorGrpoStage}): the
+ * learner on this node, generation and scoring on the cluster's rollout and reward members (a
+ * cluster without them waits for them). The learner writes {@code checkpoint-N} with its prompt
+ * ledger, so the next instance resumes the stage without training a prompt twice.
  */
 public final class StageSupervisor {
   /** Singleton name. */
@@ -88,7 +93,8 @@ public final class StageSupervisor {
       Thread worker = new Thread(() -> {
         try {
           NoGrad.onThisThread(); // as on the main thread of r1 run: grad mode only where a trainer asks
-          run.complete(new Pipeline(Recipe.load(recipe), runDir, log).cancelWhen(cancel::get).run());
+          run.complete(new Pipeline(Recipe.load(recipe), runDir, log).cancelWhen(cancel::get)
+              .grpoRunner(new ActorGrpoStage(ctx.getSystem(), recipe, log)).run());
         } catch (Throwable t) {
           run.completeExceptionally(t);
         }

@@ -112,4 +112,38 @@ class PromptLedgerTest {
     assertEquals(20, new HashSet<>(second).size());
     assertFalse(first.equals(second), "each epoch has its own order");
   }
+
+  @Test
+  void aRestoredLedgerDispatchesOnlyTheKeysNotYetConsumedInTheSameOrder() {
+    PromptLedger fresh = new PromptLedger(prompts(5), 2, 7, true, 100);
+    List<Long> order = new ArrayList<>();
+    while (fresh.canDispatch()) {
+      order.add(fresh.next(Long.MAX_VALUE).key());
+    }
+    PromptLedger l = new PromptLedger(prompts(5), 2, 7, true, 100);
+    long[] trained = {order.get(0), order.get(1), order.get(5)};
+    long[] filtered = {order.get(2)};
+    l.restore(trained, filtered);
+    List<Long> rest = new ArrayList<>();
+    while (l.canDispatch()) {
+      PromptLedger.Dispatch d = l.next(Long.MAX_VALUE);
+      rest.add(d.key());
+      l.complete(d.dispatchId());
+      l.trained(d.key());
+    }
+    List<Long> expected = new ArrayList<>(order);
+    expected.removeAll(List.of(order.get(0), order.get(1), order.get(5), order.get(2)));
+    assertEquals(expected, rest, "the rest, in the fresh run's order");
+    assertTrue(l.finished());
+    assertEquals(9, l.counters().trained());
+    assertEquals(1, l.counters().filtered());
+    assertEquals(0, l.counters().trainedTwice());
+    for (int n : l.trainedCounts()) {
+      assertEquals(1, n);
+    }
+    assertThrows(IllegalArgumentException.class, () -> new PromptLedger(prompts(5), 2, 7, true, 100)
+        .restore(new long[] {3, 3}, new long[0]), "a key restored twice");
+    assertThrows(IllegalArgumentException.class, () -> new PromptLedger(prompts(5), 2, 7, true, 100)
+        .restore(new long[] {10}, new long[0]), "a key outside the run");
+  }
 }

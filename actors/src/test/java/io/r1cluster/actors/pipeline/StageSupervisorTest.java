@@ -1,12 +1,12 @@
 package io.r1cluster.actors.pipeline;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.r1cluster.actors.grpo.GrpoFixtures;
+import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.core.pipeline.Pipeline;
 import io.r1cluster.core.pipeline.PipelineTest;
 import io.r1cluster.core.recipe.Recipe;
@@ -36,10 +36,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The stage supervisor as a cluster singleton over real Artery remoting: S = seed, A and B =
- * learner members sharing one run folder. A (the oldest learner) runs the pipeline; it is cut off
- * in the middle of the GRPO stage without leaving the cluster (as a crash would), the split-brain
- * resolver downs it, the singleton starts on B, and B finishes the run from A's last checkpoint.
- * The result equals an uninterrupted run: same steps, same reward per step, bit-identical weights.
+ * learner members sharing one run folder, R = a rollout + reward member. A (the oldest learner)
+ * runs the pipeline; its GRPO stage runs on the actors (A's learner, R's rollouts and rewards). A
+ * is cut off in the middle of the GRPO stage without leaving the cluster (as a crash would), the
+ * split-brain resolver downs it, the singleton starts on B, and B resumes the stage on the actors
+ * from A's last checkpoint-N.
+ *
+ * <p>The result has the accounting of an uninterrupted run: the same steps and the same number of
+ * prompts trained, none twice. It does not have the same weights or rewards: the actor path is
+ * asynchronous (rollouts run ahead by up to max_staleness versions and are scheduled by the
+ * cluster), so bit-identical weights are not asserted any more.
  */
 class StageSupervisorTest {
   @TempDir Path tmp;
@@ -74,6 +80,12 @@ class StageSupervisorTest {
     ActorTestKit b = start("\"learner\"", "");
     Cluster.get(b.system()).manager().tell(Join.create(seed));
     awaitUp(s.system(), 3);
+    ActorTestKit r = start("\"rollout\", \"reward\"", "");
+    Cluster.get(r.system()).manager().tell(Join.create(seed));
+    awaitUp(s.system(), 4);
+    for (ActorTestKit k : List.of(s, a, b, r)) {
+      GrpoNode.start(k.system());
+    }
 
     Path run = tmp.resolve("run");
     ByteArrayOutputStream logA = new ByteArrayOutputStream();
@@ -119,16 +131,29 @@ class StageSupervisorTest {
     String b1 = logB.toString(StandardCharsets.UTF_8);
     assertTrue(b1.contains("stage sft: done"), "B skips the finished stage:\n" + b1);
     assertTrue(b1.contains("resuming from") && b1.contains("grpo/checkpoint-"), "B resumes GRPO from A's checkpoint:\n" + b1);
+    String a1 = logA.toString(StandardCharsets.UTF_8);
+    assertTrue(a1.contains("stage grpo runs on the GRPO actors"), a1);
+    assertTrue(b1.contains("stage grpo runs on the GRPO actors"), b1);
 
-    // the same result as the uninterrupted run
+    // the accounting of the uninterrupted run (not its weights: see the class comment)
     Pipeline refP = new Pipeline(Recipe.load(recipe), ref, System.out);
     Pipeline runP = new Pipeline(Recipe.load(recipe), run, System.out);
     Map<String, double[][]> mr = refP.metrics("grpo");
     Map<String, double[][]> mb = runP.metrics("grpo");
     assertEquals(10, mr.get("reward").length);
-    assertArrayEquals(mr.get("reward"), mb.get("reward"), "same reward at every step");
-    assertArrayEquals(Files.readAllBytes(ref.resolve("grpo/model.safetensors")),
-        Files.readAllBytes(run.resolve("grpo/model.safetensors")), "bit-identical final weights");
+    double[][] trained = mb.get("ledger/trained");
+    assertEquals(10, trained.length, "the actor learner's ledger metrics, one line per step: " + mb.keySet());
+    for (int i = 0; i < 10; i++) {
+      assertEquals(i + 1, trained[i][0], "steps 1..10 once each (A's lines after its checkpoint dropped)");
+    }
+    double promptsTrained = trained[9][1] + mb.get("ledger/filtered")[9][1];
+    assertEquals(10 * 1, promptsTrained, "10 steps x 1 prompt, as the uninterrupted run");
+    assertEquals(0, mb.get("ledger/trained_twice")[9][1]);
+    assertEquals(10, mb.get("global_step")[9][1]);
+    for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+        "generation_config.json", "plots/reward.png")) {
+      assertTrue(Files.isRegularFile(run.resolve("grpo").resolve(f)), "the stage output has " + f);
+    }
     JsonNode end = new ObjectMapper().readTree(run.resolve("state.json").toFile());
     for (JsonNode st : end.path("stages")) {
       assertEquals("done", st.path("status").asText(), st.toString());

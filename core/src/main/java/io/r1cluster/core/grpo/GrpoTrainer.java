@@ -28,6 +28,7 @@ import io.r1cluster.core.sft.SftBatcher;
 import io.r1cluster.core.sft.SftEncoder;
 import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
+import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.Progress;
 import java.io.IOException;
@@ -121,16 +122,7 @@ public final class GrpoTrainer {
           g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
       Sampler sampler = new Sampler(model, ids -> loaded.tokenizer().decode(ids, true));
       // combined stage: trace rows of the same dataset, packed like SFT
-      List<SftEncoder.Encoded> traces = new ArrayList<>();
-      if (combined) {
-        SftEncoder enc = new SftEncoder(loaded.tokenizer(), template, settings.sft().maxLength(), true);
-        for (SftExample ex : Datasets.sft(settings.data(), settings.data().trainSplit()).items()) {
-          SftEncoder.Encoded e = enc.encode(ex);
-          if (e.trainedCount() > 0) {
-            traces.add(e);
-          }
-        }
-      }
+      List<SftEncoder.Encoded> traces = combined ? traces(settings, loaded.tokenizer(), template) : List.of();
       long start = 0;
       try (GrpoLearner learner = new GrpoLearner(model, cfg, schedule)) {
         if (g.syncRefModel()) {
@@ -196,9 +188,7 @@ public final class GrpoTrainer {
             TrainBatch batch = new TrainBatch(used, Advantages.compute(totals, g.scaleRewards()));
             GrpoLearner.AuxiliaryLoss aux = null;
             if (combined && !traces.isEmpty()) {
-              List<SftBatcher.Row> rows = traceRows(traces, step, t.seed(), promptsPerStep, settings.sft().maxLength());
-              aux = policy -> SftTrainer.accumulate(policy, traces, rows, t.perDeviceTrainBatchSize(),
-                  settings.sft().sftLossWeight()).loss();
+              aux = sftLoss(settings, traces, step, promptsPerStep);
             }
             GrpoLearner.StepResult r = learner.step(batch, version, aux);
             version = r.version();
@@ -230,6 +220,31 @@ public final class GrpoTrainer {
         return new Result(out, start + ran, total, lastReward, start, completed);
       }
     }
+  }
+
+  /** The trace rows of a combined stage: the train split's SFT examples that have trained tokens, encoded like SFT. */
+  public static List<SftEncoder.Encoded> traces(RecipeSettings settings, Tokenizer tokenizer, ChatTemplate template) {
+    List<SftEncoder.Encoded> traces = new ArrayList<>();
+    SftEncoder enc = new SftEncoder(tokenizer, template, settings.sft().maxLength(), true);
+    for (SftExample ex : Datasets.sft(settings.data(), settings.data().trainSplit()).items()) {
+      SftEncoder.Encoded e = enc.encode(ex);
+      if (e.trainedCount() > 0) {
+        traces.add(e);
+      }
+    }
+    return traces;
+  }
+
+  /**
+   * The combined stage's SFT term of step {@code step} (0-based): {@code sft_loss_weight} × the SFT loss
+   * on {@link #traceRows} of {@code traces}, one packed row per prompt of the step.
+   */
+  public static GrpoLearner.AuxiliaryLoss sftLoss(RecipeSettings settings, List<SftEncoder.Encoded> traces, long step,
+      int promptsPerStep) {
+    TrainingSettings t = settings.training();
+    List<SftBatcher.Row> rows = traceRows(traces, step, t.seed(), promptsPerStep, settings.sft().maxLength());
+    return policy -> SftTrainer.accumulate(policy, traces, rows, t.perDeviceTrainBatchSize(),
+        settings.sft().sftLossWeight()).loss();
   }
 
   /**

@@ -71,11 +71,34 @@ public final class Pipeline {
   private String stopStage;
   private long stopAfterSteps;
   private java.util.function.BooleanSupplier cancelled = () -> false;
+  private StageRunner grpoRunner;
 
   public Pipeline(Recipe recipe, Path runDir, PrintStream log) {
     this.recipe = recipe;
     this.runDir = runDir;
     this.log = log;
+    this.grpoRunner = (st, s, stop, cancel) ->
+        new GrpoTrainer(s, log).stopAfter(stop).stopWhen(cancel).train().completed();
+  }
+
+  /**
+   * Runs one training stage: trains with {@code settings} (resolved: {@code output_dir} is the stage's
+   * folder, {@code model_name_or_path} its input), resuming from the latest {@code checkpoint-N} in the
+   * output folder. Returns false when stopped ({@code stopAfterSteps} steps of this run, or
+   * {@code cancelled}) without the final save; true once the final model is in {@code output_dir}.
+   */
+  @FunctionalInterface
+  public interface StageRunner {
+    boolean run(Stage stage, RecipeSettings settings, long stopAfterSteps, java.util.function.BooleanSupplier cancelled);
+  }
+
+  /**
+   * Replaces how {@code grpo} and {@code combined} stages run (default: the in-process
+   * {@link GrpoTrainer}); the cluster's stage supervisor runs them on the GRPO actors.
+   */
+  public Pipeline grpoRunner(StageRunner runner) {
+    this.grpoRunner = java.util.Objects.requireNonNull(runner, "runner");
+    return this;
   }
 
   /** Simulates a crash: the named stage stops (without its final save) after this many steps. For tests. */
@@ -160,7 +183,7 @@ public final class Pipeline {
       long stop = st.name().equals(stopStage) ? stopAfterSteps : Long.MAX_VALUE;
       boolean completed = switch (st.type()) {
         case SFT -> new SftTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
-        case GRPO, COMBINED -> new GrpoTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
+        case GRPO, COMBINED -> grpoRunner.run(st, s, stop, cancelled);
         case DISTILL -> new DistillTrainer(s, log).stopAfter(stop).stopWhen(cancelled).train().completed();
         case GENERATE -> generate(st, s, out, stop);
         case EVAL -> true;

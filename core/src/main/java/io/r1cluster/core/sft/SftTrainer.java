@@ -484,14 +484,19 @@ public final class SftTrainer {
    * oldest checkpoints beyond {@code limit} (0 = keep all). Shared by the SFT and GRPO trainers.
    */
   public static void writeCheckpoint(Path out, long step, Models.Loaded loaded, AdamW opt, ObjectNode state, int limit) {
-    Qwen2Model model = loaded.model();
+    writeCheckpoint(out, step, loaded.model(), loaded.tokenizerDir(), opt, state, limit);
+  }
+
+  /** {@link #writeCheckpoint(Path, long, Models.Loaded, AdamW, ObjectNode, int)} for a model and the folder of its tokenizer files. */
+  public static void writeCheckpoint(Path out, long step, Qwen2Model model, Path tokenizerDir, AdamW opt,
+      ObjectNode state, int limit) {
     List<TensorData> weights = model.toTensors(DType.F32);
     Map<String, TensorData> optState = opt.state();
     HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
       Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
           JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.config().toJson()) + "\n");
       HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
-      HfCheckpoint.copyTokenizerFiles(loaded.tokenizerDir(), tmp);
+      HfCheckpoint.copyTokenizerFiles(tokenizerDir, tmp);
       SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
       Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
     });
@@ -508,14 +513,18 @@ public final class SftTrainer {
    * into a temporary folder first, then each file moved in atomically, weights last.
    */
   public static void saveFinal(Path out, Models.Loaded loaded) {
-    Qwen2Model model = loaded.model();
+    saveFinal(out, loaded.model(), loaded.tokenizerDir());
+  }
+
+  /** {@link #saveFinal(Path, Models.Loaded)} for a model and the folder of its tokenizer files. */
+  public static void saveFinal(Path out, Qwen2Model model, Path tokenizerDir) {
     Path tmp = out.resolve(".final-tmp");
     deleteTree(tmp);
     Integer eos = model.config().eosTokenId() >= 0 ? model.config().eosTokenId() : null;
     GenerationConfig gen = new GenerationConfig(model.config().bosTokenId() >= 0 ? model.config().bosTokenId() : null,
         eos == null ? List.of() : List.of(eos), null, null, null, null, null, null);
     HfCheckpoint.save(tmp, model.config().toJson(), model.toTensors(DType.F32), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, gen,
-        loaded.tokenizerDir());
+        tokenizerDir);
     try (Stream<Path> files = Files.list(tmp)) {
       List<Path> list = new ArrayList<>(files.toList());
       list.sort(Comparator.comparing((Path p) -> p.getFileName().toString().contains("safetensors")));

@@ -1,0 +1,87 @@
+package io.r1cluster.actors.pipeline;
+
+import io.r1cluster.actors.grpo.GrpoActorSettings;
+import io.r1cluster.actors.grpo.GrpoJob;
+import io.r1cluster.actors.grpo.Learner;
+import io.r1cluster.core.pipeline.Pipeline;
+import io.r1cluster.core.recipe.RecipeSettings;
+import io.r1cluster.core.recipe.Stage;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+
+/**
+ * Runs a pipeline's {@code grpo} / {@code combined} stage on the GRPO actors of this node's cluster
+ * (the stage supervisor installs it with {@link Pipeline#grpoRunner}): it prepares a {@link GrpoJob}
+ * from the stage's resolved settings (input model, {@code output_dir} = the stage folder; resuming
+ * from its latest {@code checkpoint-N}), starts the {@link Learner} on this node — the supervisor's
+ * learner member — while the cluster's rollout and reward members generate and score, and blocks
+ * the pipeline thread until the run ends. A cancelled pipeline stops the learner cooperatively
+ * ({@link Learner.Stop}: the step in flight ends, no final save).
+ */
+final class ActorGrpoStage implements Pipeline.StageRunner {
+  private static final AtomicInteger RUNS = new AtomicInteger();
+  private final ActorSystem<?> system;
+  private final Path recipe;
+  private final PrintStream log;
+
+  ActorGrpoStage(ActorSystem<?> system, Path recipe, PrintStream log) {
+    this.system = system;
+    this.recipe = recipe;
+    this.log = log;
+  }
+
+  @Override
+  public boolean run(Stage stage, RecipeSettings settings, long stopAfterSteps, BooleanSupplier cancelled) {
+    String host = system.address().getHost().orElse("127.0.0.1");
+    GrpoJob job = GrpoJob.prepare(recipe, settings, system.settings().config(), host);
+    try {
+      if (job.resumedFrom() != null) {
+        log.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
+      }
+      log.printf("stage %s runs on the GRPO actors of %s: %d steps of %d prompts%n", stage.name(), system.address(),
+          job.totalSteps(), job.promptsPerStep());
+      AtomicInteger ran = new AtomicInteger();
+      AtomicReference<ActorRef<Learner.Command>> self = new AtomicReference<>();
+      job.onStep(r -> {
+        if (ran.incrementAndGet() == stopAfterSteps) {
+          self.get().tell(Learner.Stop.INSTANCE); // a simulated crash after this many steps (tests)
+        }
+      });
+      ActorRef<Learner.Command> learner = system.systemActorOf(
+          Learner.create(job, GrpoActorSettings.fromConfig(system.settings().config()), log),
+          "r1-stage-learner-" + RUNS.incrementAndGet(), Props.empty());
+      self.set(learner);
+      boolean stopSent = false;
+      while (true) {
+        try {
+          return job.done().get(200, TimeUnit.MILLISECONDS).completed();
+        } catch (TimeoutException e) {
+          if (!stopSent && cancelled.getAsBoolean()) {
+            learner.tell(Learner.Stop.INSTANCE);
+            stopSent = true;
+          }
+        } catch (ExecutionException e) {
+          if (cancelled.getAsBoolean()) {
+            return false; // the node is going away: the next supervisor resumes from the last checkpoint
+          }
+          throw new IllegalStateException("stage " + stage.name() + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          learner.tell(Learner.Stop.INSTANCE);
+          return false;
+        }
+      }
+    } finally {
+      job.close();
+    }
+  }
+}
