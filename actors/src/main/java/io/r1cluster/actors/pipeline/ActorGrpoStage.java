@@ -29,6 +29,7 @@ import org.apache.pekko.actor.typed.Props;
  */
 final class ActorGrpoStage implements Pipeline.StageRunner {
   private static final AtomicInteger RUNS = new AtomicInteger();
+  private static final long STALL_NANOS = 60_000_000_000L;
   private final ActorSystem<?> system;
   private final Path recipe;
   private final PrintStream log;
@@ -51,7 +52,9 @@ final class ActorGrpoStage implements Pipeline.StageRunner {
           job.totalSteps(), job.promptsPerStep());
       AtomicInteger ran = new AtomicInteger();
       AtomicReference<ActorRef<Learner.Command>> self = new AtomicReference<>();
+      java.util.concurrent.atomic.AtomicLong lastStep = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
       job.onStep(r -> {
+        lastStep.set(System.nanoTime());
         if (ran.incrementAndGet() == stopAfterSteps) {
           self.get().tell(Learner.Stop.INSTANCE); // a simulated crash after this many steps (tests)
         }
@@ -65,6 +68,14 @@ final class ActorGrpoStage implements Pipeline.StageRunner {
         try {
           return job.done().get(200, TimeUnit.MILLISECONDS).completed();
         } catch (TimeoutException e) {
+          long quiet = System.nanoTime() - lastStep.get();
+          if (quiet > STALL_NANOS) {
+            // the usual cause: no rollout / reward member has joined (the learner waits for them)
+            log.printf("stage %s: no optimizer step for %d s (step %d); the learner waits for rollout and reward"
+                + " members (r1 member --roles rollout,reward) to join %s%n", stage.name(), quiet / 1_000_000_000L,
+                ran.get(), system.address());
+            lastStep.set(System.nanoTime());
+          }
           if (!stopSent && cancelled.getAsBoolean()) {
             learner.tell(Learner.Stop.INSTANCE);
             stopSent = true;
