@@ -66,8 +66,14 @@ public final class DemoDataset {
   public static Summary write(Path dir, Options o) {
     try {
       Files.createDirectories(dir);
-      List<List<DemoProblem>> splits =
-          new DemoGenerator(o.tasks(), o.digits()).generate(o.seed(), List.of("train", "test"), o.train(), o.test());
+      // the held-out split first: distinct problems, every task in its share; then the training rows,
+      // drawn with repetition (a task with few distinct problems, like 2-digit x 1-digit, still gets
+      // its share) and never a test problem
+      DemoGenerator gen = new DemoGenerator(o.tasks(), o.digits());
+      List<DemoProblem> testSplit = gen.generate(o.seed(), List.of("test"), o.test()).get(0);
+      java.util.Set<String> held = new java.util.HashSet<>();
+      testSplit.forEach(p -> held.add(p.problem()));
+      List<List<DemoProblem>> splits = List.of(gen.sample(o.seed() + 1, "train", o.train(), held), testSplit);
       Teacher teacher = new Teacher(o.errorRate());
       Random slips = new Random(o.seed() * 31 + 7);
       Path train = dir.resolve("train.jsonl");

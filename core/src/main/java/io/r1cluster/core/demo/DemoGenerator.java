@@ -62,13 +62,45 @@ public final class DemoGenerator {
     return out;
   }
 
+  /**
+   * {@code count} problems drawn with repetition, as a teacher asked again about the same problem
+   * would be, none of them in {@code exclude} (problem texts, e.g. a held-out split). Every task
+   * keeps its share of the rows however few distinct problems it has.
+   *
+   * @throws IllegalArgumentException when {@code exclude} leaves nothing to draw
+   */
+  public List<DemoProblem> sample(long seed, String split, int count, Set<String> exclude) {
+    Random rnd = new Random(seed);
+    List<DemoProblem> out = new ArrayList<>(count);
+    int attempts = 0;
+    while (out.size() < count) {
+      if (++attempts > 50 * (count + 100)) {
+        throw new IllegalArgumentException("too few problems outside the excluded ones at digits=" + digits);
+      }
+      // the task first, then a problem of it that is not excluded: every task keeps its share
+      DemoTask t = tasks.get(rnd.nextInt(tasks.size()));
+      DemoProblem p = draw(rnd, t, split + "-" + out.size());
+      while (exclude.contains(p.problem())) {
+        if (++attempts > 50 * (count + 100)) {
+          throw new IllegalArgumentException("too few " + t + " problems outside the excluded ones at digits=" + digits);
+        }
+        p = draw(rnd, t, split + "-" + out.size());
+      }
+      out.add(p);
+    }
+    return out;
+  }
+
   private int number(Random rnd) {
     int max = (int) Math.pow(10, digits);
     return rnd.nextInt(max);
   }
 
   private DemoProblem draw(Random rnd, String id) {
-    DemoTask t = tasks.get(rnd.nextInt(tasks.size()));
+    return draw(rnd, tasks.get(rnd.nextInt(tasks.size())), id);
+  }
+
+  private DemoProblem draw(Random rnd, DemoTask t, String id) {
     switch (t) {
       case ADD -> {
         int a = number(rnd);

@@ -154,4 +154,31 @@ class DemoTaskTest {
     assertEquals(300, info.get("splits").get("train").get("num_examples").asInt());
     assertFalse(json.readTree(Files.readAllLines(s.test()).get(0)).has("completion"));
   }
+
+  @Test
+  void theHeldOutSplitHasEveryTaskInItsShareAndNoTrainingProblem(@TempDir Path dir) throws IOException {
+    // 24,000 training rows exhaust the 800 distinct 2-digit x 1-digit problems; the test split must
+    // still be a quarter multiplication, and training rows repeat problems rather than lose the task
+    DemoDataset.Summary s = DemoDataset.write(dir, new DemoDataset.Options(24000, 400, 42, 0.3, 2,
+        List.of(DemoTask.values())));
+    ObjectMapper json = new ObjectMapper();
+    java.util.Map<String, Integer> test = new java.util.HashMap<>();
+    Set<String> held = new HashSet<>();
+    for (String line : Files.readAllLines(s.test())) {
+      JsonNode row = json.readTree(line);
+      test.merge(row.get("task").asText(), 1, Integer::sum);
+      assertTrue(held.add(row.get("problem").asText()), "distinct test problems");
+    }
+    java.util.Map<String, Integer> train = new java.util.HashMap<>();
+    for (String line : Files.readAllLines(s.train())) {
+      JsonNode row = json.readTree(line);
+      train.merge(row.get("task").asText(), 1, Integer::sum);
+      assertFalse(held.contains(row.get("problem").asText()), "a test problem in train: " + row);
+    }
+    for (DemoTask t : DemoTask.values()) {
+      String k = t.name().toLowerCase(java.util.Locale.ROOT);
+      assertEquals(100, test.getOrDefault(k, 0), 30, "test rows of " + k + ": " + test);
+      assertEquals(6000, train.getOrDefault(k, 0), 300, "train rows of " + k + ": " + train);
+    }
+  }
 }
