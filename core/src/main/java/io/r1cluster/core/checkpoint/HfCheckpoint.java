@@ -224,6 +224,31 @@ public final class HfCheckpoint {
    * renames it to {@code dir}. An existing {@code dir} is first renamed aside and deleted after
    * the new one is in place. On failure the temp directory is deleted and {@code dir} is untouched.
    */
+  /**
+   * Removes what {@link #writeAtomically} leaves in {@code parent} when its process is killed
+   * mid-write ({@code .NAME.tmp-PID-…} folders of processes no longer running on this host). The
+   * finished folders were never touched: they are renamed in whole or not at all.
+   */
+  public static void removeStaleTemps(Path parent) {
+    if (!Files.isDirectory(parent)) {
+      return;
+    }
+    java.util.regex.Pattern temp = java.util.regex.Pattern.compile("^\\..+\\.tmp-(\\d+)-\\d+(-old)?$");
+    try (java.util.stream.Stream<Path> s = Files.list(parent)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        java.util.regex.Matcher m = temp.matcher(p.getFileName().toString());
+        if (m.matches() && Files.isDirectory(p)) {
+          long pid = Long.parseLong(m.group(1));
+          if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == false) {
+            deleteTree(p);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cleaning up " + parent, e);
+    }
+  }
+
   public static void writeAtomically(Path dir, DirWriter writer) {
     Path abs = dir.toAbsolutePath().normalize();
     String base = "." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime();

@@ -431,6 +431,7 @@ public final class SftTrainer {
 
   /** The checkpoint to resume from: {@code resume_from_checkpoint}, else the latest in output_dir unless overwriting. */
   public static Path resumeCheckpoint(Path out, TrainingSettings t) {
+    HfCheckpoint.removeStaleTemps(out); // a run killed while writing a checkpoint left its temp folder
     String r = t.resumeFromCheckpoint();
     if (r != null && !r.equalsIgnoreCase("false")) {
       if (r.equalsIgnoreCase("true")) {
