@@ -5,8 +5,8 @@ import java.util.regex.Pattern;
 
 /**
  * Inequalities in one variable as interval notation: {@code x > 3} and {@code 3 < x} →
- * {@code (3,\infty)}, {@code 2 \leq x < 5} → {@code [2,5)}. The variable is kept apart
- * ({@link #variable}) so that {@code y > 3} is not taken for {@code x > 3}, as Math-Verify's
+ * {@code (3,\infty)}, {@code 2 \leq x < 5} → {@code [2,5)}. The variable is kept beside
+ * the interval ({@link #parse}) so that {@code y > 3} is not taken for {@code x > 3}, as Math-Verify's
  * relational comparison does not.
  */
 final class Intervals {
@@ -21,49 +21,47 @@ final class Intervals {
     return s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ").replace("<=", "\\leq").replace(">=", "\\geq");
   }
 
-  /** The variable of a one- or two-sided inequality ({@code x} of {@code 3 < x \leq 5}), or null. */
-  static String variable(String s) {
+  /** An inequality in one variable: the variable and the interval it describes. */
+  record Inequality(String variable, String interval) {}
+
+  /** The inequality {@code s} is ({@code x} and {@code (3,5]} for {@code 3 < x \leq 5}), or null. */
+  static Inequality parse(String s) {
     String t = canonical(s);
     Matcher m = TWO_SIDED.matcher(t);
     if (m.matches()) {
-      return m.group(3);
+      return new Inequality(m.group(3), (strict(m.group(2)) ? "(" : "[") + m.group(1).trim() + ","
+          + m.group(5).trim() + (strict(m.group(4)) ? ")" : "]"));
     }
     m = ONE_SIDED.matcher(t);
     if (m.matches()) {
-      return m.group(1);
+      return new Inequality(m.group(1), oneSided(m.group(2), m.group(3).trim()));
     }
     m = FLIPPED.matcher(t);
-    return m.matches() ? m.group(3) : null;
+    if (m.matches()) {
+      return new Inequality(m.group(3), oneSided(mirror(m.group(2)), m.group(1).trim())); // b < x is x > b
+    }
+    return null;
   }
 
-  static String fromInequality(String s) {
-    String t = canonical(s);
-    Matcher m = TWO_SIDED.matcher(t);
-    if (m.matches()) {
-      return (strict(m.group(2)) ? "(" : "[") + m.group(1).trim() + "," + m.group(5).trim() + (strict(m.group(4)) ? ")" : "]");
+  /** The interval of {@code x op b}. */
+  private static String oneSided(String op, String b) {
+    boolean greater = op.equals(">") || op.equals("\\geq") || op.equals("\\gt");
+    if (greater) {
+      return (strict(op) ? "(" : "[") + b + ",\\infty)";
     }
-    m = ONE_SIDED.matcher(t);
-    if (m.matches()) {
-      String op = m.group(2);
-      String b = m.group(3).trim();
-      boolean greater = op.equals(">") || op.equals("\\geq") || op.equals("\\gt");
-      if (greater) {
-        return (strict(op) ? "(" : "[") + b + ",\\infty)";
-      }
-      return "(-\\infty," + b + (strict(op) ? ")" : "]");
-    }
-    m = FLIPPED.matcher(t);
-    if (m.matches()) {
-      // b < x is x > b
-      String op = m.group(2);
-      String b = m.group(1).trim();
-      boolean less = op.equals("<") || op.equals("\\leq") || op.equals("\\lt");
-      if (less) {
-        return (strict(op) ? "(" : "[") + b + ",\\infty)";
-      }
-      return "(-\\infty," + b + (strict(op) ? ")" : "]");
-    }
-    return s;
+    return "(-\\infty," + b + (strict(op) ? ")" : "]");
+  }
+
+  /** The operator of the same relation read from the other side: {@code <} for {@code >}. */
+  private static String mirror(String op) {
+    return switch (op) {
+      case "<" -> ">";
+      case ">" -> "<";
+      case "\\leq" -> "\\geq";
+      case "\\geq" -> "\\leq";
+      case "\\lt" -> "\\gt";
+      default -> "\\lt"; // \gt
+    };
   }
 
   private static boolean strict(String op) {

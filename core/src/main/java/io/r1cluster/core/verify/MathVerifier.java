@@ -129,13 +129,13 @@ public final class MathVerifier {
       return isVar(ge[0]) && compare(ge[1].trim(), p, digits);
     }
     // inequalities become intervals; two inequalities must be in the same variable
-    String gv = Intervals.variable(g);
-    String pv = Intervals.variable(p);
-    if (gv != null && pv != null && !gv.equals(pv)) {
+    Intervals.Inequality gi = Intervals.parse(g);
+    Intervals.Inequality pi = Intervals.parse(p);
+    if (gi != null && pi != null && !gi.variable().equals(pi.variable())) {
       return false;
     }
-    g = Intervals.fromInequality(g);
-    p = Intervals.fromInequality(p);
+    g = gi != null ? gi.interval() : g;
+    p = pi != null ? pi.interval() : p;
     // unions of intervals and sets are order-free collections
     List<String> gu = splitTopAll(g, "\\cup");
     List<String> pu = splitTopAll(p, "\\cup");
