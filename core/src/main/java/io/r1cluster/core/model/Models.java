@@ -69,13 +69,7 @@ public final class Models {
       throw new InputException(null, 0, "model_name_or_path", "no model given");
     }
     if (isBuiltIn(nameOrPath)) {
-      Path tokDir = workDir.resolve("demo-tokenizer");
-      try {
-        Files.createDirectories(tokDir);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      DemoTokenizer.write(tokDir);
+      Path tokDir = demoTokenizerDir(workDir);
       Tokenizer tok = Tokenizer.load(tokDir);
       Qwen2Config cfg = DEMO.equals(nameOrPath) ? demoConfig(tok) : demoSmallConfig(tok);
       return new Loaded(Qwen2Model.random(cfg, Device.cpu(), seed), tok, tokDir);
@@ -91,19 +85,20 @@ public final class Models {
     if (nameOrPath == null) {
       throw new InputException(null, 0, "model_name_or_path", "no model given");
     }
-    Path dir;
-    if (isBuiltIn(nameOrPath)) {
-      dir = workDir.resolve("demo-tokenizer");
-      try {
-        Files.createDirectories(dir);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      DemoTokenizer.write(dir);
-    } else {
-      dir = HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision);
+    return Tokenizer.load(isBuiltIn(nameOrPath) ? demoTokenizerDir(workDir)
+        : HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision));
+  }
+
+  /** Writes the built-in demo tokenizer to {@code workDir/demo-tokenizer} and returns that folder. */
+  private static Path demoTokenizerDir(Path workDir) {
+    Path dir = workDir.resolve("demo-tokenizer");
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    return Tokenizer.load(dir);
+    DemoTokenizer.write(dir);
+    return dir;
   }
 
   /** A Hugging Face checkpoint folder: config.json, safetensors (one file or sharded), tokenizer files. */
