@@ -239,7 +239,7 @@ public final class HfCheckpoint {
         java.util.regex.Matcher m = temp.matcher(p.getFileName().toString());
         if (m.matches() && Files.isDirectory(p)) {
           long pid = Long.parseLong(m.group(1));
-          if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == false) {
+          if (pid != ProcessHandle.current().pid() && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
             deleteTree(p);
           }
         }

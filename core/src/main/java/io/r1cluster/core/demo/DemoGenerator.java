@@ -74,18 +74,15 @@ public final class DemoGenerator {
     List<DemoProblem> out = new ArrayList<>(count);
     int attempts = 0;
     while (out.size() < count) {
-      if (++attempts > 50 * (count + 100)) {
-        throw new IllegalArgumentException("too few problems outside the excluded ones at digits=" + digits);
-      }
       // the task first, then a problem of it that is not excluded: every task keeps its share
       DemoTask t = tasks.get(rnd.nextInt(tasks.size()));
-      DemoProblem p = draw(rnd, t, split + "-" + out.size());
-      while (exclude.contains(p.problem())) {
+      DemoProblem p;
+      do {
         if (++attempts > 50 * (count + 100)) {
           throw new IllegalArgumentException("too few " + t + " problems outside the excluded ones at digits=" + digits);
         }
         p = draw(rnd, t, split + "-" + out.size());
-      }
+      } while (exclude.contains(p.problem()));
       out.add(p);
     }
     return out;
