@@ -33,30 +33,14 @@ class GrpoCombinedTest {
   void combinedStageAddsTheSftLossToEveryStep() throws Exception {
     Path model = GrpoFixtures.tinyModel(tmp.resolve("model"));
     Path data = GrpoFixtures.demoData(tmp.resolve("data"), 8);
-    Path recipe = tmp.resolve("combined.yaml");
-    Files.writeString(recipe, """
-        model_name_or_path: %s
-        dataset_name: %s
-        dataset_prompt_column: problem
-        output_dir: %s
-        learning_rate: 1.0e-3
-        lr_scheduler_type: constant
-        per_device_train_batch_size: 8
-        num_generations: 4
-        max_prompt_length: 64
-        max_completion_length: 8
+    // the fixture's GRPO settings (staleness 1, 2 prompts per step, 1 epoch), as a combined stage of 3 steps
+    Path recipe = GrpoFixtures.recipe(tmp, model, data, 1, 2, 1, """
         max_length: 96
-        beta: 0.0
-        seed: 3
-        reward_funcs: [format, tag_count]
-        cluster:
-          prompts_per_step: 2
         pipeline:
           - name: combined
             type: combined
             max_steps: 3
-            sft_loss_weight: 0.5
-        """.formatted(model, data, tmp.resolve("out")));
+            sft_loss_weight: 0.5""");
     GrpoJob job = GrpoFixtures.startAlone(testKit.system(), recipe, null);
     try {
       GrpoJob.RunResult r = job.done().get(100, TimeUnit.SECONDS);
