@@ -156,7 +156,7 @@ public final class DemoDataset {
   /**
    * Writes the demo dataset to the recipe's {@code dataset_name} folder when the recipe sets
    * {@code demo_data_train} and the folder has no {@code train.jsonl} yet (seeded by {@code seed};
-   * {@code demo_data_test} test rows, default 200).
+   * {@code demo_data_test} test rows, default 200; {@code demo_data_error_rate}, default 0.3).
    */
   public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, Path recipeFile, java.io.PrintStream log) {
     io.r1cluster.core.recipe.Value v = settings.values().get("demo_data_train");
@@ -173,8 +173,13 @@ public final class DemoDataset {
       throw new io.r1cluster.core.InputException(recipeFile, bad ? v.line() : t.line(),
           bad ? "demo_data_train" : "demo_data_test", "must be at least 1, got " + (bad ? train : test));
     }
+    io.r1cluster.core.recipe.Value e = settings.values().get("demo_data_error_rate");
+    double rate = e == null || e.value() == null ? d.errorRate() : ((Number) e.value()).doubleValue();
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new io.r1cluster.core.InputException(recipeFile, e.line(), "demo_data_error_rate", "must be in [0, 1], got " + rate);
+    }
     Summary s = write(Path.of(ds), new Options(train, test, settings.training().seed(),
-        d.errorRate(), d.digits(), d.tasks()));
+        rate, d.digits(), d.tasks()));
     log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", ds, s.teacherAccuracy());
   }
 }

@@ -8,13 +8,15 @@ import java.util.Random;
  * A programmatic teacher that writes short R1-style traces for {@link DemoProblem}s, column by
  * column, e.g. for 47 + 38: {@code 7+8=15, carry 1. 4+3+1=8. So 85.}
  *
- * <p>Like a fallible human teacher it is reliable on easy steps and slips on hard ones: at every
- * hard step (a column that takes or gives a carry, a column that takes or gives a borrow, moving
- * a term across the equals sign) it slips with probability {@code errorRate}, writing a result off
- * by one or the wrong sign. The rest of the trace follows from the slip, so the final answer is
- * wrong but the trace stays internally consistent. A problem with h hard steps gets a wrong trace
- * with probability 1 - (1 - errorRate)^h ({@link #wrongProbability}). Distillation inherits these
- * mistakes where they are concentrated, on the hard steps; RL with a verifiable reward can fix them.
+ * <p>Like a student with a bad habit it is reliable on easy steps and, at every hard step, forgets
+ * with probability {@code errorRate}. The hard steps are a column that should take a carry or a
+ * borrow from the column before (the teacher leaves it out: {@code 4+3=7} instead of
+ * {@code 4+3+1=8}) and moving a term across the equals sign (the teacher keeps its sign). The
+ * arithmetic it writes is always right and the rest of the trace follows from the slip, so the
+ * final answer is wrong but the trace stays internally consistent. A problem with h hard steps
+ * gets a wrong trace with probability 1 - (1 - errorRate)^h ({@link #wrongProbability}).
+ * Distillation copies the habit; since it is one recognisable decision, repeated across problems,
+ * RL with a verifiable reward can unlearn it.
  */
 public final class Teacher {
   private final double errorRate;
@@ -37,7 +39,7 @@ public final class Teacher {
       case ADD -> add(p.a(), p.b(), errorRate, rnd);
       case SUB -> sub(p.a(), p.b(), errorRate, rnd);
       case MUL -> mul(p.a(), p.b(), errorRate, rnd);
-      case LINEAR -> linear(p.a(), p.b(), p.c(), rnd.nextDouble() < errorRate, rnd);
+      case LINEAR -> linear(p.a(), p.b(), p.c(), errorRate, rnd);
     };
     return new Trace(t.thinking(), t.answer(), t.answer().equals(p.answer()));
   }
@@ -49,7 +51,7 @@ public final class Teacher {
       case ADD -> add(p.a(), p.b(), 0, null).hard();
       case SUB -> sub(p.a(), p.b(), 0, null).hard();
       case MUL -> mul(p.a(), p.b(), 0, null).hard();
-      case LINEAR -> 1;
+      case LINEAR -> linear(p.a(), p.b(), p.c(), 0, null).hard();
     };
   }
 
@@ -65,6 +67,11 @@ public final class Teacher {
     return hard && rate > 0 && rnd.nextDouble() < rate;
   }
 
+  /** Whether moving {@code b} across with the wrong sign still gives a whole-number x (only then the teacher can slip). */
+  private static boolean signSlipPossible(int a, int b, int c) {
+    return b != 0 && (c + b) % a == 0;
+  }
+
   private static int[] digitsLsbFirst(int n) {
     String s = Integer.toString(n);
     int[] d = new int[s.length()];
@@ -72,16 +79,6 @@ public final class Teacher {
       d[i] = s.charAt(s.length() - 1 - i) - '0';
     }
     return d;
-  }
-
-  private static int delta(int value, int max, Random rnd) {
-    if (value <= 0) {
-      return 1;
-    }
-    if (value >= max) {
-      return -1;
-    }
-    return rnd.nextBoolean() ? 1 : -1;
   }
 
   private static Worked add(int a, int b, double rate, Random rnd) {
@@ -93,6 +90,12 @@ public final class Teacher {
     StringBuilder digits = new StringBuilder();
     int carry = 0;
     for (int i = 0; i < n; i++) {
+      // a column that takes a carry is hard: the teacher may forget to add it
+      boolean isHard = carry > 0;
+      hard += isHard ? 1 : 0;
+      if (slips(isHard, rate, rnd)) {
+        carry = 0;
+      }
       StringBuilder lhs = new StringBuilder();
       int s = 0;
       if (i < da.length) {
@@ -106,11 +109,6 @@ public final class Teacher {
       if (carry > 0) {
         lhs.append("+").append(carry);
         s += carry;
-      }
-      boolean isHard = carry > 0 || s >= 10;
-      hard += isHard ? 1 : 0;
-      if (slips(isHard, rate, rnd)) {
-        s += delta(s, 18, rnd);
       }
       boolean last = i == n - 1;
       String step = lhs + "=" + s;
@@ -139,6 +137,12 @@ public final class Teacher {
     StringBuilder digits = new StringBuilder();
     int borrow = 0;
     for (int i = 0; i < n; i++) {
+      // a column that pays back a borrow is hard: the teacher may forget to take it off
+      boolean isHard = borrow > 0;
+      hard += isHard ? 1 : 0;
+      if (slips(isHard, rate, rnd)) {
+        borrow = 0;
+      }
       int sub = (i < db.length ? db[i] : 0) + borrow;
       boolean needs = da[i] < sub;
       int left = da[i] + (needs ? 10 : 0);
@@ -149,11 +153,6 @@ public final class Teacher {
       }
       if (borrow > 0) {
         lhs.append("-").append(borrow);
-      }
-      boolean isHard = needs || borrow > 0;
-      hard += isHard ? 1 : 0;
-      if (slips(isHard, rate, rnd)) {
-        r += delta(r, 9, rnd);
       }
       String step = lhs + "=" + r + (needs ? ", borrow 1." : ".");
       steps.add(step);
@@ -173,13 +172,13 @@ public final class Teacher {
     StringBuilder digits = new StringBuilder();
     int carry = 0;
     for (int i = 0; i < n; i++) {
-      int p = da[i] * m + carry;
-      String lhs = da[i] + "*" + m + (carry > 0 ? "+" + carry : "");
-      boolean isHard = carry > 0 || p >= 10;
+      boolean isHard = carry > 0;
       hard += isHard ? 1 : 0;
       if (slips(isHard, rate, rnd)) {
-        p += delta(p, 90, rnd);
+        carry = 0;
       }
+      int p = da[i] * m + carry;
+      String lhs = da[i] + "*" + m + (carry > 0 ? "+" + carry : "");
       boolean last = i == n - 1;
       String step = lhs + "=" + p;
       if (!last && p >= 10) {
@@ -198,23 +197,15 @@ public final class Teacher {
     return new Worked(String.join(" ", steps), ans, hard);
   }
 
-  private static Worked linear(int a, int b, int c, boolean slip, Random rnd) {
-    // a x + b = c  ->  a x = c - b  ->  x = (c - b) / a
-    int rhs = c - b;
-    String move = b > 0 ? c + "-" + b : c + "+" + (-b);
+  private static Worked linear(int a, int b, int c, double rate, Random rnd) {
+    // a x + b = c  ->  a x = c - b  ->  x = (c - b) / a; the slip keeps b's sign: a x = c + b
+    boolean isHard = signSlipPossible(a, b, c);
+    int moved = slips(isHard, rate, rnd) ? -b : b;
+    int rhs = c - moved;
+    String move = moved > 0 ? c + "-" + moved : c + "+" + (-moved);
     int x = rhs / a;
-    if (slip) {
-      int wrongRhs = c + b; // sign error moving b across
-      if (wrongRhs % a == 0) {
-        rhs = wrongRhs;
-        move = b > 0 ? c + "+" + b : c + "-" + (-b);
-        x = rhs / a;
-      } else {
-        x += delta(x, Integer.MAX_VALUE, rnd);
-      }
-    }
     String think = a + "x = " + move + " = " + rhs + ". x = " + rhs + "/" + a + " = " + x + ".";
-    return new Worked(think, Integer.toString(x), 1);
+    return new Worked(think, Integer.toString(x), isHard ? 1 : 0);
   }
 
   private static String strip(String digits) {

@@ -42,6 +42,11 @@ public final class Evaluator {
       return new Options(1, 1, 0, 1.0, maxNewTokens, 64, 0, 20);
     }
 
+    /** These options, writing up to {@code count} completions to {@code eval_samples.jsonl}. */
+    public Options withSamplesToWrite(int count) {
+      return new Options(n, k, temperature, topP, maxNewTokens, batchSize, seed, count);
+    }
+
     /** The same prompts, greedy (the companion figure of a sampled evaluation). */
     public Options asGreedy() {
       return new Options(1, 1, 0, 1.0, maxNewTokens, Math.max(batchSize, 64), 0, samplesToWrite);

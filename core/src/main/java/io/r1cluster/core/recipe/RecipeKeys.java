@@ -302,6 +302,8 @@ public final class RecipeKeys {
     own(TOP, "eval_after_stage", ValueType.BOOL, "false", "run the eval stage after every training stage");
     own(TOP, "demo_data_train", ValueType.INT, null, "r1 run: when dataset_name does not exist yet, write the demo task there first with this many training rows");
     own(TOP, "demo_data_test", ValueType.INT, "200", "r1 run: test rows of the demo dataset written for demo_data_train");
+    own(TOP, "demo_data_error_rate", ValueType.FLOAT, "0.3",
+        "r1 run: the demo teacher's chance of forgetting a carry, a borrow or a sign at each hard step, in [0, 1]");
     own(TOP, "eval_num_samples", ValueType.INT, "1", "samples per prompt in eval: 1 = greedy pass@1; n > 1 = pass@1 as the mean over n samples (DeepSeek-R1's protocol) and pass@n, plus greedy pass@1");
     own(TOP, "eval_temperature", ValueType.FLOAT, "0.6", "eval sampling temperature when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.6)");
     own(TOP, "eval_top_p", ValueType.FLOAT, "0.95", "eval nucleus sampling when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.95)");

@@ -136,5 +136,9 @@ public class PipelineTest {
     InputException e3 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r3), run, QUIET).run());
     assertTrue(e3.getMessage().contains("pipeline.yaml:6") && e3.getMessage().contains("demo_data_test"), e3.getMessage());
     assertTrue(!Files.exists(dir.resolve("fresh-data")) && !Files.exists(run.resolve("sft")), "nothing written");
+    Files.writeString(r3, Files.readString(r3).replace("demo_data_test: 0\n", "demo_data_error_rate: 1.5\n"));
+    InputException e4 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r3), run, QUIET).run());
+    assertTrue(e4.getMessage().contains("pipeline.yaml:6") && e4.getMessage().contains("demo_data_error_rate"), e4.getMessage());
+    assertTrue(!Files.exists(dir.resolve("fresh-data")) && !Files.exists(run.resolve("sft")), "nothing written");
   }
 }

@@ -32,6 +32,8 @@ public final class EvalCommand implements CliCommand {
   @Option(names = "--batch-size", defaultValue = "64") int batchSize;
   @Option(names = "--limit", defaultValue = "0", description = "evaluate only the first N prompts (0 = all)") int limit;
   @Option(names = "--seed", defaultValue = "0") long seed;
+  @Option(names = "--samples", defaultValue = "20",
+      description = "completions written to eval_samples.jsonl (default: ${DEFAULT-VALUE}; -1 = all)") int samples;
   @Option(names = "--out", description = "where eval.json goes (default: the model folder)") Path out;
 
   @Override
@@ -41,8 +43,9 @@ public final class EvalCommand implements CliCommand {
     if (limit > 0 && prompts.size() > limit) {
       prompts = prompts.subList(0, limit);
     }
-    Evaluator.Options o = n <= 1 ? Evaluator.Options.greedy(maxNewTokens)
-        : new Evaluator.Options(n, k <= 0 ? n : k, temperature, topP, maxNewTokens, batchSize, seed, 20);
+    int toWrite = samples < 0 ? Integer.MAX_VALUE : samples;
+    Evaluator.Options o = n <= 1 ? Evaluator.Options.greedy(maxNewTokens).withSamplesToWrite(toWrite)
+        : new Evaluator.Options(n, k <= 0 ? n : k, temperature, topP, maxNewTokens, batchSize, seed, toWrite);
     try (Models.Loaded m = Models.loadCheckpoint(model)) {
       Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(), prompts, o,
           out == null ? model : out, System.out);
