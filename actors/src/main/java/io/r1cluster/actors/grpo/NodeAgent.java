@@ -92,6 +92,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
       old.thenAcceptAsync(RolloutBackend::close, io);
       engine = null;
     }
+    resources.serve(s.runId());
     announced = s.weights().version();
     missingChecks = 0;
     spec = s;
@@ -152,7 +153,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     if (++missingChecks >= 2) {
       ResendRequest r = engine.receiver().resendRequest(announced);
       if (r != null) {
-        spec.learner().tell(new Learner.Resend(r));
+        spec.resendTo().tell(new Learner.Resend(r));
       }
       missingChecks = 0;
     }

@@ -7,11 +7,11 @@ import java.util.Objects;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * What a rollout or reward node needs to take part in a GRPO run, sent by the {@link Learner} to
- * every {@link NodeAgent}: the model architecture and tokenizer (as file contents, so members need
+ * What a rollout or reward node needs to take part in a run, sent to every {@link NodeAgent} by the
+ * owner of the weights (the GRPO {@link Learner}, or a pipeline's generate-stage teacher): the model architecture and tokenizer (as file contents, so members need
  * no shared disk), sampling and reward settings, and where the weights come from. The weights
  * themselves never travel as actor messages: a node builds the model and then waits for the
- * learner's snapshot over Aeron.
+ * owner's snapshot over Aeron.
  *
  * @param runId identifies the run (a node boots once per run)
  * @param configJson the model's {@code config.json}
@@ -24,12 +24,12 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param rolloutSlots the recipe's {@code cluster.rollout_slots}: generations per rollout node
  *     (a member started with {@code --slots N} uses N instead)
  * @param weights where the weight stream is published
- * @param learner the learner, for resend requests
+ * @param resendTo the owner of the weights (the learner, or the teacher's host), for resend requests
  */
 public record RunSpec(
     String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
     List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
-    ActorRef<Learner.Command> learner) implements KryoMessage {
+    ActorRef<Learner.Resend> resendTo) implements KryoMessage {
 
   public RunSpec {
     Objects.requireNonNull(runId, "runId");
