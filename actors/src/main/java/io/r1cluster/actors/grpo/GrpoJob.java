@@ -29,7 +29,6 @@ import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -187,13 +186,7 @@ public final class GrpoJob implements AutoCloseable {
         tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
         policy = Qwen2Model.load(tokDir, Device.cpu());
       }
-      for (String f : List.of(Tokenizer.TOKENIZER_FILE, Tokenizer.CONFIG_FILE)) {
-        Path p = tokDir.resolve(f);
-        if (!Files.isRegularFile(p)) {
-          throw new InputException(tokDir, 0, "model_name_or_path", "no " + f + " in " + tokDir);
-        }
-        tokFiles.put(f, Files.readString(p, StandardCharsets.UTF_8));
-      }
+      tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
       if (s.kind() == StageType.COMBINED) {
         try (Tokenizer tok = Tokenizer.load(tokDir)) {
           traces = GrpoTrainer.traces(s, tok, tok.chatTemplate(s.model().chatTemplate()));

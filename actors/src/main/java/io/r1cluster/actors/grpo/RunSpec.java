@@ -1,6 +1,14 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -30,6 +38,23 @@ public record RunSpec(
     String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
     List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
     ActorRef<Learner.Resend> resendTo) implements KryoMessage {
+
+  /** The tokenizer files a spec carries ({@code tokenizer.json}, {@code tokenizer_config.json}), read from {@code dir}. */
+  public static Map<String, String> tokenizerFiles(Path dir) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String f : List.of(Tokenizer.TOKENIZER_FILE, Tokenizer.CONFIG_FILE)) {
+      Path p = dir.resolve(f);
+      if (!Files.isRegularFile(p)) {
+        throw new InputException(dir, 0, "model_name_or_path", "no " + f + " in " + dir);
+      }
+      try {
+        out.put(f, Files.readString(p, StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException("reading " + p, e);
+      }
+    }
+    return out;
+  }
 
   public RunSpec {
     Objects.requireNonNull(runId, "runId");
