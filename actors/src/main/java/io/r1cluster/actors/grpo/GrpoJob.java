@@ -2,9 +2,6 @@ package io.r1cluster.actors.grpo;
 
 import ai.djl.Device;
 import com.typesafe.config.Config;
-import io.r1cluster.actors.transport.AeronSettings;
-import io.r1cluster.actors.transport.EmbeddedAeron;
-import io.r1cluster.actors.transport.WeightChannels;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
@@ -25,7 +22,6 @@ import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.recipe.Stage;
 import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.TrainingSettings;
-import io.r1cluster.core.recipe.Transport;
 import io.r1cluster.core.recipe.Value;
 import io.r1cluster.core.sft.SftEncoder;
 import io.r1cluster.core.sft.SftTrainer;
@@ -33,7 +29,6 @@ import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -89,16 +84,15 @@ public final class GrpoJob implements AutoCloseable {
   final Path tokenizerDir;
   final LearnerCheckpoint.Resume resume;
   final List<SftEncoder.Encoded> traces;
-  final EmbeddedAeron aeron;
+  final WeightFeed feed;
   final WeightPublisher publisher;
-  final RunSpec.WeightSource source;
   final CompletableFuture<RunResult> done = new CompletableFuture<>();
   private volatile Consumer<StepReport> listener = r -> {};
 
   private GrpoJob(String runId, Path recipeFile, RecipeSettings settings, List<Prompt> prompts, Qwen2Model policy,
       Map<String, String> tokenizerFiles, Path tokenizerDir, LearnerCheckpoint.Resume resume,
-      List<SftEncoder.Encoded> traces, int promptsPerStep, int epochs, int totalSteps, EmbeddedAeron aeron,
-      WeightPublisher publisher, RunSpec.WeightSource source, TrainerFactory trainer) {
+      List<SftEncoder.Encoded> traces, int promptsPerStep, int epochs, int totalSteps, WeightFeed feed,
+      TrainerFactory trainer) {
     this.runId = runId;
     this.recipeFile = recipeFile;
     this.settings = settings;
@@ -117,9 +111,8 @@ public final class GrpoJob implements AutoCloseable {
     this.tokenizerDir = tokenizerDir;
     this.resume = resume;
     this.traces = traces;
-    this.aeron = aeron;
-    this.publisher = publisher;
-    this.source = source;
+    this.feed = feed;
+    this.publisher = feed.publisher();
     GrpoSettings g = settings.grpo();
     this.trainer = trainer != null ? trainer : () -> {
       NoGrad.onThisThread(); // the constructor runs a backward pass (AdamW defines the gradients)
@@ -193,13 +186,7 @@ public final class GrpoJob implements AutoCloseable {
         tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
         policy = Qwen2Model.load(tokDir, Device.cpu());
       }
-      for (String f : List.of(Tokenizer.TOKENIZER_FILE, Tokenizer.CONFIG_FILE)) {
-        Path p = tokDir.resolve(f);
-        if (!Files.isRegularFile(p)) {
-          throw new InputException(tokDir, 0, "model_name_or_path", "no " + f + " in " + tokDir);
-        }
-        tokFiles.put(f, Files.readString(p, StandardCharsets.UTF_8));
-      }
+      tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
       if (s.kind() == StageType.COMBINED) {
         try (Tokenizer tok = Tokenizer.load(tokDir)) {
           traces = GrpoTrainer.traces(s, tok, tok.chatTemplate(s.model().chatTemplate()));
@@ -241,22 +228,10 @@ public final class GrpoJob implements AutoCloseable {
       }
       throw e;
     }
-    AeronSettings as = AeronSettings.fromConfig(config);
-    GrpoActorSettings gs = GrpoActorSettings.fromConfig(config);
-    EmbeddedAeron aeron = EmbeddedAeron.launch(as);
-    WeightPublisher pub;
-    RunSpec.WeightSource src;
+    WeightFeed feed;
     try {
-      if (c.transport() == Transport.IPC) {
-        pub = WeightPublisher.create(aeron.aeron(), WeightChannels.ipc(as), as);
-        src = new RunSpec.WeightSource("IPC", aeron.directory(), "", pub.publisherId(), 0);
-      } else {
-        String control = (gs.udpControlHost().isEmpty() ? host : gs.udpControlHost()) + ":" + gs.udpControlPort();
-        pub = WeightPublisher.create(aeron.aeron(), WeightChannels.udpPublication(as, control), as);
-        src = new RunSpec.WeightSource("UDP", "", control, pub.publisherId(), 0);
-      }
+      feed = WeightFeed.open(c.transport(), config, host);
     } catch (RuntimeException e) {
-      aeron.close();
       if (policy != null) {
         policy.close();
       }
@@ -264,7 +239,7 @@ public final class GrpoJob implements AutoCloseable {
     }
     String runId = recipeFile.getFileName() + "-" + Long.toHexString(System.currentTimeMillis());
     return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, tokDir, resume, traces, pps, epochs, totalSteps,
-        aeron, pub, src, trainer);
+        feed, trainer);
   }
 
   private static RecipeSettings grpoSettings(Recipe recipe) {
@@ -292,7 +267,7 @@ public final class GrpoJob implements AutoCloseable {
   }
 
   /** The run spec the learner sends to nodes. */
-  RunSpec spec(org.apache.pekko.actor.typed.ActorRef<Learner.Command> learner, long version) {
+  RunSpec spec(org.apache.pekko.actor.typed.ActorRef<Learner.Resend> learner, long version) {
     GrpoSettings g = settings.grpo();
     RunSpec.Sampling sampling = new RunSpec.Sampling(g.numGenerations(), g.maxPromptLength(), g.maxCompletionLength(),
         g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(), g.minP() == null ? 0 : g.minP());
@@ -300,9 +275,7 @@ public final class GrpoJob implements AutoCloseable {
     return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
         settings.cluster().rolloutSlots(),
-        new RunSpec.WeightSource(source.transport(), source.aeronDir(), source.controlEndpoint(), source.publisherId(),
-            version),
-        learner);
+        feed.source(version), learner);
   }
 
   /** Called on the learner's thread after every step (keep it short). */
@@ -362,8 +335,7 @@ public final class GrpoJob implements AutoCloseable {
 
   @Override
   public void close() {
-    publisher.close();
-    aeron.close();
+    feed.close();
     if (policy != null) {
       policy.close();
     }

@@ -83,8 +83,8 @@ final class GrpoStream {
    * {@link PromptDispatcher.Arrived} per ack (batched only under backpressure: no added latency).
    */
   static ActorRef<Attempts> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
-      int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher) {
-    Rollouts rollouts = new Rollouts(system, settings);
+      String runId, int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher) {
+    Rollouts rollouts = new Rollouts(system, settings, runId);
     ActorRef<Ack> sourceReady = dispatcher.narrow();
     return ActorSource.<Attempts, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
             a -> Optional.empty())
@@ -151,8 +151,10 @@ final class GrpoStream {
   private static final class Rollouts {
     private final List<EntityRef<RolloutWorker.Command>> entities = new ArrayList<>();
     private final AtomicIntegerArray outstanding;
+    private final String runId;
 
-    Rollouts(ActorSystem<?> system, GrpoActorSettings settings) {
+    Rollouts(ActorSystem<?> system, GrpoActorSettings settings, String runId) {
+      this.runId = runId;
       ClusterSharding sharding = ClusterSharding.get(system);
       for (int i = 0; i < settings.rolloutEntities(); i++) {
         entities.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
@@ -170,7 +172,7 @@ final class GrpoStream {
       int chosen = best;
       outstanding.incrementAndGet(chosen);
       CompletionStage<RolloutWorker.Reply> ask = entities.get(chosen).ask(
-          replyTo -> new RolloutWorker.Generate(a.dispatchId(), a.prompt(), a.seed(), a.minVersion(), replyTo),
+          replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId, a.prompt(), a.seed(), a.minVersion(), replyTo),
           remaining(a));
       return ask.handleAsync((reply, err) -> {
         outstanding.decrementAndGet(chosen);

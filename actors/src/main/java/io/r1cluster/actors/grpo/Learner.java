@@ -132,7 +132,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       ctx.getLog().info("GRPO run {} resumes from {}: step {}, policy version {}, {} prompts consumed",
           job.runId, job.resume.dir(), steps, version, job.resume.trainedKeys().length + job.resume.filteredKeys().length);
     }
-    this.dispatcher = ctx.spawn(PromptDispatcher.create(ledger, new PromptDispatcher.Plan(job.promptsPerStep,
+    this.dispatcher = ctx.spawn(PromptDispatcher.create(job.runId, ledger, new PromptDispatcher.Plan(job.promptsPerStep,
         c.maxStaleness(), c.weightSyncSteps(), c.dynamicSampling(), c.maxNumGenBatches()), settings, version),
         "dispatcher");
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(NodeAgent.KEY,
@@ -170,7 +170,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private Behavior<Command> onAgents(Agents a) {
     for (ActorRef<NodeAgent.Command> agent : a.agents()) {
       if (agents.add(agent)) {
-        agent.tell(new NodeAgent.Join(job.spec(getContext().getSelf(), Math.max(0, published))));
+        agent.tell(new NodeAgent.Join(job.spec(getContext().getSelf().narrow(), Math.max(0, published))));
       }
     }
     agents.retainAll(a.agents());

@@ -17,7 +17,8 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * One per rollout/reward node. Receives the {@link RunSpec} from the learner, builds the node's
+ * One per rollout/reward node. Receives the {@link RunSpec} from the learner (or from a pipeline's
+ * generate-stage teacher, a run of its own), builds the node's
  * {@link RolloutEngine} (tokenizer, model shell, Aeron weight receiver) and reward scorer on the
  * io dispatcher, and publishes them through {@link NodeResources}. Afterwards it watches the weight
  * versions the learner announces: when the receiver lacks the newest one for two checks in a row
@@ -92,10 +93,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
       old.thenAcceptAsync(RolloutBackend::close, io);
       engine = null;
     }
+    resources.serve(s.runId());
     announced = s.weights().version();
     missingChecks = 0;
     spec = s;
-    getContext().getLog().info("joining GRPO run {} (rollout: {}, reward: {})", s.runId(), rollout, reward);
+    getContext().getLog().info("joining run {} (rollout: {}, reward: {})", s.runId(), rollout, reward);
     if (reward) {
       try {
         resources.reward().complete(new RewardScorer(
@@ -152,7 +154,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     if (++missingChecks >= 2) {
       ResendRequest r = engine.receiver().resendRequest(announced);
       if (r != null) {
-        spec.learner().tell(new Learner.Resend(r));
+        spec.resendTo().tell(new Learner.Resend(r));
       }
       missingChecks = 0;
     }

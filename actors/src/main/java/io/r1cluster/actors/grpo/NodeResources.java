@@ -22,6 +22,7 @@ public final class NodeResources implements Extension {
   private volatile CompletableFuture<Executor> slots = new CompletableFuture<>();
   private volatile ExecutorService slotPool;
   private volatile int slotCount;
+  private volatile String runId;
 
   private NodeResources() {}
 
@@ -49,6 +50,25 @@ public final class NodeResources implements Extension {
 
   public CompletableFuture<RolloutBackend> rollout() {
     return rollout;
+  }
+
+  /**
+   * The engine for a request of run {@code runId}: the node's engine future, or a failed future when
+   * the node serves (or boots for) another run — its agent has not joined {@code runId} yet. A node
+   * whose agent joined no run (benchmarks that complete these futures themselves) serves any run.
+   */
+  public synchronized CompletableFuture<RolloutBackend> rollout(String runId) {
+    String serving = this.runId;
+    if (serving != null && !serving.equals(runId)) {
+      return CompletableFuture.failedFuture(new IllegalStateException(
+          "this node serves run " + serving + ", not " + runId + " (it has not joined that run yet)"));
+    }
+    return rollout;
+  }
+
+  /** The node's agent joined run {@code runId} (after {@link #reset} when it replaces another run). */
+  synchronized void serve(String runId) {
+    this.runId = runId;
   }
 
   /**

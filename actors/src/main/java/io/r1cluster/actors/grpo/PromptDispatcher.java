@@ -76,12 +76,17 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   /** Dispatch settings from the recipe. */
   record Plan(int promptsPerStep, int maxStaleness, int weightSyncSteps, boolean dynamicSampling, int maxNumGenBatches) {}
 
-  /** {@code startVersion}: the learner's policy version at start (0, or a resumed run's). */
-  static Behavior<Command> create(PromptLedger ledger, Plan plan, GrpoActorSettings settings, long startVersion) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new PromptDispatcher(ctx, timers, ledger, plan, settings,
-        startVersion)));
+  /**
+   * {@code runId}: the run whose weights must answer ({@link RolloutWorker.Generate#runId});
+   * {@code startVersion}: the learner's policy version at start (0, or a resumed run's).
+   */
+  static Behavior<Command> create(String runId, PromptLedger ledger, Plan plan, GrpoActorSettings settings,
+      long startVersion) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new PromptDispatcher(ctx, timers, runId, ledger, plan,
+        settings, startVersion)));
   }
 
+  private final String runId;
   private final PromptLedger ledger;
   private final Plan plan;
   private final GrpoActorSettings settings;
@@ -100,9 +105,10 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private double generateSeconds;
   private final List<Long> filteredSinceReply = new ArrayList<>();
 
-  private PromptDispatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, PromptLedger ledger, Plan plan,
-      GrpoActorSettings settings, long startVersion) {
+  private PromptDispatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, String runId, PromptLedger ledger,
+      Plan plan, GrpoActorSettings settings, long startVersion) {
     super(ctx);
+    this.runId = runId;
     this.targetVersion = startVersion;
     this.ledger = ledger;
     this.plan = plan;
@@ -117,7 +123,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   }
 
   private void startStream() {
-    source = GrpoStream.run(getContext().getSystem(), materializer, settings, ledger.budget(), rewards,
+    source = GrpoStream.run(getContext().getSystem(), materializer, settings, runId, ledger.budget(), rewards,
         getContext().getSelf());
     sourceReady = true; // the first attempt may be sent at once, every further one after the source's ack
   }

@@ -25,8 +25,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * recipe's {@code cluster.rollout_slots}; never on its own thread), runs at most
  * {@code r1.grpo.rollout.max-in-flight} generations at once (0: as many as the node has slots;
  * further requests wait in order) and replies with the {@link Generated}
- * group, or a typed {@link GenerateFailed} (no weights in time, an engine error, the entity moved):
- * the stream then hands the prompt back to the ledger for re-dispatch.
+ * group, or a typed {@link GenerateFailed} (no weights in time, an engine error, the entity moved,
+ * the node serves another run): the stream then hands the prompt back to the ledger for re-dispatch.
+ * The pipeline's generate stage asks the same entities for its teacher's answers.
  */
 public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command> {
 
@@ -44,13 +45,15 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /**
    * Generate the group of one prompt.
    *
-   * @param dispatchId the ledger's id of this attempt
+   * @param dispatchId the asker's id of this attempt
+   * @param runId the run whose weights must answer ({@link RunSpec#runId}): a node that serves another
+   *     run (it has not joined this one yet) fails the request instead of answering with other weights
    * @param prompt the prompt
    * @param seed sampling seed
    * @param minVersion oldest acceptable policy version (waits for it)
    * @param replyTo gets the group or a failure (the stream's ask)
    */
-  public record Generate(long dispatchId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo)
+  public record Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo)
       implements Command, KryoMessage {}
 
   /** The sampled group of an attempt, and how long generation took. */
@@ -131,7 +134,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private void start(Generate g) {
     running.put(g.dispatchId(), g);
-    CompletableFuture<Done> work = resources.slots().thenCompose(slots -> resources.rollout().thenApplyAsync(engine -> {
+    CompletableFuture<Done> work = resources.slots().thenCompose(slots -> resources.rollout(g.runId()).thenApplyAsync(engine -> {
       long t0 = System.nanoTime();
       try {
         Group group = engine.generate(g.prompt(), g.seed(), g.minVersion(), waitForWeights);

@@ -1,17 +1,25 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.core.InputException;
+import io.r1cluster.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * What a rollout or reward node needs to take part in a GRPO run, sent by the {@link Learner} to
- * every {@link NodeAgent}: the model architecture and tokenizer (as file contents, so members need
+ * What a rollout or reward node needs to take part in a run, sent to every {@link NodeAgent} by the
+ * owner of the weights (the GRPO {@link Learner}, or a pipeline's generate-stage teacher): the model architecture and tokenizer (as file contents, so members need
  * no shared disk), sampling and reward settings, and where the weights come from. The weights
  * themselves never travel as actor messages: a node builds the model and then waits for the
- * learner's snapshot over Aeron.
+ * owner's snapshot over Aeron.
  *
  * @param runId identifies the run (a node boots once per run)
  * @param configJson the model's {@code config.json}
@@ -24,12 +32,29 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param rolloutSlots the recipe's {@code cluster.rollout_slots}: generations per rollout node
  *     (a member started with {@code --slots N} uses N instead)
  * @param weights where the weight stream is published
- * @param learner the learner, for resend requests
+ * @param resendTo the owner of the weights (the learner, or the teacher's host), for resend requests
  */
 public record RunSpec(
     String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
     List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
-    ActorRef<Learner.Command> learner) implements KryoMessage {
+    ActorRef<Learner.Resend> resendTo) implements KryoMessage {
+
+  /** The tokenizer files a spec carries ({@code tokenizer.json}, {@code tokenizer_config.json}), read from {@code dir}. */
+  public static Map<String, String> tokenizerFiles(Path dir) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String f : List.of(Tokenizer.TOKENIZER_FILE, Tokenizer.CONFIG_FILE)) {
+      Path p = dir.resolve(f);
+      if (!Files.isRegularFile(p)) {
+        throw new InputException(dir, 0, "model_name_or_path", "no " + f + " in " + dir);
+      }
+      try {
+        out.put(f, Files.readString(p, StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException("reading " + p, e);
+      }
+    }
+    return out;
+  }
 
   public RunSpec {
     Objects.requireNonNull(runId, "runId");

@@ -42,6 +42,10 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * learner on this node, generation and scoring on the cluster's rollout and reward members (a
  * cluster without them waits for them). The learner writes {@code checkpoint-N} with its prompt
  * ledger, so the next instance resumes the stage without training a prompt twice.
+ *
+ * <p>A {@code generate} stage whose teacher is a local checkpoint (no {@code teacher_url}) gets its
+ * completions from the same rollout workers ({@link RolloutTeacher}): the teacher's weights go to
+ * the rollout members as a run of their own, this node only verifies and writes the dataset.
  */
 public final class StageSupervisor {
   /** Singleton name. */
@@ -87,14 +91,17 @@ public final class StageSupervisor {
   static Behavior<Command> create(Path recipe, Path runDir, PrintStream log, Duration stopTimeout) {
     return Behaviors.setup(ctx -> {
       AtomicBoolean cancel = new AtomicBoolean();
-      String host = ctx.getSystem().address().toString();
+      ActorSystem<Void> system = ctx.getSystem();
+      String host = system.address().toString();
       log.println("supervisor: running " + recipe + " in " + runDir + " on " + host);
       CompletableFuture<List<Pipeline.StageState>> run = new CompletableFuture<>();
       Thread worker = new Thread(() -> {
         try {
           NoGrad.onThisThread(); // as on the main thread of r1 run: grad mode only where a trainer asks
           run.complete(new Pipeline(Recipe.load(recipe), runDir, log).cancelWhen(cancel::get)
-              .grpoRunner(new ActorGrpoStage(ctx.getSystem(), recipe, log)).run());
+              .grpoRunner(new ActorGrpoStage(system, recipe, log))
+              .localTeacher((teacher, name, s, cancelled) -> RolloutTeacher.start(system, teacher, name, s, cancelled, log))
+              .run());
         } catch (Throwable t) {
           run.completeExceptionally(t);
         }

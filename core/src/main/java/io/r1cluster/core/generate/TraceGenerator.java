@@ -74,7 +74,10 @@ public final class TraceGenerator {
     return this;
   }
 
-  /** Stops before the next batch once {@code signal} is true (a cancelled pipeline): nothing is written. */
+  /**
+   * Stops before the next batch once {@code signal} is true (a cancelled pipeline), or within a batch
+   * when the teacher throws {@link TraceTeacher.Cancelled}: nothing is written.
+   */
   public TraceGenerator stopWhen(java.util.function.BooleanSupplier signal) {
     this.stopWhen = signal;
     return this;
@@ -87,7 +90,7 @@ public final class TraceGenerator {
    * @param total completions scored
    * @param kept completions verified and written
    * @param passed per reward function, completions that passed it
-   * @param completed false when stopped by {@link #stopAfter} (nothing written)
+   * @param completed false when stopped ({@link #stopAfter}, {@link #stopWhen}; nothing written)
    */
   public record Stats(int prompts, int total, int kept, Map<String, Integer> passed, double seconds, boolean completed) {
     public double keepRate() {
@@ -161,7 +164,7 @@ public final class TraceGenerator {
         Files.writeString(tmp.resolve(STATS_FILE),
             JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(st) + "\n");
       });
-    } catch (Stopped s) {
+    } catch (Stopped | TraceTeacher.Cancelled s) {
       return new Stats(all.size(), counts[0], counts[1], passed, (System.nanoTime() - t0) / 1e9, false);
     }
     Stats st = new Stats(all.size(), counts[0], counts[1], passed, (System.nanoTime() - t0) / 1e9, true);

@@ -51,7 +51,8 @@ import java.util.Map;
  *
  * <p>A {@code generate} stage writes a verified SFT dataset to {@code RUN_DIR/STAGE} (see
  * {@link TraceGenerator}) with the teacher {@code teacher_url} or {@code teacher_model} (default: its
- * input model); a later training stage trains on it with {@code from_dataset: STAGE}. A
+ * input model; sampled in this process unless {@link #localTeacher} serves it elsewhere); a later
+ * training stage trains on it with {@code from_dataset: STAGE}. A
  * {@code distill} stage trains its own {@code model_name_or_path} when the stage sets one (e.g. the
  * smaller {@code demo-small}), else its input, against {@code teacher_model} (default: its input).
  *
@@ -72,6 +73,7 @@ public final class Pipeline {
   private long stopAfterSteps;
   private java.util.function.BooleanSupplier cancelled = () -> false;
   private StageRunner grpoRunner;
+  private TeacherFactory localTeacher = Pipeline::inProcessTeacher;
 
   public Pipeline(Recipe recipe, Path runDir, PrintStream log) {
     this.recipe = recipe;
@@ -98,6 +100,33 @@ public final class Pipeline {
    */
   public Pipeline grpoRunner(StageRunner runner) {
     this.grpoRunner = java.util.Objects.requireNonNull(runner, "runner");
+    return this;
+  }
+
+  /**
+   * Serves the teacher of a {@code generate} stage whose teacher is a local checkpoint (no
+   * {@code teacher_url}): {@code teacher_model} resolved and loaded by the pipeline.
+   */
+  @FunctionalInterface
+  public interface TeacherFactory {
+    /**
+     * The teacher for {@code settings} (the stage's resolved settings). Takes ownership of
+     * {@code model} (close it, or the returned teacher closes it).
+     *
+     * @param name the teacher as the recipe resolves it (a folder, a built-in or hub model), for logs
+     * @param cancelled true once the pipeline is cancelled: a teacher that waits for others stops
+     *     waiting ({@link TraceTeacher.Cancelled})
+     */
+    TraceTeacher create(Models.Loaded model, String name, RecipeSettings settings,
+        java.util.function.BooleanSupplier cancelled);
+  }
+
+  /**
+   * Replaces how a generate stage's local teacher answers (default: {@link LocalTeacher}, sampling in
+   * this process); the cluster's stage supervisor serves it on the rollout workers.
+   */
+  public Pipeline localTeacher(TeacherFactory factory) {
+    this.localTeacher = java.util.Objects.requireNonNull(factory, "factory");
     return this;
   }
 
@@ -394,13 +423,7 @@ public final class Pipeline {
           g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults())
           .withApiKey(System.getenv(d.teacherApiKeyEnv())).withTokenizer(student::encode);
     } else {
-      Models.Loaded m = loadModel(d.teacherModel(), s);
-      List<Integer> eos = new ArrayList<>();
-      m.tokenizer().eosTokenId().ifPresent(eos::add);
-      SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
-          g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
-      teacher = new LocalTeacher(m, d.teacherModel(), m.tokenizer().chatTemplate(s.model().chatTemplate()), sp,
-          g.maxPromptLength());
+      teacher = localTeacher.create(loadModel(d.teacherModel(), s), d.teacherModel(), s, cancelled);
     }
     try (teacher; Tokenizer ignored = student) {
       TraceGenerator.Stats stats = new TraceGenerator(s, log).stopAfter(stop).stopWhen(cancelled).run(teacher, out);
@@ -414,6 +437,17 @@ public final class Pipeline {
       }
       return true;
     }
+  }
+
+  /** The default local teacher: {@link LocalTeacher} on {@code m}, in this process. */
+  private static TraceTeacher inProcessTeacher(Models.Loaded m, String name, RecipeSettings s,
+      java.util.function.BooleanSupplier cancelled) {
+    GrpoSettings g = s.grpo();
+    List<Integer> eos = new ArrayList<>();
+    m.tokenizer().eosTokenId().ifPresent(eos::add);
+    SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
+        g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
+    return new LocalTeacher(m, name, m.tokenizer().chatTemplate(s.model().chatTemplate()), sp, g.maxPromptLength());
   }
 
   private Models.Loaded loadModel(String model, RecipeSettings s) {
