@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Three ActorSystems on loopback with real Artery remoting and real Aeron: A = seed + learner,
  * B = rollout, C = rollout + reward. Every message is serialized (Kryo) even locally.
  */
-class GrpoClusterTest {
+public class GrpoClusterTest {
   @TempDir Path tmp;
   private ActorTestKit a;
   private ActorTestKit b;
@@ -185,7 +185,8 @@ class GrpoClusterTest {
     assertTrue(budgets.stream().allMatch(x -> x == 2.0), "in-flight budget (0 + 1) x 2");
   }
 
-  static void assertBitIdentical(List<TensorData> expected, List<TensorData> actual) {
+  /** Same tensors, names and bytes, in order (also used by the pipeline tests). */
+  public static void assertBitIdentical(List<TensorData> expected, List<TensorData> actual) {
     assertEquals(expected.size(), actual.size());
     for (int i = 0; i < expected.size(); i++) {
       assertEquals(expected.get(i).name(), actual.get(i).name());

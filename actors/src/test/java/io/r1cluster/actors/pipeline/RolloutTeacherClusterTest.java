@@ -1,18 +1,17 @@
 package io.r1cluster.actors.pipeline;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.r1cluster.actors.grpo.GrpoClusterTest;
 import io.r1cluster.actors.grpo.GrpoFixtures;
 import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.NodeResources;
 import io.r1cluster.actors.grpo.RolloutEngine;
 import io.r1cluster.core.checkpoint.DType;
-import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
@@ -27,7 +26,6 @@ import io.r1cluster.core.reward.RewardInput;
 import io.r1cluster.core.reward.RewardRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +38,6 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
@@ -110,7 +107,7 @@ class RolloutTeacherClusterTest {
     Address seed = Cluster.get(l.system()).selfMember().address();
     Cluster.get(l.system()).manager().tell(Join.create(seed));
     Cluster.get(r.system()).manager().tell(Join.create(seed));
-    awaitUp(l, 2);
+    StageSupervisorTest.awaitUp(l.system(), 2);
     GrpoNode.start(l.system());
     GrpoNode.start(r.system());
 
@@ -136,7 +133,7 @@ class RolloutTeacherClusterTest {
     RolloutEngine engine = (RolloutEngine) NodeResources.get(r.system()).rollout().get(10, TimeUnit.SECONDS);
     assertEquals(0, engine.version());
     try (Models.Loaded teacher = Models.loadCheckpoint(run.resolve("memo"))) {
-      assertBitIdentical(teacher.model().toTensors(DType.F32), engine.weights());
+      GrpoClusterTest.assertBitIdentical(teacher.model().toTensors(DType.F32), engine.weights());
     }
 
     // the dataset: exactly the answers of R's engine (same seeds) that pass accuracy and format, in order
@@ -170,41 +167,9 @@ class RolloutTeacherClusterTest {
     assertEquals(2, stats.path("per_prompt").size());
   }
 
-  private static void assertBitIdentical(List<TensorData> expected, List<TensorData> actual) {
-    assertEquals(expected.size(), actual.size());
-    for (int i = 0; i < expected.size(); i++) {
-      assertEquals(expected.get(i).name(), actual.get(i).name());
-      assertArrayEquals(bytes(expected.get(i).data()), bytes(actual.get(i).data()), expected.get(i).name());
-    }
-  }
-
-  private static byte[] bytes(ByteBuffer b) {
-    ByteBuffer d = b.duplicate();
-    byte[] out = new byte[d.remaining()];
-    d.get(out);
-    return out;
-  }
-
   private ActorTestKit start(String roles) {
     ActorTestKit k = ActorTestKit.create("r1", GrpoFixtures.node(roles, ""));
     kits.add(k);
     return k;
-  }
-
-  private static void awaitUp(ActorTestKit k, int n) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      int up = 0;
-      for (var m : Cluster.get(k.system()).state().getMembers()) {
-        if (m.status() == MemberStatus.up()) {
-          up++;
-        }
-      }
-      if (up >= n) {
-        return;
-      }
-      assertTrue(System.nanoTime() < deadline, "cluster did not form");
-      Thread.sleep(50);
-    }
   }
 }

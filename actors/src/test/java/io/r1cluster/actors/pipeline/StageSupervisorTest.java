@@ -175,7 +175,7 @@ class StageSupervisorTest {
     return k;
   }
 
-  private static void awaitUp(ActorSystem<?> s, int n) throws InterruptedException {
+  static void awaitUp(ActorSystem<?> s, int n) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {
       int up = 0;
