@@ -58,9 +58,10 @@ public final class GrpoJob implements AutoCloseable {
    * The outcome of a run.
    *
    * @param completed false when the run was stopped ({@link Learner.Stop}) without its final save
+   * @param stopReceivedAfter the steps done when the learner received {@link Learner.Stop}; -1 if it never did
    */
   public record RunResult(int steps, long version, PromptLedger.Counters counters, int[] trainedCounts,
-      Path outputDir, boolean completed) {}
+      Path outputDir, boolean completed, int stopReceivedAfter) {}
 
   /** Builds the trainer; called once, on the learner dispatcher. */
   @FunctionalInterface

@@ -93,6 +93,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private final LearnerCheckpoint checkpoint;
   private boolean stepInFlight;
   private boolean stopping;
+  private int stopReceivedAfter = -1;
   private boolean ended; // done is (being) completed
   private long version;
   private long published = -1;
@@ -307,6 +308,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       return this;
     }
     stopping = true;
+    stopReceivedAfter = steps;
     getContext().getLog().info("GRPO run {}: stopping after step {} (no final save)", job.runId, steps);
     return stepInFlight ? this : stopNow();
   }
@@ -317,7 +319,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     metrics.close();
     getContext().stop(dispatcher);
     PromptLedger.Counters c = current == null ? null : current.counters();
-    GrpoJob.RunResult r = new GrpoJob.RunResult(steps, version, c, null, job.outputDir, false);
+    GrpoJob.RunResult r = new GrpoJob.RunResult(steps, version, c, null, job.outputDir, false, stopReceivedAfter);
     afterLearnerThread(() -> job.done.complete(r));
     return Behaviors.stopped();
   }
@@ -377,7 +379,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     metrics.close();
     getContext().stop(dispatcher);
     job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir,
-        true));
+        true, stopReceivedAfter));
     return Behaviors.empty();
   }
 
