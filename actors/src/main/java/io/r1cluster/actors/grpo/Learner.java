@@ -92,8 +92,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private final int saveEvery;
   private final LearnerCheckpoint checkpoint;
   private boolean stepInFlight;
-  private boolean stopping;
-  private int stopReceivedAfter = -1;
+  private int stopReceivedAfter = -1; // steps done when Stop arrived; -1 while not stopping
   private boolean ended; // done is (being) completed
   private long version;
   private long published = -1;
@@ -194,7 +193,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private Behavior<Command> onBatch(PromptDispatcher.Batch b) {
-    if (finishing || stopping) {
+    if (finishing || stopping()) {
       return this;
     }
     if (b.done()) {
@@ -266,7 +265,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     if (steps % saveEvery == 0 && !last) {
       saveCheckpoint();
     }
-    if (stopping) {
+    if (stopping()) {
       return stopNow();
     }
     if (maxSteps > 0 && steps >= maxSteps) {
@@ -304,13 +303,16 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   }
 
   private Behavior<Command> onStop() {
-    if (finishing || stopping) {
+    if (finishing || stopping()) {
       return this;
     }
-    stopping = true;
     stopReceivedAfter = steps;
     getContext().getLog().info("GRPO run {}: stopping after step {} (no final save)", job.runId, steps);
     return stepInFlight ? this : stopNow();
+  }
+
+  private boolean stopping() {
+    return stopReceivedAfter >= 0;
   }
 
   /** Ends a stopped run once the learner thread is idle (a checkpoint being written finishes first). */
