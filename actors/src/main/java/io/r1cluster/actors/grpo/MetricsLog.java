@@ -109,8 +109,8 @@ final class MetricsLog implements AutoCloseable {
     r1.weightsPushMs.set(m.getOrDefault("weights/push_ms", 0.0));
     r1.weightsVersion.set(m.getOrDefault("weights/version", 0.0));
     r1.stalenessMean.set(m.getOrDefault("staleness/mean", 0.0));
-    r1.queueDepth.labels("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
-    r1.queueDepth.labels("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
+    r1.queueDepth.labelValues("in_flight").set(m.getOrDefault("queue/in_flight", 0.0));
+    r1.queueDepth.labelValues("scored_groups").set(m.getOrDefault("queue/buffered", 0.0));
   }
 
   /** Prints a progress line when the interval has passed (or {@code force}). */

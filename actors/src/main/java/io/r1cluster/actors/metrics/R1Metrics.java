@@ -1,6 +1,7 @@
 package io.r1cluster.actors.metrics;
 
-import io.r1cluster.actors.metrics.MetricsRegistry.Gauge;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
  * The metrics every r1 node declares, so that a scrape shows the same series on every node (at 0
@@ -23,6 +24,10 @@ import io.r1cluster.actors.metrics.MetricsRegistry.Gauge;
  *       waited for scored groups (0..1): high means rollouts are the bottleneck. The rollout HPA in
  *       {@code k8s/base/hpa.yaml} scales on it.
  * </ul>
+ *
+ * <p>They are Prometheus client gauges ({@code set}, {@code inc}, {@code get}; a labelled one through
+ * {@code labelValues(...)}), registered in one {@link PrometheusRegistry} per ActorSystem, next to
+ * the client's JVM and process series (see {@link Metrics}).
  */
 public final class R1Metrics {
   public static final String ROLLOUT_TOKENS_PER_SECOND = "r1_rollout_tokens_per_second";
@@ -40,20 +45,28 @@ public final class R1Metrics {
   public final Gauge weightsPushMs;
   public final Gauge learnerIdleFraction;
 
-  private R1Metrics(MetricsRegistry r) {
-    rolloutTokensPerSecond = r.gauge(ROLLOUT_TOKENS_PER_SECOND,
+  private R1Metrics(PrometheusRegistry r) {
+    rolloutTokensPerSecond = gauge(r, ROLLOUT_TOKENS_PER_SECOND,
         "Completion tokens generated per second by this node's rollout workers.");
-    queueDepth = r.gauge(QUEUE_DEPTH, "Items waiting in a queue of this node.", QUEUE_LABEL);
-    stalenessMean = r.gauge(STALENESS_MEAN,
+    queueDepth = gauge(r, QUEUE_DEPTH, "Items waiting in a queue of this node.", QUEUE_LABEL);
+    stalenessMean = gauge(r, STALENESS_MEAN,
         "Mean policy-version lag (learner version - group version) of the groups in the last step.");
-    weightsVersion = r.gauge(WEIGHTS_VERSION, "Policy weights version this node serves or last published.");
-    weightsPushMs = r.gauge(WEIGHTS_PUSH_MS, "Milliseconds the last weight push took, publish to complete.");
-    learnerIdleFraction = r.gauge(LEARNER_IDLE_FRACTION,
+    weightsVersion = gauge(r, WEIGHTS_VERSION, "Policy weights version this node serves or last published.");
+    weightsPushMs = gauge(r, WEIGHTS_PUSH_MS, "Milliseconds the last weight push took, publish to complete.");
+    learnerIdleFraction = gauge(r, LEARNER_IDLE_FRACTION,
         "Share of wall time the learner waited for scored groups (0..1); high means rollouts are the bottleneck.");
   }
 
-  /** Declares the r1 metrics in {@code registry} (idempotent: a second call returns the same families). */
-  public static R1Metrics declare(MetricsRegistry registry) {
+  private static Gauge gauge(PrometheusRegistry registry, String name, String help, String... labelNames) {
+    return Gauge.builder().name(name).help(help).labelNames(labelNames).register(registry);
+  }
+
+  /**
+   * Registers the r1 metrics in {@code registry}.
+   *
+   * @throws IllegalArgumentException if {@code registry} already has a metric of one of these names
+   */
+  public static R1Metrics declare(PrometheusRegistry registry) {
     return new R1Metrics(registry);
   }
 }

@@ -62,7 +62,7 @@ class GrpoSingleJvmTest {
       io.r1cluster.actors.metrics.R1Metrics r1 = io.r1cluster.actors.metrics.Metrics.get(testKit.system()).r1();
       assertEquals(last.get("weights/version").asDouble(), r1.weightsVersion.get());
       assertEquals(last.get("learner/idle_frac").asDouble(), r1.learnerIdleFraction.get());
-      assertTrue(io.r1cluster.actors.metrics.Metrics.get(testKit.system()).registry().scrape()
+      assertTrue(io.r1cluster.actors.metrics.Metrics.get(testKit.system()).scrape()
           .contains("r1_queue_depth{queue=\"in_flight\"}"));
     } finally {
       job.close();

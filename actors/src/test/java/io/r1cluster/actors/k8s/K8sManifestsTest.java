@@ -30,8 +30,9 @@ import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.r1cluster.actors.k8s.RenderedOverlay.Workload;
-import io.r1cluster.actors.metrics.MetricsRegistry;
+import io.r1cluster.actors.metrics.Metrics;
 import io.r1cluster.actors.metrics.MetricsSettings;
 import io.r1cluster.actors.metrics.PrometheusEndpoint;
 import io.r1cluster.actors.metrics.R1Metrics;
@@ -460,9 +461,9 @@ class K8sManifestsTest {
   }
 
   static String metricsScrape() {
-    MetricsRegistry registry = new MetricsRegistry();
+    PrometheusRegistry registry = new PrometheusRegistry();
     R1Metrics.declare(registry);
-    return registry.scrape();
+    return Metrics.scrape(registry);
   }
 
   // ---------------------------------------------------------------------------------------------
