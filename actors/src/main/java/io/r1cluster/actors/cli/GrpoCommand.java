@@ -7,6 +7,8 @@ import io.r1cluster.actors.grpo.PromptLedger;
 import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.cli.CliCommand;
+import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeOverride;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +20,7 @@ import org.apache.pekko.cluster.typed.Join;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /**
  * {@code r1 grpo RECIPE [--cluster HOST:PORT]}: stage 2 (GRPO). Without {@code --cluster} one JVM
@@ -41,6 +44,8 @@ public final class GrpoCommand implements CliCommand {
   @Option(names = "--port", defaultValue = "0", description = "this node's Artery port (default ${DEFAULT-VALUE}: any free port)")
   int port;
 
+  @Unmatched List<String> overrides;
+
   @Override
   public Integer call() throws Exception {
     if (!Files.isRegularFile(recipe)) {
@@ -49,7 +54,7 @@ public final class GrpoCommand implements CliCommand {
     List<String> roles = cluster == null ? List.of(Roles.SEED, Roles.LEARNER, Roles.ROLLOUT, Roles.REWARD) : List.of(Roles.LEARNER);
     List<String> seeds = cluster == null ? List.of() : List.of(ClusterBoot.seedAddress(cluster, "--cluster"));
     Config config = ClusterBoot.config(roles, host, port, seeds, false);
-    GrpoJob job = GrpoJob.prepare(recipe, config, host);
+    GrpoJob job = GrpoJob.prepare(Recipe.load(recipe, RecipeOverride.parse(overrides)), config, host);
     if (job.resumedFrom() != null) {
       System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
     }

@@ -139,7 +139,12 @@ public final class GrpoJob implements AutoCloseable {
    * @param host this node's hostname (UDP control endpoint)
    */
   public static GrpoJob prepare(Path recipeFile, Config config, String host) {
-    return prepare(recipeFile, grpoSettings(Recipe.load(recipeFile)), config, host);
+    return prepare(Recipe.load(recipeFile), config, host);
+  }
+
+  /** {@link #prepare(Path, Config, String)} for a recipe already loaded (with command-line overrides applied). */
+  public static GrpoJob prepare(Recipe recipe, Config config, String host) {
+    return prepare(recipe.file(), grpoSettings(recipe), config, host);
   }
 
   /**

@@ -26,12 +26,15 @@ public final class Recipe {
       "num_iterations");
 
   private final Path file;
+  private final List<RecipeOverride> overrides;
   private final RecipeSettings settings;
   private final List<Stage> stages;
   private final List<IgnoredKey> ignored;
 
-  private Recipe(Path file, RecipeSettings settings, List<Stage> stages, List<IgnoredKey> ignored) {
+  private Recipe(Path file, List<RecipeOverride> overrides, RecipeSettings settings, List<Stage> stages,
+      List<IgnoredKey> ignored) {
     this.file = file;
+    this.overrides = List.copyOf(overrides);
     this.settings = settings;
     this.stages = List.copyOf(stages);
     this.ignored = List.copyOf(ignored);
@@ -43,7 +46,16 @@ public final class Recipe {
    * @throws RecipeException listing every problem found
    */
   public static Recipe load(Path file) {
-    RecipeParser p = new RecipeParser(file);
+    return load(file, List.of());
+  }
+
+  /**
+   * Reads a recipe, applies command-line {@code --key value} overrides to it and validates the result.
+   *
+   * @throws RecipeException listing every problem found (an override's as {@code command line: --key value: …})
+   */
+  public static Recipe load(Path file, List<RecipeOverride> overrides) {
+    RecipeParser p = new RecipeParser(file, overrides);
     RecipeParser.Parsed parsed = p.parse();
     if (parsed == null) {
       throw new RecipeException(p.errors());
@@ -99,7 +111,10 @@ public final class Recipe {
     }
     if (!p.errors().isEmpty()) {
       List<RecipeError> errs = new ArrayList<>(p.errors());
-      errs.sort((a, b) -> Integer.compare(a.line(), b.line()));
+      // the command line's errors first, in the order the overrides were given; then the file's, by line
+      List<String> args = overrides.stream().map(RecipeOverride::arg).toList();
+      errs.sort(java.util.Comparator.comparingInt((RecipeError e) -> e.file() != null
+              && e.file().toString().equals(RecipeOverride.ORIGIN) ? args.indexOf(e.key()) - args.size() : e.line()));
       throw new RecipeException(dedupe(errs));
     }
     List<IgnoredKey> ignored = new ArrayList<>();
@@ -107,7 +122,7 @@ public final class Recipe {
     for (int i = 0; i < parsed.stages().size(); i++) {
       collectIgnored("pipeline." + allNames.get(i) + ".", parsed.stages().get(i), ignored);
     }
-    return new Recipe(file, top, stages, ignored);
+    return new Recipe(file, overrides, top, stages, ignored);
   }
 
   private static List<RecipeError> dedupe(List<RecipeError> errs) {
@@ -163,7 +178,7 @@ public final class Recipe {
 
   /** The top-level settings typed with the defaults of the given trainer (e.g. the {@code r1 sft} command). */
   public RecipeSettings settings(StageType kind) {
-    RecipeParser p = new RecipeParser(file);
+    RecipeParser p = new RecipeParser(file, overrides);
     RecipeSettings s = RecipeSettings.of(kind, settings.values(), p);
     if (!p.errors().isEmpty()) {
       throw new RecipeException(p.errors());
@@ -209,6 +224,37 @@ public final class Recipe {
   /** Keys given in the recipe's top level. */
   public Set<String> givenKeys() {
     return settings.values().keySet();
+  }
+
+  /** The command-line overrides applied to the file (empty when none). */
+  public List<RecipeOverride> overrides() {
+    return overrides;
+  }
+
+  /**
+   * Where a top-level key's value came from: {@code file:line}, {@code command line (--key value)}, or
+   * {@code default} when neither sets it. A dotted {@code cluster.KEY} names a key of the cluster section.
+   */
+  public String origin(String key) {
+    Value v;
+    if (key.startsWith("cluster.")) {
+      Value c = settings.values().get("cluster");
+      v = c != null && c.value() instanceof Map<?, ?> m && m.get(key.substring(8)) instanceof Value inner ? inner : null;
+    } else {
+      v = settings.values().get(key);
+    }
+    return origin(v);
+  }
+
+  /** Where a value came from (see {@link #origin(String)}); {@code null} is a default. */
+  public String origin(Value v) {
+    if (v == null) {
+      return "default";
+    }
+    if (v.line() < 0 && -v.line() <= overrides.size()) {
+      return RecipeOverride.ORIGIN + " (" + overrides.get(-v.line() - 1).arg() + ")";
+    }
+    return v.line() > 0 ? file + ":" + v.line() : file.toString();
   }
 
   private Map<String, Object> typedDefaults() {

@@ -2,16 +2,19 @@ package io.r1cluster.core.recipe;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -27,16 +30,29 @@ import org.yaml.snakeyaml.nodes.Tag;
  * {@link RecipeKeys} tables: unknown keys (with a "did you mean" suggestion), duplicate keys, wrong
  * types and bad enum values are collected, and all of them are thrown together as a
  * {@link RecipeException}.
+ *
+ * <p>Command-line {@link RecipeOverride overrides} are spliced into the node tree before the checks,
+ * so they meet the same ones. Their nodes get negative line numbers ({@code -(i + 1)} for the i-th
+ * override): an error or a {@link Value} with such a line points at the command line instead of the
+ * file.
  */
 final class RecipeParser {
   /** The parsed top level and the pipeline stages, each a map of validated values. */
   record Parsed(Map<String, Value> top, List<Map<String, Value>> stages, List<Integer> stageLines) {}
 
   private final Path file;
+  private final List<RecipeOverride> overrides;
+  /** Every node that came from an override, with the override's index. */
+  private final Map<Node, Integer> fromOverride = new IdentityHashMap<>();
   private final List<RecipeError> errors = new ArrayList<>();
 
   RecipeParser(Path file) {
+    this(file, List.of());
+  }
+
+  RecipeParser(Path file, List<RecipeOverride> overrides) {
     this.file = file;
+    this.overrides = List.copyOf(overrides);
   }
 
   List<RecipeError> errors() {
@@ -44,7 +60,11 @@ final class RecipeParser {
   }
 
   void error(int line, String key, String message) {
-    errors.add(new RecipeError(file, line, key, message));
+    if (line < 0 && -line <= overrides.size()) {
+      errors.add(new RecipeError(Path.of(RecipeOverride.ORIGIN), 0, overrides.get(-line - 1).arg(), message));
+    } else {
+      errors.add(new RecipeError(file, line, key, message));
+    }
   }
 
   Parsed parse() {
@@ -67,6 +87,7 @@ final class RecipeParser {
       error(line(root), null, "a recipe is a mapping of keys to values");
       return null;
     }
+    applyOverrides(map);
     Map<String, Value> top = mapping(map, RecipeKeys.topLevel(), "");
     List<Map<String, Value>> stages = new ArrayList<>();
     List<Integer> stageLines = new ArrayList<>();
@@ -322,8 +343,144 @@ final class RecipeParser {
     return v instanceof ScalarNode s ? s.getValue() : describe(v);
   }
 
-  static int line(Node n) {
+  /** 1-based line of a node in the file, or {@code -(i + 1)} for a node of the i-th override. */
+  int line(Node n) {
+    Integer o = fromOverride.get(n);
+    if (o != null) {
+      return -(o + 1);
+    }
     return n.getStartMark() == null ? 0 : n.getStartMark().getLine() + 1;
+  }
+
+  /**
+   * Splices the command-line overrides into the recipe's node tree: a plain key replaces (or adds)
+   * the top-level key, {@code cluster.KEY} the key in the {@code cluster:} section (made when absent),
+   * {@code pipeline.STAGE.KEY} the key in that stage.
+   */
+  private void applyOverrides(MappingNode root) {
+    for (int i = 0; i < overrides.size(); i++) {
+      RecipeOverride o = overrides.get(i);
+      String[] path = o.path();
+      Node value = overrideValue(o, i);
+      if (value == null) {
+        continue;
+      }
+      if (path.length == 1) {
+        put(root, path[0], value, i);
+      } else if (path.length == 2 && path[0].equals("cluster")) {
+        Node section = get(root, "cluster");
+        if (section == null || isNull(section)) {
+          section = new MappingNode(Tag.MAP, new ArrayList<>(), DumperOptions.FlowStyle.BLOCK);
+          fromOverride.put(section, i);
+          put(root, "cluster", section, i);
+        }
+        if (section instanceof MappingNode m) {
+          put(m, path[1], value, i);
+        } else {
+          error(-(i + 1), o.key(), "the recipe's 'cluster' is not a mapping");
+        }
+      } else if (path.length == 3 && path[0].equals("pipeline")) {
+        MappingNode stage = stage(root, path[1]);
+        if (stage == null) {
+          List<String> names = stageNames(root);
+          String sug = RecipeKeys.suggest(path[1], names);
+          error(-(i + 1), o.key(), names.isEmpty() ? "the recipe has no pipeline stages"
+              : "no pipeline stage named '" + path[1] + "' (stages: " + String.join(", ", names) + ")"
+              + (sug == null ? "" : " (did you mean '" + sug + "'?)"));
+        } else {
+          put(stage, path[2], value, i);
+        }
+      } else {
+        error(-(i + 1), o.key(), "a dotted key is cluster.KEY or pipeline.STAGE.KEY");
+      }
+    }
+  }
+
+  /** The override's value as a YAML node (all its nodes remembered as the override's), or null on bad YAML. */
+  private Node overrideValue(RecipeOverride o, int index) {
+    Node value;
+    if (o.value().isEmpty()) {
+      value = new ScalarNode(Tag.STR, "", null, null, DumperOptions.ScalarStyle.DOUBLE_QUOTED);
+    } else {
+      try {
+        value = new Yaml(new LoaderOptions()).compose(new StringReader(o.value()));
+      } catch (MarkedYAMLException e) {
+        error(-(index + 1), o.key(), "invalid YAML value: " + e.getProblem());
+        return null;
+      }
+    }
+    remember(value, index);
+    return value;
+  }
+
+  private void remember(Node n, int index) {
+    fromOverride.put(n, index);
+    if (n instanceof SequenceNode seq) {
+      seq.getValue().forEach(e -> remember(e, index));
+    } else if (n instanceof MappingNode m) {
+      for (NodeTuple t : m.getValue()) {
+        remember(t.getKeyNode(), index);
+        remember(t.getValueNode(), index);
+      }
+    }
+  }
+
+  /** Replaces the value of {@code key} in {@code map} (every occurrence), or appends the key. */
+  private void put(MappingNode map, String key, Node value, int index) {
+    List<NodeTuple> tuples = new ArrayList<>();
+    boolean replaced = false;
+    for (NodeTuple t : map.getValue()) {
+      if (key.equals(key(t))) {
+        if (!replaced) {
+          tuples.add(new NodeTuple(overrideKey(key, index), value));
+          replaced = true;
+        }
+      } else {
+        tuples.add(t);
+      }
+    }
+    if (!replaced) {
+      tuples.add(new NodeTuple(overrideKey(key, index), value));
+    }
+    map.setValue(tuples);
+  }
+
+  private ScalarNode overrideKey(String key, int index) {
+    ScalarNode k = new ScalarNode(Tag.STR, key, null, null, DumperOptions.ScalarStyle.PLAIN);
+    fromOverride.put(k, index);
+    return k;
+  }
+
+  private static Node get(MappingNode map, String key) {
+    for (NodeTuple t : map.getValue()) {
+      if (key.equals(key(t))) {
+        return t.getValueNode();
+      }
+    }
+    return null;
+  }
+
+  private static MappingNode stage(MappingNode root, String name) {
+    if (get(root, "pipeline") instanceof SequenceNode seq) {
+      for (Node s : seq.getValue()) {
+        if (s instanceof MappingNode sm && get(sm, "name") instanceof ScalarNode n && n.getValue().equals(name)) {
+          return sm;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static List<String> stageNames(MappingNode root) {
+    List<String> out = new ArrayList<>();
+    if (get(root, "pipeline") instanceof SequenceNode seq) {
+      for (Node s : seq.getValue()) {
+        if (s instanceof MappingNode sm && get(sm, "name") instanceof ScalarNode n) {
+          out.add(n.getValue());
+        }
+      }
+    }
+    return out;
   }
 
   private static String key(NodeTuple t) {

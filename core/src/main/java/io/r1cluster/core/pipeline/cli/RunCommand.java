@@ -4,11 +4,13 @@ import io.r1cluster.core.cli.CliCommand;
 import io.r1cluster.core.pipeline.Pipeline;
 import io.r1cluster.core.recipe.IgnoredKey;
 import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeOverride;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /** {@code r1 run RECIPE}: every stage of a pipeline recipe, resumable. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -20,9 +22,11 @@ public final class RunCommand implements CliCommand {
 
   @Option(names = "--run-dir", description = "run folder (default: runs/<run_name or recipe name>)") Path runDir;
 
+  @Unmatched List<String> overrides;
+
   @Override
   public Integer call() {
-    Recipe r = Recipe.load(recipe);
+    Recipe r = Recipe.load(recipe, RecipeOverride.parse(overrides));
     for (IgnoredKey k : r.ignoredKeys()) {
       System.out.println("note: " + k);
     }

@@ -5,24 +5,32 @@ import io.r1cluster.core.recipe.IgnoredKey;
 import io.r1cluster.core.recipe.KeySpec;
 import io.r1cluster.core.recipe.RecipeKeys;
 import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeOverride;
 import io.r1cluster.core.recipe.Stage;
+import io.r1cluster.core.recipe.Value;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /**
- * {@code r1 validate RECIPE}: checks a recipe without running it. Prints the resolved settings (given
- * values marked {@code *}, the rest defaults), the pipeline stages and the ignored keys; exit 0. A bad
- * recipe throws a {@link io.r1cluster.core.recipe.RecipeException} listing every error (exit 2).
+ * {@code r1 validate RECIPE [--key value …]}: checks a recipe (with command-line overrides applied)
+ * without running it. Prints the resolved settings (given values marked {@code *}) with where each
+ * came from ({@code file:line}, the command line, or the default), the pipeline stages and the
+ * ignored keys; exit 0. A bad recipe throws a {@link io.r1cluster.core.recipe.RecipeException}
+ * listing every error (exit 2).
  */
 @Command(name = "validate", mixinStandardHelpOptions = true,
     description = {"Check a recipe (open-r1/TRL keys + r1-cluster keys) without running it.",
         "Prints the resolved settings and the keys accepted but not acted on; exit 2 with file:line: key: message on errors."})
 public final class ValidateCommand implements CliCommand {
   @Parameters(index = "0", arity = "0..1", paramLabel = "RECIPE", description = "recipe YAML file") Path recipe;
+
+  @Unmatched List<String> overrides;
 
   @Option(names = "--keys", description = "print every recognised key (Markdown table: key, type, default, acted on, source) and exit")
   boolean keys;
@@ -36,7 +44,7 @@ public final class ValidateCommand implements CliCommand {
     if (recipe == null) {
       throw new io.r1cluster.core.InputException(null, 0, "validate", "give a RECIPE file (or --keys)");
     }
-    Recipe r = Recipe.load(recipe);
+    Recipe r = Recipe.load(recipe, RecipeOverride.parse(overrides));
     print(r, System.out);
     return 0;
   }
@@ -66,26 +74,43 @@ public final class ValidateCommand implements CliCommand {
     out.println();
   }
 
+  private static String shorten(String v) {
+    if (v.length() > 100) {
+      v = v.substring(0, 97) + "...";
+    }
+    return v.replace("\n", "\\n");
+  }
+
   /** Writes the human-readable summary of a validated recipe. */
   public static void print(Recipe r, PrintStream out) {
     out.println(r.file() + ": valid (" + (r.stages().isEmpty()
         ? r.settings().kind().name().toLowerCase(java.util.Locale.ROOT) + " recipe"
         : r.stages().size() + " pipeline stages") + ")");
     out.println();
-    out.println("Resolved settings (* = set in the recipe):");
+    out.println("Resolved settings (* = set in the recipe or on the command line; where from in brackets):");
     for (Map.Entry<String, Object> e : r.resolved().entrySet()) {
       String mark = r.givenKeys().contains(e.getKey()) ? "*" : " ";
-      String v = String.valueOf(e.getValue());
-      if (v.length() > 100) {
-        v = v.substring(0, 97).replace("\n", "\\n") + "...";
+      if (e.getKey().equals("cluster") && e.getValue() instanceof Map<?, ?> cluster) {
+        for (Map.Entry<?, ?> c : cluster.entrySet()) {
+          String key = "cluster." + c.getKey();
+          out.printf("  %s %-32s %s   [%s]%n", mark, key, shorten(String.valueOf(c.getValue())), r.origin(key));
+        }
+        continue;
       }
-      out.printf("  %s %-32s %s%n", mark, e.getKey(), v.replace("\n", "\\n"));
+      out.printf("  %s %-32s %s   [%s]%n", mark, e.getKey(), shorten(String.valueOf(e.getValue())),
+          r.origin(e.getKey()));
     }
     if (!r.stages().isEmpty()) {
       out.println();
       out.println("Pipeline:");
       for (Stage s : r.stages()) {
         out.printf("  %-14s %-9s from %s%n", s.name(), s.type().name().toLowerCase(java.util.Locale.ROOT), s.from());
+        for (Map.Entry<String, Value> k : new java.util.TreeMap<>(s.keys()).entrySet()) {
+          if (!List.of("name", "type", "from").contains(k.getKey())) {
+            out.printf("      %-30s %s   [%s]%n", k.getKey(), shorten(String.valueOf(k.getValue().value())),
+                r.origin(k.getValue()));
+          }
+        }
       }
     }
     java.util.List<String> unknown = new java.util.ArrayList<>();

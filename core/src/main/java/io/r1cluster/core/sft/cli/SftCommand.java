@@ -7,6 +7,7 @@ import io.r1cluster.core.eval.Evaluator;
 import io.r1cluster.core.model.Models;
 import io.r1cluster.core.recipe.IgnoredKey;
 import io.r1cluster.core.recipe.Recipe;
+import io.r1cluster.core.recipe.RecipeOverride;
 import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.sft.SftTrainer;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /** {@code r1 sft RECIPE}: stage 1, supervised fine-tuning on traces, then (optionally) evaluation. */
 @Command(name = "sft", mixinStandardHelpOptions = true,
@@ -25,9 +27,11 @@ import picocli.CommandLine.Parameters;
 public final class SftCommand implements CliCommand {
   @Parameters(index = "0", paramLabel = "RECIPE", description = "recipe YAML file") Path recipe;
 
+  @Unmatched List<String> overrides;
+
   @Override
   public Integer call() {
-    Recipe r = Recipe.load(recipe);
+    Recipe r = Recipe.load(recipe, RecipeOverride.parse(overrides));
     RecipeSettings s = r.settings(StageType.SFT);
     PrintStream out = System.out;
     for (IgnoredKey k : r.ignoredKeys()) {
