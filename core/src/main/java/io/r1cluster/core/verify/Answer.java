@@ -89,6 +89,13 @@ sealed interface Answer {
       }
       return null;
     }
+    if (t.endsWith("\\%") || (t.endsWith("%") && !t.endsWith("\\%"))) {
+      t = t.substring(0, t.length() - (t.endsWith("\\%") ? 2 : 1)).strip();
+      percent = true;
+      if (t.isEmpty()) {
+        return null;
+      }
+    }
     Answer a = new Reader(budget).read(t);
     if (percent && a instanceof Scalar sc) {
       return new Scalar(sc.tex(), true, sc.source() + "\\%");
@@ -99,8 +106,8 @@ sealed interface Answer {
   /** Spacing commands and trailing punctuation go; nothing else changes. */
   private static String clean(String s) {
     String t = s.replace("\\quad", " ").replace("\\qquad", " ").replace("\\,", " ").replace("\\;", " ")
-        .replace("\\:", " ").replace("\\ ", " ").replace("~", " ").replace("\\displaystyle", "");
-    t = t.strip();
+        .replace("\\:", " ").replace("~", " ").replace("\\displaystyle", "");
+    t = t.replaceAll("(?<!\\\\)\\\\ ", " ").strip();
     while (t.endsWith(".") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
       t = t.substring(0, t.length() - 1).strip();
     }
@@ -182,6 +189,9 @@ sealed interface Answer {
   static boolean onlySymbols(Answer a) {
     if (a instanceof Items it) {
       return it.items().stream().allMatch(Answer::onlySymbols);
+    }
+    if (a instanceof Interval iv) {
+      return onlySymbols(iv.lo()) && onlySymbols(iv.hi());
     }
     if (!(a instanceof Scalar s) || s.percent()) {
       return false;
@@ -388,7 +398,10 @@ sealed interface Answer {
         if (parts.size() == 1 && inner.contains(";")) {
           parts = splitTop(inner, ";");
         }
-        if (parts.size() == 2 && !(t.charAt(0) == '[' && t.charAt(t.length() - 1) == ']' && false)) {
+        if (parts.size() == 2 && t.charAt(0) == '(' && t.charAt(t.length() - 1) == ')' && descending(parts)) {
+          return new Items(true, List.of(read(parts.get(0)), read(parts.get(1))), t);
+        }
+        if (parts.size() == 2) {
           return new Interval(t.charAt(0) == '(', read(parts.get(0)), read(parts.get(1)), t.charAt(t.length() - 1) == ')', t);
         }
         if (parts.size() > 2) {
@@ -397,6 +410,12 @@ sealed interface Answer {
             items.add(read(p));
           }
           return new Items(true, items, t);
+        }
+        if (parts.size() == 1) {
+          Answer in = read(inner);
+          if (in instanceof Matrix) {
+            return in;
+          }
         }
         if (t.charAt(0) == '(' && t.charAt(t.length() - 1) == ')') {
           Answer in = read(inner);
@@ -409,6 +428,17 @@ sealed interface Answer {
         return plusMinus(t);
       }
       return new Scalar(t, false, t);
+    }
+
+    /** Two numbers with the first not below the second: SymPy cannot make an interval of them. */
+    private static boolean descending(List<String> parts) {
+      try {
+        Exact a = Exact.of(parts.get(0), false);
+        Exact b = Exact.of(parts.get(1), false);
+        return a != null && b != null && a.rounded(12).compareTo(b.rounded(12)) >= 0;
+      } catch (Budget.Exhausted e) {
+        return false;
+      }
     }
 
     private Answer items(String inner, boolean ordered, String source) {

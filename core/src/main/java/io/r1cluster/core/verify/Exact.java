@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 record Exact(boolean negative, String intDigits, String fracDigits, BigInteger den, boolean isFloat, boolean percent) {
   static final int MAX_ARITH_DIGITS = 20_000;
 
+  private static final Pattern THOUSANDS = Pattern.compile("[+-]?\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?");
   private static final Pattern DECIMAL = Pattern.compile("([+-]?)(\\d*)(?:\\.(\\d*))?");
   private static final Pattern FRAC = Pattern.compile("([+-]?)\\\\frac\\{([+-]?\\d+)\\}\\{([+-]?\\d+)\\}");
   private static final Pattern SLASH = Pattern.compile("([+-]?\\d+)/([+-]?\\d+)");
@@ -31,6 +32,9 @@ record Exact(boolean negative, String intDigits, String fracDigits, BigInteger d
     }
     if (t.isEmpty() || t.length() > 4_000_000) {
       return null;
+    }
+    if (THOUSANDS.matcher(t).matches()) {
+      t = t.replace(",", "");
     }
     Matcher d = DECIMAL.matcher(t);
     if (d.matches() && (!d.group(2).isEmpty() || (d.group(3) != null && !d.group(3).isEmpty()))) {

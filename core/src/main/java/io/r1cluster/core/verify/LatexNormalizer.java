@@ -110,6 +110,9 @@ final class LatexNormalizer {
 
   static String normalize(String s, Boxes boxes) {
     String t = boxed(s, boxes);
+    if (!t.contains("matrix") && !t.contains("array")) {
+      t = DOUBLE_BACKSLASH_CMD.matcher(t).replaceAll("\\\\");
+    }
     // basic LaTeX
     t = t.replace("\\mathrm{T}", "T").replace("\\mathrm{d}", "d").replace("{\\rm d}", "d");
     t = t.replace("\\left[\\begin{matrix}", "\\begin{bmatrix}").replace("\\end{matrix}\\right]", "\\end{bmatrix}");

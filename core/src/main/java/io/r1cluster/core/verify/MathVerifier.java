@@ -311,10 +311,10 @@ public final class MathVerifier {
       }
       // an open interval is also the pair of its ends
       if (g instanceof Interval gi && gi.leftOpen() && gi.rightOpen() && p instanceof Items pi && pi.items().size() == 2) {
-        return pi.ordered() ? sequence(List.of(gi.lo(), gi.hi()), pi.items()) : multiset(List.of(gi.lo(), gi.hi()), pi.items());
+        return sequence(List.of(gi.lo(), gi.hi()), pi.ordered() ? pi.items() : sorted(pi.items()));
       }
       if (p instanceof Interval pi && pi.leftOpen() && pi.rightOpen() && g instanceof Items gi && gi.items().size() == 2) {
-        return gi.ordered() ? sequence(gi.items(), List.of(pi.lo(), pi.hi())) : multiset(gi.items(), List.of(pi.lo(), pi.hi()));
+        return sequence(gi.ordered() ? gi.items() : sorted(gi.items()), List.of(pi.lo(), pi.hi()));
       }
       List<Answer> gs = g instanceof Items gi ? gi.items() : (g instanceof Interval || g instanceof Union ? null : List.of(g));
       List<Answer> ps = p instanceof Items pi ? pi.items() : (p instanceof Interval || p instanceof Union ? null : List.of(p));
@@ -327,9 +327,34 @@ public final class MathVerifier {
         return sequence(gs, ps);
       }
       if (gOrdered) {
-        return sequence(gs, ps);
+        return sequence(gs, ps); // a gold tuple against a set: the set as written
+      }
+      if (pOrdered) {
+        return sequence(sorted(gs), ps); // a gold set against a tuple: the set sorted
       }
       return multiset(gs, ps);
+    }
+
+    /** Numbers in ascending order (as SymPy orders a set); anything else keeps its written order. */
+    private List<Answer> sorted(List<Answer> xs) {
+      List<java.math.BigDecimal> keys = new ArrayList<>();
+      for (Answer x : xs) {
+        Exact e = x instanceof Scalar s ? Exact.of(s.tex(), s.percent()) : null;
+        if (e == null) {
+          return xs;
+        }
+        keys.add(e.rounded(30));
+      }
+      Integer[] idx = new Integer[xs.size()];
+      for (int i = 0; i < idx.length; i++) {
+        idx[i] = i;
+      }
+      java.util.Arrays.sort(idx, (a, c) -> keys.get(a).compareTo(keys.get(c)));
+      List<Answer> out = new ArrayList<>();
+      for (int i : idx) {
+        out.add(xs.get(i));
+      }
+      return out;
     }
 
     private boolean sequence(List<Answer> a, List<Answer> c) {

@@ -111,7 +111,7 @@ final class Sets {
   /** A single variable, possibly with a subscript, or its absolute value. */
   private static boolean variable(Scalar s) {
     String t = s.tex().strip();
-    return t.matches("\\|?\\s*(\\\\[a-zA-Z]+|[a-zA-Z])(_\\{?\\w+\\}?)?\\s*\\|?") && !t.equals("\\infty") && !t.equals("\\pi");
+    return t.matches("\\|?\\s*(\\\\[a-zA-Z]+|[a-zA-Z])(_\\{?\\w+\\}?)?(\\([a-zA-Z]\\))?\\s*\\|?") && !t.equals("\\infty") && !t.equals("\\pi");
   }
 
   private static boolean absolute(Scalar s) {

@@ -32,7 +32,7 @@ final class Symbols {
   static String forCas(String tex) {
     String t = TEXT.matcher(tex).replaceAll(m -> Matcher.quoteReplacement(m.group(1).strip()));
     t = t.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/").replace("\\infty", "\\infty ")
-        .replace("^\\circ", "").replace("^{\\circ}", "").replace("\\%", "/100");
+        .replace("^\\circ", "").replace("^{\\circ}", "").replace("\\%", "/100").replace(":", "/");
     StringBuilder sb = new StringBuilder(t.length());
     for (int i = 0; i < t.length(); i++) {
       char c = t.charAt(i);
