@@ -57,6 +57,7 @@ public final class Extract {
   private static final Pattern PLAIN_NUMBER = Pattern.compile(NUMBER_ANCHORED);
   private static final Pattern EXPR_OR_NUMBER = Pattern.compile("(?:" + EXPR_ANCHORED + "|" + NUMBER_ANCHORED + ")");
 
+  private static final Pattern FINAL_IS_HOPE = Pattern.compile("(?i:final answer is):?");
   private static final Pattern FINAL_IS = Pattern.compile("(?i:final answer)");
   private static final Pattern ANSWER = Pattern.compile("(?i:answer)");
 
@@ -314,6 +315,24 @@ public final class Extract {
     List<Hit> out = new ArrayList<>();
     switch (priority) {
       case 0 -> {
+        // "final answer is X. I hope" (the MATH few-shot phrasing)
+        Matcher fm = FINAL_IS_HOPE.matcher(text);
+        while (fm.find()) {
+          budget.check();
+          Hit h = after(text, fm.end(), envs, true, 0);
+          if (h != null) {
+            int k = h.end;
+            if (k < text.length() && text.charAt(k) == '.') {
+              k++;
+            }
+            if (k < text.length() && Character.isWhitespace(text.charAt(k))) {
+              k++;
+            }
+            if (text.startsWith("I hope", k)) {
+              out.add(new Hit(fm.start(), k + 6, h.envs, h.plainLatex, h.plainPercent, false));
+            }
+          }
+        }
         // a math environment that holds a box, chained like any other
         int i = 0;
         while (i < envs.size()) {

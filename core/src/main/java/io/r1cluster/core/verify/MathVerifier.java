@@ -332,7 +332,19 @@ public final class MathVerifier {
       if (pOrdered) {
         return sequence(sorted(gs), ps); // a gold set against a tuple: the set sorted
       }
-      return multiset(gs, ps);
+      return multiset(distinct(gs), distinct(ps));
+    }
+
+    /** A set holds each element once: written duplicates collapse (by normalised text). */
+    private List<Answer> distinct(List<Answer> xs) {
+      List<Answer> out = new ArrayList<>();
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (Answer x : xs) {
+        if (seen.add(Answer.canonical(x.source()))) {
+          out.add(x);
+        }
+      }
+      return out;
     }
 
     /** Numbers in ascending order (as SymPy orders a set); anything else keeps its written order. */
