@@ -1,9 +1,12 @@
 package io.r1cluster.core.verify;
 
+import io.r1cluster.core.verify.Answer.Interval;
+import io.r1cluster.core.verify.Answer.Items;
+import io.r1cluster.core.verify.Answer.Matrix;
+import io.r1cluster.core.verify.Answer.Relation;
+import io.r1cluster.core.verify.Answer.Scalar;
+import io.r1cluster.core.verify.Answer.Union;
 import java.math.BigDecimal;
-import java.math.BigInteger;
-import java.math.MathContext;
-import java.math.RoundingMode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,34 +17,64 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.matheclipse.core.eval.ExprEvaluator;
 import org.matheclipse.core.expression.F;
 import org.matheclipse.core.form.tex.TeXParser;
 import org.matheclipse.core.interfaces.IExpr;
 
 /**
- * Decides whether a predicted answer equals a gold answer, the way Hugging Face Math-Verify does
- * for open-r1's {@code accuracy} reward.
+ * Decides whether a predicted answer equals a gold answer as Hugging Face Math-Verify does
+ * ({@code verify(parse(gold), parse(pred))}, LaTeX and plain-expression targets, boxed first), the
+ * check behind open-r1's {@code accuracy} reward.
  *
- * <p>Pipeline: extraction ({@link Extract}) → normalisation ({@link LatexNormalizer}) → structure
- * (equation, inequality/interval, union, set, tuple, matrix, ±, list) → scalar comparison. Scalars
- * are first compared exactly as rationals (integers, decimals, {@code a/b}, {@code \frac{a}{b}});
- * decimals also match after rounding to {@code precision} digits. Everything else goes to the Symja
- * computer-algebra system ({@code a − b} simplifies to 0, or is numerically below
- * 10<sup>−precision</sup>). Every CAS call runs on a worker thread with a deadline; a timeout counts
- * as "not verified" and is counted, never a hang.
+ * <p>Pipeline: {@link Extract} finds the answer in each text → {@link LatexNormalizer} →
+ * {@link Answer} reads it into a tree → {@link #equal} compares gold with prediction:
+ * <ol>
+ *   <li>assignments: {@code x = 5} (left side only symbols) compares as 5 against a bare value, and
+ *       a chain {@code x = 2+3 = 5} as {@code x = 5}; a predicted equation against a bare gold
+ *       value compares by its last right side;</li>
+ *   <li>a gold relation against a predicted interval/set/union becomes that set
+ *       ({@code 1 < x < 2} = {@code (1,2)}); the other way round only with
+ *       {@link Options#allowSetRelation};</li>
+ *   <li>equal normalised text is equal;</li>
+ *   <li>relations: same operator and equal {@code lhs − rhs}, or the mirrored operator and
+ *       opposite difference ({@code -x > -1} = {@code x < 1}), or proportional equations;</li>
+ *   <li>sets are unordered, tuples ordered, an open interval equals the pair of its ends,
+ *       intervals compare ends and openness, matrices cell by cell;</li>
+ *   <li>symbols are case-insensitive, a word equals the product of its letters;</li>
+ *   <li>numbers: exact for integers and fractions (any size); when one side is a decimal both are
+ *       rounded to {@code precision} places (an integer against a decimal stays exact, as SymPy);
+ *       other expressions go to the Symja CAS: numerically within 1e-12, or {@code a − b}
+ *       simplifies to 0.</li>
+ * </ol>
+ * With {@link Options#strict} off, variables are matched by position ({@code f(x)} = {@code f(y)}).
+ *
+ * <p>Budget: every call has one wall-clock deadline ({@code timeout}) for extraction,
+ * normalisation, ± expansion, big numbers and the CAS, plus size caps (input
+ * {@value #MAX_INPUT_CHARS} characters, {@value Answer#MAX_PM} ± signs, answer
+ * {@value Answer#MAX_CHARS} characters for structure). Running out is "not verified" and counted in
+ * {@link #timeouts()}; nothing is thrown.
  *
  * <p>Thread-safe. The CAS is initialised lazily on first use (about 2 s) and shared.
  */
 public final class MathVerifier {
   /** Math-Verify's default float rounding. */
   public static final int DEFAULT_PRECISION = 6;
+  /** Longer inputs are not verified (counted as out of budget). */
+  public static final int MAX_INPUT_CHARS = 4_000_000;
 
-  private static final Pattern RATIONAL = Pattern.compile("^([+-]?)(\\d+(?:\\.\\d+)?|\\.\\d+)(?:/(\\d+(?:\\.\\d+)?))?$");
-  private static final Pattern FRAC = Pattern.compile("^([+-]?)\\\\frac\\{([+-]?\\d+(?:\\.\\d+)?)\\}\\{([+-]?\\d+(?:\\.\\d+)?)\\}$");
-  private static final Pattern SINGLE_VAR = Pattern.compile("^\\\\?[a-zA-Z](_\\{?\\w+\\}?)?$");
+  /** Math-Verify's {@code strict} and {@code allow_set_relation_comp}. */
+  public record Options(int precision, boolean strict, boolean allowSetRelation) {
+    public Options {
+      if (precision < 0 || precision > 100) {
+        throw new IllegalArgumentException("precision must be 0..100, got " + precision);
+      }
+    }
+
+    public static Options of(int precision) {
+      return new Options(precision, true, false);
+    }
+  }
 
   private final int precision;
   private final Duration timeout;
@@ -55,11 +88,14 @@ public final class MathVerifier {
   }
 
   public MathVerifier(int precision, Duration timeout) {
+    if (precision < 0 || precision > 100) {
+      throw new IllegalArgumentException("precision must be 0..100, got " + precision);
+    }
     this.precision = precision;
     this.timeout = timeout;
   }
 
-  /** Comparisons that hit the deadline so far. */
+  /** Comparisons that ran out of budget (deadline or size cap) so far. */
   public long timeouts() {
     return timeouts.get();
   }
@@ -70,304 +106,457 @@ public final class MathVerifier {
   }
 
   /**
-   * Verifies a completion or bare answer ({@code pred}) against a gold solution text.
-   * Returns empty when the gold cannot be parsed (the reward gives no score then).
+   * Verifies a completion against a gold solution text. Empty when the gold has no answer that
+   * can be extracted (the reward gives no score then).
    */
   public Optional<Boolean> verifyCompletion(String gold, String completion) {
-    Optional<String> g = Extract.gold(gold);
-    if (g.isEmpty() || LatexNormalizer.normalize(g.get()).isEmpty()) {
+    if (gold == null || gold.isBlank()) {
       return Optional.empty();
     }
-    Optional<String> p = Extract.prediction(completion);
-    if (p.isEmpty()) {
+    Budget b = Budget.ofMillis(timeout.toMillis());
+    try {
+      Extract.Result g = extract(gold, b);
+      if (g.answer() == null && g.fallback() == null) {
+        return Optional.empty();
+      }
+      return Optional.of(compare(g, extract(completion, b), Options.of(precision), b));
+    } catch (Budget.Exhausted | StackOverflowError e) {
+      timeouts.incrementAndGet();
+      return Optional.of(false);
+    } catch (RuntimeException e) {
       return Optional.of(false);
     }
-    return Optional.of(equivalent(g.get(), p.get(), precision));
   }
 
-  /** Verifies two answers (each may still carry delimiters or a box). */
   public boolean verify(String gold, String pred) {
-    return verify(gold, pred, precision);
+    return verify(gold, pred, Options.of(precision));
   }
 
   public boolean verify(String gold, String pred, int digits) {
-    String g = Extract.gold(gold).orElse(gold);
-    List<String> pb = Extract.boxes(pred);
-    String p = pb.isEmpty() ? pred : pb.get(pb.size() - 1);
-    return equivalent(g, p, digits);
+    return verify(gold, pred, Options.of(digits));
   }
 
-  boolean equivalent(String goldRaw, String predRaw, int digits) {
-    String g = LatexNormalizer.normalize(goldRaw);
-    String p = LatexNormalizer.normalize(predRaw);
-    if (g.isEmpty() || p.isEmpty()) {
+  /** Parses both texts as Math-Verify's {@code parse} would and compares them; never throws. */
+  public boolean verify(String gold, String pred, Options o) {
+    Budget b = Budget.ofMillis(timeout.toMillis());
+    try {
+      return compare(extract(gold, b), extract(pred, b), o, b);
+    } catch (Budget.Exhausted | StackOverflowError e) {
+      timeouts.incrementAndGet();
+      return false;
+    } catch (RuntimeException e) {
       return false;
     }
-    if (g.equals(p)) {
-      return true;
-    }
-    return compare(g, p, digits);
   }
 
-  private boolean compare(String g, String p, int digits) {
-    if (g.equals(p) || g.replace(" ", "").equals(p.replace(" ", ""))) {
-      return true;
+  private static Extract.Result extract(String text, Budget b) {
+    if (text == null) {
+      return Extract.Result.NONE;
     }
-    // equations: "x = 3" against "3", or two equations
-    String[] ge = splitTop(g, "=");
-    String[] pe = splitTop(p, "=");
-    if (ge.length == 2 && pe.length == 2) {
-      if (isVar(ge[0]) && isVar(pe[0])) {
-        return ge[0].trim().equals(pe[0].trim()) && compare(ge[1].trim(), pe[1].trim(), digits);
+    Budget.cap(text.length() > MAX_INPUT_CHARS, "input length");
+    return Extract.extract(text, b);
+  }
+
+  /** Math-Verify compares every gold reading with every predicted one: parsed × parsed, fallback text × text. */
+  private boolean compare(Extract.Result g, Extract.Result p, Options o, Budget b) {
+    if (g.answer() != null && p.answer() != null) {
+      Answer ga = g.answer();
+      Answer pa = p.answer();
+      if (!o.strict()) {
+        ga = Variables.positional(ga);
+        pa = Variables.positional(pa);
       }
-      return equationsEquivalent(ge, pe);
+      if (new Comparison(o, b).equal(ga, pa)) {
+        return true;
+      }
     }
-    if (pe.length == 2 && ge.length == 1) {
-      return isVar(pe[0]) ? compare(g, pe[1].trim(), digits) : (isVar(pe[1]) && compare(g, pe[0].trim(), digits));
+    return g.fallback() != null && p.fallback() != null && !g.fallback().isBlank() && g.fallback().strip().equals(p.fallback().strip());
+  }
+
+  /** One comparison under one budget. */
+  private final class Comparison {
+    private final Options o;
+    private final Budget b;
+
+    Comparison(Options o, Budget b) {
+      this.o = o;
+      this.b = b;
     }
-    if (ge.length == 2 && pe.length == 1) {
-      return isVar(ge[0]) && compare(ge[1].trim(), p, digits);
-    }
-    // inequalities become intervals; two inequalities must be in the same variable
-    Intervals.Inequality gi = Intervals.parse(g);
-    Intervals.Inequality pi = Intervals.parse(p);
-    if (gi != null && pi != null && !gi.variable().equals(pi.variable())) {
+
+    boolean equal(Answer g, Answer p) {
+      b.check();
+      boolean gAssign = g instanceof Relation r && r.assignment();
+      boolean pAssign = p instanceof Relation r && r.assignment();
+      boolean gEq = g instanceof Relation r && r.equation();
+      boolean pEq = p instanceof Relation r && r.equation();
+      if (gAssign) {
+        g = firstLast((Relation) g);
+      }
+      if (pAssign) {
+        p = firstLast((Relation) p);
+      }
+      if (pEq && !gEq) {
+        p = last((Relation) p);
+      } else if (gAssign && !pEq) {
+        g = last((Relation) g);
+      }
+      if (g instanceof Relation gr && setLike(p)) {
+        Answer s = Sets.of(gr);
+        g = s != null ? s : g;
+      }
+      if (o.allowSetRelation() && p instanceof Relation pr && setLike(g)) {
+        Answer s = Sets.of(pr);
+        p = s != null ? s : p;
+      }
+      if (Answer.canonical(g.source()).equals(Answer.canonical(p.source())) && g.getClass() == p.getClass()) {
+        return true;
+      }
+      if (g instanceof Relation gr && p instanceof Relation pr) {
+        return relations(gr, pr);
+      }
+      if (g instanceof Relation || p instanceof Relation) {
+        return false;
+      }
+      if (g instanceof Matrix gm && p instanceof Matrix pm) {
+        return gm.rows() == pm.rows() && gm.cols() == pm.cols() && sequence(gm.cells(), pm.cells());
+      }
+      if (setLike(g) || setLike(p) || g instanceof Items || p instanceof Items) {
+        return sets(g, p);
+      }
+      if (g instanceof Scalar gs && p instanceof Scalar ps) {
+        return scalars(gs, ps);
+      }
       return false;
     }
-    g = gi != null ? gi.interval() : g;
-    p = pi != null ? pi.interval() : p;
-    // unions of intervals and sets are order-free collections
-    List<String> gu = splitTopAll(g, "\\cup");
-    List<String> pu = splitTopAll(p, "\\cup");
-    if (gu.size() > 1 || pu.size() > 1) {
-      return gu.size() == pu.size() && sameMultiset(gu, pu, digits);
+
+    private Relation firstLast(Relation r) {
+      return new Relation(List.of(r.operands().get(0), r.operands().get(r.operands().size() - 1)), List.of("="),
+          r.source());
     }
-    // ± expands to a two-element set
-    if (g.contains("\\pm") || p.contains("\\pm")) {
-      return sameMultiset(expandAll(g), expandAll(p), digits);
+
+    private Answer last(Relation r) {
+      return r.operands().get(r.operands().size() - 1);
     }
-    Bracketed gb = Bracketed.of(g);
-    Bracketed pbk = Bracketed.of(p);
-    if (gb != null || pbk != null) {
-      if (gb == null || pbk == null) {
-        // "{1, 2}" vs "1, 2": a set against an unbracketed list
-        Bracketed b = gb != null ? gb : pbk;
-        String other = gb != null ? p : g;
-        if (b.kind() == Bracketed.Kind.SET) {
-          List<String> items = splitTopAll(other, ",");
-          return gb != null ? sameMultiset(b.items(), items, digits) : sameMultiset(items, b.items(), digits);
+
+    private boolean setLike(Answer a) {
+      return a instanceof Interval || a instanceof Union || (a instanceof Items i && !i.ordered());
+    }
+
+    // ---- relations ----
+
+    private boolean relations(Relation g, Relation p) {
+      if (g.ops().size() != p.ops().size()) {
+        return false;
+      }
+      if (g.ops().size() > 1) {
+        for (int i = 0; i < g.ops().size(); i++) {
+          if (!relations(sub(g, i), sub(p, i))) {
+            return false;
+          }
         }
-        return false;
+        return true;
       }
-      if (gb.kind() != pbk.kind() || gb.items().size() != pbk.items().size()) {
-        return false;
+      String go = g.ops().get(0);
+      String po = p.ops().get(0);
+      Answer gl = g.operands().get(0);
+      Answer gr = g.operands().get(1);
+      Answer pl = p.operands().get(0);
+      Answer pr = p.operands().get(1);
+      if (!(gl instanceof Scalar && gr instanceof Scalar && pl instanceof Scalar && pr instanceof Scalar)) {
+        return go.equals(po) && equal(gl, pl) && equal(gr, pr);
       }
-      return switch (gb.kind()) {
-        case SET -> sameMultiset(gb.items(), pbk.items(), digits);
-        case INTERVAL, TUPLE -> gb.open().equals(pbk.open()) && gb.close().equals(pbk.close())
-            && sameSequence(gb.items(), pbk.items(), digits);
-        case MATRIX -> gb.cols() == pbk.cols() && sameSequence(gb.items(), pbk.items(), digits);
+      String gd = diff((Scalar) gl, (Scalar) gr);
+      String pd = diff((Scalar) pl, (Scalar) pr);
+      if (go.equals(po) && cas(gd, pd, 0)) {
+        return true;
+      }
+      if (mirror(go).equals(po) && cas(gd, "-(" + pd + ")", 0)) {
+        return true;
+      }
+      // the same solution set: one difference a constant multiple of the other
+      if (go.equals(po) || mirror(go).equals(po)) {
+        int sign = go.equals("=") || go.equals("!=") ? 0 : (go.equals(po) ? 1 : -1);
+        return proportional(gd, pd, sign);
+      }
+      return false;
+    }
+
+    private Relation sub(Relation r, int i) {
+      return new Relation(List.of(r.operands().get(i), r.operands().get(i + 1)), List.of(r.ops().get(i)), r.source());
+    }
+
+    private String mirror(String op) {
+      return switch (op) {
+        case "<" -> ">";
+        case ">" -> "<";
+        case "<=" -> ">=";
+        case ">=" -> "<=";
+        default -> op;
       };
     }
-    List<String> gl = splitTopAll(g, ",");
-    List<String> pl = splitTopAll(p, ",");
-    if (gl.size() > 1 || pl.size() > 1) {
-      return gl.size() == pl.size() && sameMultiset(gl, pl, digits);
-    }
-    return scalarEqual(g, p, digits);
-  }
 
-  private boolean sameSequence(List<String> a, List<String> b, int digits) {
-    if (a.size() != b.size()) {
-      return false;
+    private String diff(Scalar l, Scalar r) {
+      return "(" + texOf(l) + ")-(" + texOf(r) + ")";
     }
-    for (int i = 0; i < a.size(); i++) {
-      if (!compare(a.get(i).trim(), b.get(i).trim(), digits)) {
+
+    // ---- sets, tuples, intervals ----
+
+    private boolean sets(Answer g, Answer p) {
+      if (g instanceof Interval gi && p instanceof Interval pi) {
+        return gi.leftOpen() == pi.leftOpen() && gi.rightOpen() == pi.rightOpen() && equal(gi.lo(), pi.lo())
+            && equal(gi.hi(), pi.hi());
+      }
+      if (g instanceof Union gu && p instanceof Union pu) {
+        return multiset(gu.parts(), pu.parts());
+      }
+      // an open interval is also the pair of its ends
+      if (g instanceof Interval gi && gi.leftOpen() && gi.rightOpen() && p instanceof Items pi && pi.items().size() == 2) {
+        return sequence(List.of(gi.lo(), gi.hi()), pi.ordered() ? pi.items() : sorted(pi.items()));
+      }
+      if (p instanceof Interval pi && pi.leftOpen() && pi.rightOpen() && g instanceof Items gi && gi.items().size() == 2) {
+        return sequence(gi.ordered() ? gi.items() : sorted(gi.items()), List.of(pi.lo(), pi.hi()));
+      }
+      List<Answer> gs = g instanceof Items gi ? gi.items() : (g instanceof Interval || g instanceof Union ? null : List.of(g));
+      List<Answer> ps = p instanceof Items pi ? pi.items() : (p instanceof Interval || p instanceof Union ? null : List.of(p));
+      if (gs == null || ps == null) {
+        return false;
+      }
+      boolean gOrdered = g instanceof Items gi && gi.ordered();
+      boolean pOrdered = p instanceof Items pi && pi.ordered();
+      if (gOrdered && pOrdered) {
+        return sequence(gs, ps);
+      }
+      if (gOrdered) {
+        return sequence(gs, ps); // a gold tuple against a set: the set as written
+      }
+      if (pOrdered) {
+        return sequence(sorted(gs), ps); // a gold set against a tuple: the set sorted
+      }
+      return multiset(distinct(gs), distinct(ps));
+    }
+
+    /** A set holds each element once: written duplicates collapse (by normalised text). */
+    private List<Answer> distinct(List<Answer> xs) {
+      List<Answer> out = new ArrayList<>();
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (Answer x : xs) {
+        if (seen.add(Answer.canonical(x.source()))) {
+          out.add(x);
+        }
+      }
+      return out;
+    }
+
+    /** Numbers in ascending order (as SymPy orders a set); anything else keeps its written order. */
+    private List<Answer> sorted(List<Answer> xs) {
+      List<java.math.BigDecimal> keys = new ArrayList<>();
+      for (Answer x : xs) {
+        Exact e = x instanceof Scalar s ? Exact.of(s.tex(), s.percent()) : null;
+        if (e == null) {
+          return xs;
+        }
+        keys.add(e.rounded(30));
+      }
+      Integer[] idx = new Integer[xs.size()];
+      for (int i = 0; i < idx.length; i++) {
+        idx[i] = i;
+      }
+      java.util.Arrays.sort(idx, (a, c) -> keys.get(a).compareTo(keys.get(c)));
+      List<Answer> out = new ArrayList<>();
+      for (int i : idx) {
+        out.add(xs.get(i));
+      }
+      return out;
+    }
+
+    private boolean sequence(List<Answer> a, List<Answer> c) {
+      if (a.size() != c.size()) {
+        return false;
+      }
+      for (int i = 0; i < a.size(); i++) {
+        if (!equal(a.get(i), c.get(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private boolean multiset(List<Answer> a, List<Answer> c) {
+      if (a.size() != c.size()) {
+        return false;
+      }
+      boolean[] used = new boolean[c.size()];
+      outer:
+      for (Answer x : a) {
+        for (int j = 0; j < c.size(); j++) {
+          if (!used[j] && equal(x, c.get(j))) {
+            used[j] = true;
+            continue outer;
+          }
+        }
+        return false;
+      }
+      return true;
+    }
+
+    // ---- scalars ----
+
+    private boolean scalars(Scalar g, Scalar p) {
+      Exact ge = Exact.of(g.tex(), g.percent());
+      Exact pe = Exact.of(p.tex(), p.percent());
+      if (ge != null && pe != null) {
+        if (ge.isFloat() || pe.isFloat()) {
+          boolean gInt = ge.integerValued();
+          boolean pInt = pe.integerValued();
+          if (gInt || pInt) {
+            return ge.sameValue(pe); // SymPy: an Integer never equals a rounded Float
+          }
+          return ge.rounded(o.precision()).compareTo(pe.rounded(o.precision())) == 0;
+        }
+        return ge.sameValue(pe);
+      }
+      String gw = Symbols.word(g);
+      String pw = Symbols.word(p);
+      if (gw != null || pw != null) {
+        if (gw != null && pw != null) {
+          return gw.equals(pw);
+        }
+        if (ge != null || pe != null) {
+          return false;
+        }
+      }
+      String gt = texOf(g);
+      String pt = texOf(p);
+      if (ge != null && ge.isFloat() || pe != null && pe.isFloat()) {
+        return Boolean.TRUE.equals(withCas(ev -> {
+          BigDecimal a = numeric(ev, gt);
+          BigDecimal c = numeric(ev, pt);
+          return a != null && c != null && a.setScale(o.precision(), java.math.RoundingMode.HALF_EVEN)
+              .compareTo(c.setScale(o.precision(), java.math.RoundingMode.HALF_EVEN)) == 0;
+        }));
+      }
+      return cas(gt, pt, ge != null || pe != null ? -1 : 0);
+    }
+
+    /**
+     * {@code a − b} is 0: numerically (within 1e-12 of the larger magnitude; skipped when
+     * {@code mode} is -1, an exact number against an expression) or after simplification.
+     */
+    private boolean cas(String a, String c, int mode) {
+      return Boolean.TRUE.equals(withCas(ev -> {
+        IExpr x = parseTex(a);
+        IExpr y = parseTex(c);
+        IExpr d = ev.eval(F.Subtract(x, y));
+        if (d.isZero()) {
+          return true;
+        }
+        if (mode != -1) {
+          IExpr n = ev.eval(F.N(d));
+          if (n.isNumber() && !n.isComplexInfinity()) {
+            IExpr na = ev.eval(F.N(x));
+            double scale = na.isNumber() ? Math.max(1.0, Math.abs(na.evalDouble())) : 1.0;
+            return n.isReal() ? Math.abs(n.evalDouble()) <= 1e-12 * scale : n.abs().evalDouble() <= 1e-12 * scale;
+          }
+        }
+        IExpr s = ev.eval(F.Simplify(d));
+        if (s.isZero()) {
+          return true;
+        }
+        IExpr e = ev.eval(F.Simplify(F.Expand(d)));
+        return e.isZero();
+      }));
+    }
+
+    /** {@code a/c} simplifies to a non-zero constant (with the given sign when sign != 0). */
+    private boolean proportional(String a, String c, int sign) {
+      return Boolean.TRUE.equals(withCas(ev -> {
+        IExpr x = ev.eval(parseTex(a));
+        IExpr y = ev.eval(parseTex(c));
+        if (x.isZero() || y.isZero()) {
+          return false;
+        }
+        IExpr q = ev.eval(F.Together(F.Divide(x, y)));
+        if (!q.isNumber()) {
+          q = ev.eval(F.Simplify(q));
+        }
+        if (!q.isNumber() || q.isZero()) {
+          return false;
+        }
+        return sign == 0 || (q.isReal() && Math.signum(q.evalDouble()) == sign);
+      }));
+    }
+
+    private BigDecimal numeric(ExprEvaluator ev, String tex) {
+      IExpr n = ev.eval(F.N(parseTex(tex)));
+      if (!n.isReal()) {
+        return null;
+      }
+      double v = n.evalDouble();
+      return Double.isFinite(v) ? new BigDecimal(v) : null;
+    }
+
+    private interface CasJob {
+      Boolean run(ExprEvaluator ev) throws Exception;
+    }
+
+    private Boolean withCas(CasJob job) {
+      b.check();
+      casCalls.incrementAndGet();
+      Future<Boolean> f;
+      boolean cold;
+      synchronized (MathVerifier.this) {
+        cold = evaluator == null;
+        if (cas == null) {
+          cas = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "math-verify-cas");
+            t.setDaemon(true);
+            return t;
+          });
+        }
+        f = cas.submit(() -> {
+          try {
+            return job.run(evaluator());
+          } catch (Exception | StackOverflowError e) {
+            return Boolean.FALSE;
+          }
+        });
+      }
+      try {
+        // the first call also pays for the CAS start-up, outside the answer's budget
+        long ms = b.remainingMillis() + (cold ? 30_000 : 0);
+        return f.get(Math.max(1, ms), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        f.cancel(true);
+        synchronized (MathVerifier.this) {
+          // abandon the stuck worker; the next call gets a fresh thread and evaluator
+          cas.shutdownNow();
+          cas = null;
+          evaluator = null;
+        }
+        throw new Budget.Exhausted("CAS deadline");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } catch (Exception e) {
         return false;
       }
     }
-    return true;
   }
 
-  private boolean sameMultiset(List<String> a, List<String> b, int digits) {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    boolean[] used = new boolean[b.size()];
-    outer:
-    for (String x : a) {
-      for (int j = 0; j < b.size(); j++) {
-        if (!used[j] && compare(x.trim(), b.get(j).trim(), digits)) {
-          used[j] = true;
-          continue outer;
-        }
-      }
-      return false;
-    }
-    return true;
+  /** LaTeX for the CAS: case folded, words as symbols, percent as /100. */
+  private static String texOf(Scalar s) {
+    String t = Symbols.forCas(s.tex());
+    return s.percent() ? "(" + t + ")/100" : t;
   }
 
-  /** Top-level comma items, each with ± expanded. */
-  private static List<String> expandAll(String s) {
-    List<String> out = new ArrayList<>();
-    for (String item : splitTopAll(s, ",")) {
-      out.addAll(expandPm(item));
-    }
-    return out;
-  }
-
-  private static List<String> expandPm(String s) {
-    if (!s.contains("\\pm")) {
-      return List.of(s);
-    }
-    String plus = s.replaceFirst("\\\\pm", "+");
-    String minus = s.replaceFirst("\\\\pm", "-");
-    if (plus.startsWith("+")) {
-      plus = plus.substring(1);
-    }
-    List<String> out = new ArrayList<>(expandPm(plus));
-    out.addAll(expandPm(minus));
-    return out;
-  }
-
-  private static boolean isVar(String s) {
-    return SINGLE_VAR.matcher(s.trim()).matches();
-  }
-
-  /** Scalars: exact rationals first, then the CAS. */
-  boolean scalarEqual(String g, String p, int digits) {
-    BigDecimal[] gr = rational(g);
-    BigDecimal[] pr = rational(p);
-    if (gr != null && pr != null) {
-      // a/b == c/d  ⇔  a·d == c·b
-      if (gr[0].multiply(pr[1]).compareTo(pr[0].multiply(gr[1])) == 0) {
-        return true;
-      }
-      MathContext mc = new MathContext(30, RoundingMode.HALF_EVEN);
-      BigDecimal gv = gr[0].divide(gr[1], mc);
-      BigDecimal pv = pr[0].divide(pr[1], mc);
-      return gv.setScale(digits, RoundingMode.HALF_EVEN).compareTo(pv.setScale(digits, RoundingMode.HALF_EVEN)) == 0;
-    }
-    if (gr != null && !looksSymbolic(p) && pr == null) {
-      return false;
-    }
-    return casEqual(g, p, digits);
-  }
-
-  private static boolean looksSymbolic(String s) {
-    return s.contains("\\") || s.matches(".*[a-zA-Z^*/+\\-()].*");
-  }
-
-  /** {numerator, denominator} or null. */
-  static BigDecimal[] rational(String s) {
-    String t = s.replace(" ", "");
-    Matcher m = RATIONAL.matcher(t);
-    if (m.matches()) {
-      BigDecimal num = new BigDecimal(m.group(2));
-      BigDecimal den = m.group(3) == null ? BigDecimal.ONE : new BigDecimal(m.group(3));
-      if (den.signum() == 0) {
-        return null;
-      }
-      return new BigDecimal[] {m.group(1).equals("-") ? num.negate() : num, den};
-    }
-    Matcher f = FRAC.matcher(t);
-    if (f.matches()) {
-      BigDecimal num = new BigDecimal(f.group(2));
-      BigDecimal den = new BigDecimal(f.group(3));
-      if (den.signum() == 0) {
-        return null;
-      }
-      return new BigDecimal[] {f.group(1).equals("-") ? num.negate() : num, den};
-    }
-    return null;
-  }
-
-  private boolean equationsEquivalent(String[] a, String[] b) {
-    // (l1 - r1) and (l2 - r2) describe the same solution set when one is a non-zero constant
-    // multiple of the other
-    return Boolean.TRUE.equals(withCas(ev -> {
-      IExpr d1 = ev.eval(F.Subtract(tex(a[0]), tex(a[1])));
-      IExpr d2 = ev.eval(F.Subtract(tex(b[0]), tex(b[1])));
-      if (d2.isZero() || d1.isZero()) {
-        return d1.isZero() && d2.isZero();
-      }
-      IExpr q = ev.eval(F.Simplify(F.Divide(d1, d2)));
-      return q.isNumber() && !q.isZero();
-    }));
-  }
-
-  private boolean casEqual(String g, String p, int digits) {
-    return Boolean.TRUE.equals(withCas(ev -> {
-      IExpr a = tex(g);
-      IExpr b = tex(p);
-      IExpr diff = ev.eval(F.Simplify(F.Subtract(a, b)));
-      if (diff.isZero()) {
-        return true;
-      }
-      IExpr n = ev.eval(F.N(diff));
-      if (n.isNumber()) {
-        double v = n.evalDouble();
-        return Math.abs(v) < Math.pow(10, -digits);
-      }
-      return false;
-    }));
-  }
-
-  private static IExpr tex(String s) {
-    return new TeXParser().parse(s.replace("\\infty", "\\infty ").replace("\\cdot", "*").replace("\\times", "*"));
-  }
-
-  private interface CasJob {
-    Boolean run(ExprEvaluator ev) throws Exception;
-  }
-
-  private Boolean withCas(CasJob job) {
-    casCalls.incrementAndGet();
-    Future<Boolean> f;
-    synchronized (this) {
-      if (cas == null) {
-        cas = Executors.newSingleThreadExecutor(r -> {
-          Thread t = new Thread(r, "math-verify-cas");
-          t.setDaemon(true);
-          return t;
-        });
-      }
-      f = cas.submit(() -> {
-        ExprEvaluator ev = evaluator();
-        try {
-          return job.run(ev);
-        } catch (Exception | StackOverflowError e) {
-          return Boolean.FALSE;
-        }
-      });
-    }
-    try {
-      // the first call also pays for the CAS start-up
-      long ms = timeout.toMillis() + (evaluator == null ? 30_000 : 0);
-      return f.get(ms, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      timeouts.incrementAndGet();
-      f.cancel(true);
-      synchronized (this) {
-        // abandon the stuck worker; the next call gets a fresh thread and evaluator
-        cas.shutdownNow();
-        cas = null;
-        evaluator = null;
-      }
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    } catch (Exception e) {
-      return false;
-    }
+  private static IExpr parseTex(String s) {
+    return new TeXParser().parse(s);
   }
 
   private ExprEvaluator evaluator() {
     if (evaluator == null) {
       evaluator = new ExprEvaluator();
-      // Symja prints its evaluation messages ("General: Invalid comparison …", "ToExpression: null.")
-      // to stdout/stderr; a failed comparison is just "not equal" here, so keep them out of the run log
+      // Symja prints its evaluation messages to stdout/stderr; a failed comparison is "not equal"
       var engine = evaluator.getEvalEngine();
       engine.setQuietMode(true);
       java.io.PrintStream sink = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
@@ -377,43 +566,8 @@ public final class MathVerifier {
     return evaluator;
   }
 
-  // ---- top-level splitting (outside braces/brackets) ----
-
-  static String[] splitTop(String s, String sep) {
-    List<String> parts = splitTopAll(s, sep);
-    return parts.toArray(new String[0]);
-  }
-
+  /** Top-level splitting (outside braces/brackets); kept for callers that split lists. */
   static List<String> splitTopAll(String s, String sep) {
-    List<String> out = new ArrayList<>();
-    int depth = 0;
-    int start = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '{' || c == '(' || c == '[') {
-        depth++;
-      } else if (c == '}' || c == ')' || c == ']') {
-        depth--;
-      } else if (depth == 0 && s.startsWith(sep, i)) {
-        if (sep.equals("=") && i > 0 && "<>!\\".indexOf(s.charAt(i - 1)) >= 0) {
-          continue;
-        }
-        out.add(s.substring(start, i).trim());
-        start = i + sep.length();
-        i += sep.length() - 1;
-      }
-    }
-    out.add(s.substring(start).trim());
-    return out;
-  }
-
-  /** True when {@code BigInteger}-sized integers; exposed for the benchmark's input classes. */
-  static boolean isInteger(String s) {
-    try {
-      new BigInteger(s.trim());
-      return true;
-    } catch (NumberFormatException e) {
-      return false;
-    }
+    return new ArrayList<>(Answer.splitTop(s, sep));
   }
 }
