@@ -1,5 +1,6 @@
 package io.r1cluster.actors.cli;
 
+import ai.djl.Device;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import io.r1cluster.actors.grpo.GrpoJob;
@@ -8,6 +9,7 @@ import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.actors.pipeline.StageSupervisor;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.cli.CliCommand;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.pipeline.Pipeline;
 import io.r1cluster.core.recipe.Recipe;
 import java.nio.file.Files;
@@ -20,7 +22,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code r1 member --roles rollout,reward --seed HOST:P [--slots N]}: a worker node. It joins the
+ * {@code r1 member --roles rollout,reward --seed HOST:P [--slots N | --gpus 0,1]}: a worker node. It joins the
  * cluster, hosts rollout entities and/or reward workers, and takes part in every run submitted
  * with {@code r1 grpo RECIPE --cluster HOST:P} (the learner sends it the run spec).
  */
@@ -48,6 +50,12 @@ public final class MemberCommand implements CliCommand {
       description = "generations this node runs at once (default: the recipe's cluster.rollout_slots; this wins over it)")
   Integer slots;
 
+  @Option(names = "--gpus", paramLabel = "I,J",
+      description = {"rollout role: generate on these GPUs, one model and one generation at a time per GPU",
+          "(e.g. 0,1 on a pod with nvidia.com/gpu: 2); excludes --slots. Exit code 2 when a listed GPU is absent",
+          "(a CPU-only build, no driver, or an index past the last GPU)"})
+  String gpus;
+
   @Option(names = "--host", description = "this node's hostname (default: $POD_IP, else 127.0.0.1)")
   String host;
 
@@ -60,6 +68,16 @@ public final class MemberCommand implements CliCommand {
       throw new InputException(null, 0, "--slots", "must be at least 1, got " + slots);
     }
     List<String> r = ClusterBoot.roles(roles);
+    List<Device> gpuList = List.of();
+    if (gpus != null) {
+      if (slots != null) {
+        throw new InputException(null, 0, "--gpus", "--gpus and --slots exclude each other (one generation per GPU)");
+      }
+      if (!r.contains(Roles.ROLLOUT)) {
+        throw new InputException(null, 0, "--gpus", "only a node with the rollout role generates on GPUs (roles: " + r + ")");
+      }
+      gpuList = Devices.gpus(gpus, "--gpus"); // before joining: an absent GPU is bad input (exit 2)
+    }
     if (recipe != null && !r.contains(Roles.LEARNER)) {
       throw new InputException(null, 0, "--recipe", "only a node with the learner role runs a recipe (roles: " + r + ")");
     }
@@ -79,6 +97,11 @@ public final class MemberCommand implements CliCommand {
     Config config = ClusterBoot.config(r, h, port, seeds, true);
     if (slots != null) {
       config = config.withValue("r1.grpo.rollout.slots", ConfigValueFactory.fromAnyRef(slots));
+    }
+    if (!gpuList.isEmpty()) {
+      config = config.withValue("r1.grpo.rollout.slots", ConfigValueFactory.fromAnyRef(gpuList.size()))
+          .withValue("r1.grpo.rollout.devices", ConfigValueFactory.fromIterable(gpuList.stream()
+              .map(d -> "cuda:" + d.getDeviceId()).toList()));
     }
     GrpoJob job = recipe == null ? null : GrpoJob.prepare(recipe, config, h);
     if (job != null && job.resumedFrom() != null) {

@@ -23,6 +23,14 @@ public final class R1 implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** {@code --device cpu|cuda[:N]}, accepted by every subcommand: the process's device (see Devices). */
+  @CommandLine.Option(names = "--device", paramLabel = "cpu|cuda[:N]", scope = CommandLine.ScopeType.INHERIT,
+      description = "where models and tensors live (default: $R1_DEVICE, else cuda:0 when a GPU and CUDA natives"
+          + " are present, else cpu; a recipe's use_cpu: true picks cpu unless --device is given)")
+  void device(String d) {
+    io.r1cluster.core.device.Devices.select(io.r1cluster.core.device.Devices.parse(d, "--device"));
+  }
+
   public static void main(String[] args) {
     System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
     int rc = commandLine().execute(args);

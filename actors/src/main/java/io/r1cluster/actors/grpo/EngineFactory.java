@@ -19,6 +19,19 @@ import java.util.Map;
 final class EngineFactory {
   private EngineFactory() {}
 
+  /** Config key: the devices of this node's rollout engine ({@code r1 member --gpus} sets it); empty = the process's device. */
+  static final String DEVICES = "r1.grpo.rollout.devices";
+
+  /** The node's generation devices: {@value #DEVICES}, else the process's device (Devices.selected()). */
+  static java.util.List<ai.djl.Device> devices(Config config) {
+    if (!config.hasPath(DEVICES) || config.getStringList(DEVICES).isEmpty()) {
+      return java.util.List.of(io.r1cluster.core.device.Devices.selected());
+    }
+    return config.getStringList(DEVICES).stream()
+        .map(d -> io.r1cluster.core.device.Devices.require(io.r1cluster.core.device.Devices.parse(d, DEVICES), DEVICES))
+        .toList();
+  }
+
   static RolloutEngine build(RunSpec spec, String host, Config config) {
     Path dir;
     try {
@@ -45,6 +58,6 @@ final class EngineFactory {
       channel = WeightChannels.udpSubscription(as, host + ":0", w.controlEndpoint());
     }
     WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, as, w.publisherId()).start();
-    return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron);
+    return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron, devices(config));
   }
 }

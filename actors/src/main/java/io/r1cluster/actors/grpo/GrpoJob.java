@@ -127,7 +127,8 @@ public final class GrpoJob implements AutoCloseable {
       }
       // combined stage: sft_loss_weight x the SFT loss on trace rows, in the same optimizer step (as GrpoTrainer)
       return TrainerBackend.of(l, settings.kind() != StageType.COMBINED || traces.isEmpty() ? null
-          : step -> GrpoTrainer.sftLoss(settings, traces, step, promptsPerStep));
+          : step -> GrpoTrainer.sftLoss(settings, traces, step, promptsPerStep),
+          settings.model().bfloat16() ? io.r1cluster.core.checkpoint.DType.BF16 : io.r1cluster.core.checkpoint.DType.F32);
     };
   }
 
@@ -180,17 +181,18 @@ public final class GrpoJob implements AutoCloseable {
     Path resumeDir = SftTrainer.resumeCheckpoint(Path.of(t.outputDir()).toAbsolutePath(), t);
     Path tokDir;
     List<SftEncoder.Encoded> traces = List.of();
+    Device device = io.r1cluster.core.device.Devices.forRecipe(s.model().useCpu()); // the learner's: policy, reference, optimizer
     try {
       if (resumeDir != null) {
         tokDir = resumeDir;
-        policy = Qwen2Model.load(resumeDir, Device.cpu());
+        policy = Qwen2Model.load(resumeDir, device);
       } else if (name.equals("demo")) {
         tokDir = Files.createTempDirectory("r1-demo-tokenizer-");
         DemoTokenizer.write(tokDir);
-        policy = Qwen2Model.random(GenerateBenchmark.demoConfig(DemoTokenizer.vocabSize()), Device.cpu(), t.seed());
+        policy = Qwen2Model.random(GenerateBenchmark.demoConfig(DemoTokenizer.vocabSize()), device, t.seed());
       } else {
         tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
-        policy = Qwen2Model.load(tokDir, Device.cpu());
+        policy = Qwen2Model.load(tokDir, device);
       }
       tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
       if (s.kind() == StageType.COMBINED) {

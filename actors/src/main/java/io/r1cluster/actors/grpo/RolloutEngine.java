@@ -43,12 +43,32 @@ public final class RolloutEngine implements RolloutBackend {
   private final AutoCloseable transport;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private final Object swapLock = new Object();
-  private volatile Qwen2Model model;
+  /** One model per device, same weights and version; models[i] lives on devices.get(i). */
+  private volatile Qwen2Model[] models;
   private volatile long version = -1;
   private boolean closed;
+  /**
+   * Where the models, KV caches and inputs live: one device normally; with {@code member --gpus 0,1}
+   * one model per GPU, and each generation (a batch of its own) takes a GPU no other generation uses.
+   */
+  private final List<Device> devices;
+  private final java.util.concurrent.BlockingQueue<Integer> freeDevices = new java.util.concurrent.LinkedBlockingQueue<>();
 
   RolloutEngine(Qwen2Config config, Tokenizer tokenizer, ChatTemplate template, RunSpec.Sampling sampling,
       WeightReceiver receiver, AutoCloseable transport) {
+    this(config, tokenizer, template, sampling, receiver, transport,
+        List.of(io.r1cluster.core.device.Devices.selected()));
+  }
+
+  RolloutEngine(Qwen2Config config, Tokenizer tokenizer, ChatTemplate template, RunSpec.Sampling sampling,
+      WeightReceiver receiver, AutoCloseable transport, List<Device> devices) {
+    if (devices.isEmpty()) {
+      throw new IllegalArgumentException("a rollout engine needs at least one device");
+    }
+    this.devices = List.copyOf(devices);
+    for (int i = 0; i < devices.size(); i++) {
+      freeDevices.add(i);
+    }
     this.transport = transport;
     this.config = config;
     this.tokenizer = tokenizer;
@@ -89,9 +109,10 @@ public final class RolloutEngine implements RolloutBackend {
     NoGrad.onThisThread();
     awaitVersion(minVersion, wait);
     int[] promptIds = encode(prompt);
+    int d = devices.size() == 1 ? 0 : freeDevices.take(); // one device: generations share it (as before)
     lock.readLock().lock();
     try {
-      Qwen2Model m = model;
+      Qwen2Model m = models[d];
       long v = version;
       SamplingParams sp = new SamplingParams(sampling.temperature(), sampling.topP(), Math.max(0, sampling.topK()),
           sampling.minP(), sampling.maxCompletionLength(), eosIds, List.of());
@@ -103,7 +124,15 @@ public final class RolloutEngine implements RolloutBackend {
       return new Group(prompt, promptIds, cs, v);
     } finally {
       lock.readLock().unlock();
+      if (devices.size() > 1) {
+        freeDevices.add(d);
+      }
     }
+  }
+
+  /** The devices this engine generates on (one model each). */
+  public List<Device> devices() {
+    return devices;
   }
 
   /** The chat-templated prompt's ids, cut to the last {@code max_prompt_length} tokens (TRL keeps the end). */
@@ -134,7 +163,7 @@ public final class RolloutEngine implements RolloutBackend {
       if (closed || receiver.latestVersion() <= version) {
         return;
       }
-      Qwen2Model fresh;
+      Qwen2Model[] fresh = new Qwen2Model[devices.size()];
       long v;
       try (SnapshotLease lease = receiver.acquireLatest().orElse(null)) {
         if (lease == null || lease.version() <= version) {
@@ -144,21 +173,29 @@ public final class RolloutEngine implements RolloutBackend {
         for (TensorData t : lease.snapshot().tensors()) {
           named.put(t.name(), t);
         }
-        fresh = Qwen2Model.fromTensors(config, named, Device.cpu()); // copies out of the leased buffers
+        // copies out of the leased buffers; a bf16 push (torch_dtype: bfloat16) gives a bf16 model
+        boolean bf16 = !named.isEmpty() && named.values().iterator().next().dtype() == DType.BF16;
+        try {
+          for (int i = 0; i < fresh.length; i++) {
+            fresh[i] = Qwen2Model.fromTensors(config, named, devices.get(i),
+                bf16 ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32);
+          }
+        } catch (RuntimeException e) {
+          closeAll(fresh);
+          throw e;
+        }
         v = lease.version();
       }
-      Qwen2Model old;
+      Qwen2Model[] old;
       lock.writeLock().lock();
       try {
-        old = model;
-        model = fresh;
+        old = models;
+        models = fresh;
         version = v;
       } finally {
         lock.writeLock().unlock();
       }
-      if (old != null) {
-        old.close();
-      }
+      closeAll(old);
     }
   }
 
@@ -166,7 +203,7 @@ public final class RolloutEngine implements RolloutBackend {
   public List<TensorData> weights() {
     lock.readLock().lock();
     try {
-      return model == null ? List.of() : model.toTensors(DType.F32);
+      return models == null ? List.of() : models[0].toTensors(DType.F32);
     } finally {
       lock.readLock().unlock();
     }
@@ -184,14 +221,22 @@ public final class RolloutEngine implements RolloutBackend {
       }
       lock.writeLock().lock();
       try {
-        if (model != null) {
-          model.close();
-          model = null;
-        }
+        closeAll(models);
+        models = null;
       } finally {
         lock.writeLock().unlock();
       }
       tokenizer.close();
+    }
+  }
+
+  private static void closeAll(Qwen2Model[] ms) {
+    if (ms != null) {
+      for (Qwen2Model m : ms) {
+        if (m != null) {
+          m.close();
+        }
+      }
     }
   }
 }

@@ -36,6 +36,16 @@ public interface TrainerBackend extends AutoCloseable {
    * 0-based optimizer-step index (the combined stage's SFT term).
    */
   static TrainerBackend of(GrpoLearner learner, LongFunction<GrpoLearner.AuxiliaryLoss> aux) {
+    return of(learner, aux, io.r1cluster.core.checkpoint.DType.F32);
+  }
+
+  /**
+   * As {@link #of(GrpoLearner, LongFunction)}, exporting weights for the rollouts in {@code wire}:
+   * BF16 when the recipe's {@code torch_dtype} is bfloat16 (half the bytes over Aeron; the rollout
+   * engines then generate in bf16), else F32.
+   */
+  static TrainerBackend of(GrpoLearner learner, LongFunction<GrpoLearner.AuxiliaryLoss> aux,
+      io.r1cluster.core.checkpoint.DType wire) {
     return new TrainerBackend() {
       @Override
       public GrpoLearner.StepResult step(TrainBatch batch, long version) {
@@ -45,7 +55,7 @@ public interface TrainerBackend extends AutoCloseable {
 
       @Override
       public WeightSnapshot export(long version) {
-        return learner.exportWeights(version, io.r1cluster.core.checkpoint.DType.F32);
+        return learner.exportWeights(version, wire);
       }
 
       @Override

@@ -52,6 +52,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import picocli.CommandLine;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -606,6 +607,167 @@ class K8sManifestsTest {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // the pods start: the real CLI takes their arguments, probes wait for loading, files and caches exist
+
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void everyContainersArgumentsParseWithTheRealCli(String overlay, @TempDir Path scratch) throws Exception {
+    checkEveryContainersArgumentsParseWithTheRealCli(rendered(overlay), scratch);
+  }
+
+  /**
+   * Each r1 container's args (the image's entrypoint is the {@code r1} launcher) parsed by the CLI the
+   * image runs, {@link R1#commandLine()}: an unknown option, a missing value or a missing required
+   * option fails here as it would fail the pod with exit code 2 (CrashLoopBackOff).
+   */
+  static void checkEveryContainersArgumentsParseWithTheRealCli(RenderedOverlay o, Path scratch) throws Exception {
+    for (Workload w : o.workloads()) {
+      List<Container> all = new ArrayList<>(w.template().getSpec().getContainers());
+      if (w.template().getSpec().getInitContainers() != null) {
+        all.addAll(w.template().getSpec().getInitContainers());
+      }
+      for (Container c : all) {
+        if (!c.getImage().startsWith("r1-cluster")) {
+          continue;
+        }
+        assertTrue(c.getCommand() == null || c.getCommand().isEmpty(), w + ": keep the image's entrypoint (r1)");
+        List<String> args = c.getArgs() == null ? List.of() : c.getArgs();
+        CommandLine.ParseResult parsed;
+        try {
+          parsed = io.r1cluster.actors.cli.R1.commandLine().parseArgs(args.toArray(String[]::new));
+        } catch (CommandLine.ParameterException e) {
+          throw new AssertionError(w + " container " + c.getName() + ": the r1 CLI rejects its args " + args + ": "
+              + e.getMessage() + " (the pod would exit with code 2)", e);
+        }
+        CommandLine.ParseResult leaf = parsed;
+        while (leaf.hasSubcommand()) {
+          leaf = leaf.subcommand();
+        }
+        assertFalse(leaf == parsed, w + ": args " + args + " name no r1 subcommand (the pod would print usage and exit)");
+        assertFalse(leaf.isUsageHelpRequested() || leaf.isVersionHelpRequested(), w + ": args ask for help, not a run");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void startupProbesCoverLoadingAndEveryR1VariableIsRead(String overlay, @TempDir Path scratch) throws Exception {
+    checkStartupProbesCoverLoadingAndEveryR1VariableIsRead(rendered(overlay), scratch);
+  }
+
+  /** Seconds a learner may spend loading its model, dataset and optimizer state before Management answers. */
+  static final long LEARNER_STARTUP_SECONDS = 600;
+  /** Seconds any other member may take to start (JVM, PyTorch natives, joining). */
+  static final long MEMBER_STARTUP_SECONDS = 120;
+
+  static void checkStartupProbesCoverLoadingAndEveryR1VariableIsRead(RenderedOverlay o, Path scratch) throws Exception {
+    String code = codeThatReadsVariables();
+    for (Workload w : o.workloads()) {
+      Config conf = podConfig(o, w, scratch);
+      Container c = w.container();
+      int mgmt = conf.getInt("pekko.management.http.port");
+      // Management starts after the node has loaded what it needs (MemberCommand: GrpoJob.prepare
+      // runs before the ActorSystem): without a startup probe the liveness probe kills a loading learner
+      Probe startup = c.getStartupProbe();
+      probe(w, startup, "startup", "/" + conf.getString("pekko.management.health-checks.liveness-path"), mgmt);
+      long budget = Objects.requireNonNullElse(startup.getInitialDelaySeconds(), 0)
+          + (long) Objects.requireNonNullElse(startup.getPeriodSeconds(), 10) * Objects.requireNonNullElse(startup.getFailureThreshold(), 3);
+      boolean learner = c.getArgs() != null && c.getArgs().stream().anyMatch(a -> a.contains("learner"));
+      long need = learner ? LEARNER_STARTUP_SECONDS : MEMBER_STARTUP_SECONDS;
+      assertTrue(budget >= need, w + ": the startupProbe gives " + budget + " s before the kubelet restarts the pod; "
+          + (learner ? "the learner loads model and dataset before Management answers: " : "") + "needs >= " + need + " s");
+
+      // every R1_* variable set is read by the launcher, the code or the cluster config (R1_RUNS_DIR was not)
+      for (EnvVar e : c.getEnv()) {
+        if (e.getName().startsWith("R1_")) {
+          String n = e.getName();
+          assertTrue(code.contains("\"" + n + "\"") || code.contains("${" + n + "}") || code.contains("${?" + n + "}")
+              || code.contains("${" + n + ":") || code.contains("$" + n + " "),
+              w + ": env " + n + " is read by nothing in r1, core, actors or cluster-config: remove it or read it");
+        }
+      }
+      // relative recipe paths (output_dir, dataset_name, runs/...) resolve against the working directory
+      String wd = c.getWorkingDir();
+      assertNotNull(wd, w + ": workingDir is the run volume (relative recipe paths resolve there)");
+      VolumeMount runs = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(wd)).findFirst()
+          .orElseThrow(() -> new AssertionError(w + ": workingDir " + wd + " is not a mounted volume"));
+      assertTrue(volume(w, runs.getName()).getPersistentVolumeClaim() != null && !Boolean.TRUE.equals(runs.getReadOnly()),
+          w + ": workingDir " + wd + " is a writable PVC (checkpoints, demo data, state.json)");
+    }
+  }
+
+  /** Launcher, main sources and cluster config: where an environment variable can be read. */
+  static String codeThatReadsVariables() throws IOException {
+    Path root = RenderedOverlay.root();
+    StringBuilder sb = new StringBuilder(Files.readString(root.resolve("r1")));
+    for (String dir : List.of("core/src/main", "actors/src/main", "cluster-config", "k8s/components")) {
+      try (var files = Files.walk(root.resolve(dir))) {
+        for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)
+            .filter(f -> f.toString().endsWith(".java") || f.toString().endsWith(".conf"))::iterator) {
+          sb.append(Files.readString(f)).append('\n');
+        }
+      }
+    }
+    return sb.toString();
+  }
+
+  @ParameterizedTest
+  @MethodSource("overlays")
+  void theRecipeRunsAcrossPodsAndModelsComeFromTheHfCacheVolume(String overlay, @TempDir Path scratch) throws Exception {
+    checkTheRecipeRunsAcrossPodsAndModelsComeFromTheHfCacheVolume(rendered(overlay), scratch);
+  }
+
+  /**
+   * The learner's recipe, read from the rendered ConfigMap by the real parser: it validates, sends
+   * the weights over UDP (pods share no /dev/shm, so IPC cannot reach another pod), and the
+   * cpu-demo overlay runs the built-in demo model; the pods that load models see an HF cache volume.
+   */
+  static void checkTheRecipeRunsAcrossPodsAndModelsComeFromTheHfCacheVolume(RenderedOverlay o, Path scratch)
+      throws Exception {
+    Workload learner = o.workload("r1-learner");
+    List<String> args = learner.container().getArgs();
+    int i = Math.max(args.indexOf("--recipe"), args.indexOf("--pipeline"));
+    assertTrue(i >= 0, learner + " runs a recipe: " + args);
+    String path = args.get(i + 1);
+    int slash = path.lastIndexOf('/');
+    ConfigMap cm = mountedConfigMap(o, learner, path.substring(0, slash));
+    String yaml = cm.getData().get(path.substring(slash + 1));
+    assertNotNull(yaml, learner + " reads " + path);
+    Path f = Files.createDirectories(scratch.resolve(o.name + "-recipe")).resolve("recipe.yaml");
+    Files.writeString(f, yaml);
+    io.r1cluster.core.recipe.Recipe recipe = io.r1cluster.core.recipe.Recipe.load(f);
+    assertEquals(args.contains("--pipeline"), !recipe.stages().isEmpty(),
+        learner + ": --pipeline takes a recipe with pipeline:, --recipe one without");
+    assertEquals(io.r1cluster.core.recipe.Transport.UDP, recipe.settings().cluster().transport(),
+        o.name + ": the recipe's weights cross pods: cluster.transport must be udp");
+    if (o.name.equals("cpu-demo")) {
+      assertEquals("demo", recipe.settings().model().modelNameOrPath(), "cpu-demo runs the demo model");
+    }
+    for (String name : List.of("r1-learner", "r1-rollout")) {
+      Workload w = o.workload(name);
+      String hf = env(w.container(), "HF_HOME").orElseThrow(() -> new AssertionError(w + " sets HF_HOME"));
+      VolumeMount m = w.container().getVolumeMounts().stream().filter(v -> v.getMountPath().equals(hf)).findFirst()
+          .orElseThrow(() -> new AssertionError(w + ": HF_HOME " + hf + " is not a mounted volume (the HF cache)"));
+      var claim = volume(w, m.getName()).getPersistentVolumeClaim();
+      assertNotNull(claim, w + ": the HF cache is a PVC");
+      assertTrue(o.find(PersistentVolumeClaim.class, claim.getClaimName()).isPresent(), w + " mounts a missing PVC "
+          + claim.getClaimName());
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void theImageHasWhatTheRecipesRun() throws IOException {
+    String dockerfile = Files.readString(RenderedOverlay.root().resolve("docker/Dockerfile"));
+    String runtime = dockerfile.substring(dockerfile.indexOf("AS runtime"));
+    // the RUN instructions of the runtime stage, continuation lines joined, comments dropped
+    String run = runtime.lines().filter(l -> !l.trim().startsWith("#")).collect(Collectors.joining("\n"))
+        .replace("\\\n", " ");
+    boolean python = run.lines().anyMatch(l -> l.startsWith("RUN ") && l.contains("apt-get install") && l.contains("python3"));
+    assertTrue(python, "the runtime image installs python3: the code rewards run `python3 -I` (PythonSandbox)");
+    assertTrue(runtime.contains("ENTRYPOINT [\"/opt/r1/r1\"]"), "the entrypoint is the r1 launcher the manifests' args go to");
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // the validator itself can fail
 
   /** Every cross-check, in order, for the mutation test. */
@@ -620,7 +782,10 @@ class K8sManifestsTest {
       K8sManifestsTest::checkDisruptionBudgetsAndTheAutoscalerTargetExistingPods,
       K8sManifestsTest::checkPodsOutliveCoordinatedShutdownAndFitTheirMemoryLimits,
       K8sManifestsTest::checkGpuPodsRequestOneGpuPerRolloutEntityAndCpuPodsNone,
-      K8sManifestsTest::checkTlsOverlaysEncryptEveryMemberWithStoresFromTheSecret);
+      K8sManifestsTest::checkTlsOverlaysEncryptEveryMemberWithStoresFromTheSecret,
+      K8sManifestsTest::checkEveryContainersArgumentsParseWithTheRealCli,
+      K8sManifestsTest::checkStartupProbesCoverLoadingAndEveryR1VariableIsRead,
+      K8sManifestsTest::checkTheRecipeRunsAcrossPodsAndModelsComeFromTheHfCacheVolume);
 
   @org.junit.jupiter.api.Test
   void theCrossChecksCatchBrokenReferences(@TempDir Path scratch) throws Exception {
@@ -643,6 +808,12 @@ class K8sManifestsTest {
     mutations.put("HPA metric", new String[] {"name: r1_learner_idle_fraction", "name: r1_learner_idle_frac"});
     mutations.put("reads /opt/r1/recipe/config.yaml", new String[] {"/opt/r1/recipe/recipe.yaml", "/opt/r1/recipe/config.yaml"});
     mutations.put("within 75% of the memory limit", new String[] {"value: -Xmx4g", "value: -Xmx30g"});
+    mutations.put("the r1 CLI rejects its args", new String[] {"- --gpus\n", "- --gpu\n"});
+    mutations.put("the startupProbe gives", new String[] {"failureThreshold: 90", "failureThreshold: 12"});
+    mutations.put("is read by nothing", new String[] {"name: POD_NAME\n", "name: R1_RUNS_DIR\n"});
+    mutations.put("workingDir is the run volume", new String[] {"(?m)^\\s+workingDir: /runs\n", ""});
+    mutations.put("cluster.transport must be udp", new String[] {"(?m)^(\\s+)transport: udp$", "$1transport: ipc"});
+    mutations.put("is not a mounted volume (the HF cache)", new String[] {"value: /hf-cache", "value: /hf"});
     for (Map.Entry<String, String[]> m : mutations.entrySet()) {
       String mutated = yaml.replaceFirst(m.getValue()[0], m.getValue()[1]);
       assertFalse(mutated.equals(yaml), "mutation for '" + m.getKey() + "' found nothing to change");

@@ -99,6 +99,30 @@ public final class HfCheckpoint {
         + " save_pretrained(safe_serialization=True))");
   }
 
+  /**
+   * The weight files of a checkpoint directory in read order: {@code model.safetensors}, or each
+   * shard named by the index once (for loaders that stream tensor by tensor).
+   */
+  public static List<Path> weightFiles(Path dir) {
+    Path index = dir.resolve(INDEX_FILE);
+    if (Files.isRegularFile(index)) {
+      List<Path> out = new ArrayList<>();
+      for (String shard : new LinkedHashSet<>(readIndex(index).values())) {
+        Path f = dir.resolve(shard);
+        if (!Files.isRegularFile(f)) {
+          throw new InputException(index, 0, "weight_map", "shard " + shard + " listed but missing in " + dir);
+        }
+        out.add(f);
+      }
+      return out;
+    }
+    Path single = dir.resolve(SINGLE_FILE);
+    if (Files.isRegularFile(single)) {
+      return List.of(single);
+    }
+    throw new InputException(dir, 0, null, "no " + SINGLE_FILE + " or " + INDEX_FILE + " in this directory");
+  }
+
   private static Map<String, String> readIndex(Path index) {
     JsonNode n;
     try {

@@ -51,6 +51,17 @@ public final class SafeTensors {
 
   /** Reads every tensor, in header order (the data is copied out of a memory map). */
   public static LinkedHashMap<String, TensorData> read(Path file) {
+    LinkedHashMap<String, TensorData> out = new LinkedHashMap<>();
+    forEach(file, t -> out.put(t.name(), t));
+    return out;
+  }
+
+  /**
+   * Hands each tensor, in header order, to {@code each}, reading one tensor's bytes at a time (the
+   * header is validated as a whole first): loading a model this way holds one tensor in Java memory,
+   * not the whole file.
+   */
+  public static void forEach(Path file, java.util.function.Consumer<TensorData> each) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
@@ -128,14 +139,12 @@ public final class SafeTensors {
       if (cursor != dataLen) {
         throw bad(file, null, "data section has " + dataLen + " bytes but tensors cover " + cursor);
       }
-      LinkedHashMap<String, TensorData> out = new LinkedHashMap<>();
       for (Entry en : entries) {
         ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, b, dataStart + en.begin());
         b.flip();
-        out.put(en.name(), new TensorData(en.name(), en.dtype(), en.shape(), b));
+        each.accept(new TensorData(en.name(), en.dtype(), en.shape(), b));
       }
-      return out;
     } catch (IOException e) {
       throw new InputException(file, 0, null, "cannot read safetensors file: " + e);
     }

@@ -1,6 +1,6 @@
 package io.r1cluster.core.generate;
 
-import ai.djl.Device;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;
@@ -38,7 +38,7 @@ public final class GenerateBenchmark implements Benchmark {
     int[] batches = ctx.quick() ? new int[] {1, 16} : new int[] {1, 16, 64};
     List<List<String>> rows = new ArrayList<>();
     Map<String, Object> figures = new LinkedHashMap<>();
-    try (Qwen2Model m = Qwen2Model.random(demoConfig(128), Device.cpu(), 1)) {
+    try (Qwen2Model m = Qwen2Model.random(demoConfig(128), Devices.selected(), 1)) {
       Sampler s = new Sampler(m, ids -> "");
       // never stop early: no EOS, sample at temperature 1
       SamplingParams sp = new SamplingParams(1.0, 1.0, 0, 0, newTokens, List.of(), List.of());

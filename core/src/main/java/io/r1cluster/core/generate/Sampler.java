@@ -2,6 +2,7 @@ package io.r1cluster.core.generate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.FinishReason;
 import io.r1cluster.core.model.Qwen2Model;
@@ -69,7 +70,7 @@ public final class Sampler {
       lps.add(new ArrayList<>());
     }
     int vocab = model.config().vocabSize();
-    try (NDManager base = NDManager.newBaseManager(); Qwen2Model.KvCache cache = model.newCache()) {
+    try (NDManager base = Devices.manager(model.device()); Qwen2Model.KvCache cache = model.newCache()) {
       float[] last;
       try (NDManager s = base.newSubManager()) {
         last = lastLogits(useCache

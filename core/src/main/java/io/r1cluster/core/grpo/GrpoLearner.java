@@ -1,10 +1,10 @@
 package io.r1cluster.core.grpo;
 
-import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.data.Completion;
@@ -59,7 +59,7 @@ public final class GrpoLearner implements AutoCloseable {
       for (TensorData t : policy.toTensors(DType.F32)) {
         snap.put(t.name(), t);
       }
-      this.reference = Qwen2Model.fromTensors(policy.config(), snap, Device.cpu());
+      this.reference = Qwen2Model.fromTensors(policy.config(), snap, policy.device());
     } else {
       this.reference = null;
     }
@@ -86,7 +86,7 @@ public final class GrpoLearner implements AutoCloseable {
     // in place, in native memory: r ← (1 − α)·r + α·p
     for (var e : policy.parameters().entrySet()) {
       NDArray r = reference.parameters().get(e.getKey());
-      try (NDManager s = NDManager.newBaseManager(r.getDevice())) {
+      try (NDManager s = Devices.managerLike(r)) {
         NDArray p = e.getValue().stopGradient();
         p.attach(s);
         NDArray scaled = Nd.mul(p, mixupAlpha);
@@ -167,7 +167,7 @@ public final class GrpoLearner implements AutoCloseable {
     for (int it = 0; it < Math.max(1, cfg.numIterations()) && finite; it++) {
       for (int mb = 0; mb < nMicro && finite; mb++) {
         List<Seq> part = seqs.subList(mb * micro, Math.min(seqs.size(), (mb + 1) * micro));
-        try (NDManager s = NDManager.newBaseManager();
+        try (NDManager s = Devices.manager(policy.device());
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           double[] out = microStep(s, part, gc, seqs.size(), nMicro, tokensTotal);
           finite = Double.isFinite(out[0]);

@@ -98,7 +98,7 @@ public final class GrpoTrainer {
     }
     Path resume = SftTrainer.resumeCheckpoint(out, t);
     Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
-        : Models.load(settings.model().modelNameOrPath(), settings.model().modelRevision(), t.seed(), out);
+        : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();
       ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());

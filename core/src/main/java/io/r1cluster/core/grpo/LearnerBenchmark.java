@@ -1,6 +1,6 @@
 package io.r1cluster.core.grpo;
 
-import ai.djl.Device;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;
@@ -76,7 +76,7 @@ public final class LearnerBenchmark implements Benchmark {
     for (int micro : new int[] {8, 32}) {
       GrpoConfig c = new GrpoConfig(0.0, 0.2, 0.2, 0, LossType.BNPO, ScaleRewards.GROUP, 1, GrpoConfig.IsLevel.TOKEN,
           false, 2.0, complLen, micro, 1.0, 1e-4, 1.0, 0.0);
-      try (Qwen2Model m = Qwen2Model.random(GenerateBenchmark.demoConfig(128), Device.cpu(), 1);
+      try (Qwen2Model m = Qwen2Model.random(GenerateBenchmark.demoConfig(128), Devices.selected(), 1);
           GrpoLearner l = new GrpoLearner(m, c, LrSchedule.of("constant", 1e-4, 100, 0, Map.of()))) {
         TrainBatch b = batch(8, 8, promptLen, complLen, 7); // 64 sequences per step
         l.step(b, 0); // warm-up

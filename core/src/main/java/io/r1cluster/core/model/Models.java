@@ -1,8 +1,11 @@
 package io.r1cluster.core.model;
 
 import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.recipe.ModelSettings;
 import io.r1cluster.core.generate.GenerateBenchmark;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
@@ -64,7 +67,7 @@ public final class Models {
    * Loads {@code nameOrPath}. For {@code demo}, the tokenizer is written under {@code workDir}
    * ({@code workDir/demo-tokenizer}) and the weights are initialised from {@code seed}.
    */
-  public static Loaded load(String nameOrPath, String revision, long seed, Path workDir) {
+  public static Loaded load(String nameOrPath, String revision, long seed, Path workDir, Device device) {
     if (nameOrPath == null) {
       throw new InputException(null, 0, "model_name_or_path", "no model given");
     }
@@ -72,9 +75,24 @@ public final class Models {
       Path tokDir = demoTokenizerDir(workDir);
       Tokenizer tok = Tokenizer.load(tokDir);
       Qwen2Config cfg = DEMO.equals(nameOrPath) ? demoConfig(tok) : demoSmallConfig(tok);
-      return new Loaded(Qwen2Model.random(cfg, Device.cpu(), seed), tok, tokDir);
+      return new Loaded(Qwen2Model.random(cfg, device, seed), tok, tokDir);
     }
-    return loadCheckpoint(HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision));
+    return loadCheckpoint(HfCheckpoint.resolve(nameOrPath, revision == null ? "main" : revision), device,
+        DataType.FLOAT32);
+  }
+
+  /** {@link #load(String, String, long, Path, Device)} on the process's device ({@link Devices#selected()}). */
+  public static Loaded load(String nameOrPath, String revision, long seed, Path workDir) {
+    return load(nameOrPath, revision, seed, workDir, Devices.selected());
+  }
+
+  /**
+   * The model a recipe trains: {@code model_name_or_path} at {@code model_revision}, float32 (the
+   * master weights), on the recipe's device ({@link Devices#forRecipe}: {@code --device}, {@code use_cpu},
+   * {@code R1_DEVICE}, the default).
+   */
+  public static Loaded load(ModelSettings m, long seed, Path workDir) {
+    return load(m.modelNameOrPath(), m.modelRevision(), seed, workDir, Devices.forRecipe(m.useCpu()));
   }
 
   /**
@@ -103,6 +121,14 @@ public final class Models {
 
   /** A Hugging Face checkpoint folder: config.json, safetensors (one file or sharded), tokenizer files. */
   public static Loaded loadCheckpoint(Path dir) {
+    return loadCheckpoint(dir, Devices.selected(), DataType.FLOAT32);
+  }
+
+  /**
+   * A Hugging Face checkpoint folder on {@code device} with weights in {@code dtype} (FLOAT32, or
+   * BFLOAT16 for generation and evaluation), read one tensor at a time.
+   */
+  public static Loaded loadCheckpoint(Path dir, Device device, DataType dtype) {
     if (!Files.isDirectory(dir)) {
       throw new InputException(dir, 0, "model_name_or_path", "no such checkpoint directory");
     }
@@ -110,7 +136,7 @@ public final class Models {
     Tokenizer tok = Tokenizer.load(dir);
     Qwen2Model model;
     try {
-      model = Qwen2Model.fromTensors(cfg, HfCheckpoint.readWeights(dir), Device.cpu());
+      model = Qwen2Model.loadStreaming(dir, cfg, device, dtype);
     } catch (InputException e) {
       tok.close();
       throw e.file() == null ? new InputException(dir, 0, e.key(), e.detail()) : e;

@@ -9,8 +9,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
+import io.r1cluster.core.checkpoint.HfCheckpoint;
 import io.r1cluster.core.checkpoint.SafeTensors;
 import io.r1cluster.core.checkpoint.TensorData;
 import java.io.IOException;
@@ -55,10 +57,20 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final NDManager manager;
   private final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
   private final float[] invFreq;
+  /** Parameter, activation and KV-cache type: FLOAT32, or BFLOAT16 for rollouts and evaluation. */
+  private final DataType dtype;
 
   private Qwen2Model(Qwen2Config config, Device device) {
+    this(config, device, DataType.FLOAT32);
+  }
+
+  private Qwen2Model(Qwen2Config config, Device device, DataType dtype) {
+    if (dtype != DataType.FLOAT32 && dtype != DataType.BFLOAT16) {
+      throw new IllegalArgumentException("weights are float32 or bfloat16, not " + dtype);
+    }
     this.config = config;
-    this.manager = NDManager.newBaseManager(device);
+    this.dtype = dtype;
+    this.manager = Devices.manager(device);
     int d = config.headDim();
     invFreq = new float[d / 2];
     for (int i = 0; i < d / 2; i++) {
@@ -117,7 +129,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** A model from named tensors (F32, BF16, F16 are converted to float32). */
   public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device) {
-    Qwen2Model m = new Qwen2Model(config, device);
+    return fromTensors(config, tensors, device, DataType.FLOAT32);
+  }
+
+  /**
+   * A model from named tensors in {@code dtype} (FLOAT32 or BFLOAT16): F32, BF16, F16 tensors are
+   * converted (bf16 tensors into a bf16 model are copied bit for bit).
+   */
+  public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device,
+      DataType dtype) {
+    Qwen2Model m = new Qwen2Model(config, device, dtype);
     for (var e : parameterShapes(config).entrySet()) {
       TensorData t = tensors.get(e.getKey());
       if (t == null) {
@@ -133,9 +154,74 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
         m.close();
         throw new InputException(null, 0, e.getKey(), "dtype " + t.dtype() + " is not a floating type");
       }
-      m.put(e.getKey(), m.manager.create(t.toFloats(), new Shape(e.getValue())));
+      m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
     return m;
+  }
+
+  /**
+   * Loads a Hugging Face checkpoint folder ({@code model.safetensors} or shards) into {@code dtype},
+   * one tensor at a time: the process holds at most one tensor's file bytes besides the model, so
+   * peak memory is the model's size in {@code dtype} plus the largest tensor.
+   */
+  public static Qwen2Model loadStreaming(Path dir, Qwen2Config config, Device device, DataType dtype) {
+    LinkedHashMap<String, long[]> shapes = parameterShapes(config);
+    Qwen2Model m = new Qwen2Model(config, device, dtype);
+    try {
+      for (Path f : HfCheckpoint.weightFiles(dir)) {
+        SafeTensors.forEach(f, t -> {
+          long[] want = shapes.get(t.name());
+          if (want == null) {
+            return; // e.g. lm_head.weight of a tied checkpoint: transformers ignores it too
+          }
+          if (!Arrays.equals(t.shape(), want)) {
+            throw new InputException(f, 0, t.name(), "shape " + Arrays.toString(t.shape()) + " but the config needs "
+                + Arrays.toString(want));
+          }
+          if (!t.dtype().isFloat()) {
+            throw new InputException(f, 0, t.name(), "dtype " + t.dtype() + " is not a floating type");
+          }
+          m.put(t.name(), m.param(t, new Shape(want)));
+        });
+      }
+      for (String name : shapes.keySet()) {
+        if (!m.params.containsKey(name)) {
+          throw new InputException(dir, 0, name, "missing tensor in checkpoint");
+        }
+      }
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+    // keep model order (the optimizer and the wire format iterate parameters in it)
+    LinkedHashMap<String, NDArray> ordered = new LinkedHashMap<>();
+    shapes.keySet().forEach(n -> ordered.put(n, m.params.get(n)));
+    m.params.clear();
+    m.params.putAll(ordered);
+    return m;
+  }
+
+  /** A parameter in this model's dtype, owned by PyTorch (never sharing the Java buffer of {@code t}). */
+  private NDArray param(TensorData t, Shape shape) {
+    if (dtype == DataType.FLOAT32) {
+      return manager.create(t.toFloats(), shape);
+    }
+    TensorData bf = t.convert(DType.BF16);
+    ByteBuffer direct = ByteBuffer.allocateDirect(Math.toIntExact(bf.byteSize())).order(ByteOrder.nativeOrder());
+    direct.put(bf.data()).flip();
+    try (NDArray shared = manager.create(direct, shape, DataType.BFLOAT16)) {
+      return shared.duplicate(); // a PyTorch-owned copy; the direct buffer may go
+    }
+  }
+
+  /** The device the parameters (and every activation and KV cache of this model) live on. */
+  public Device device() {
+    return manager.getDevice();
+  }
+
+  /** The parameters' element type (FLOAT32 or BFLOAT16). */
+  public DataType dataType() {
+    return dtype;
   }
 
   /** Loads {@code config.json} + {@code model.safetensors} from a Hugging Face checkpoint directory. */
@@ -165,9 +251,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
+    DType stored = this.dtype == DataType.BFLOAT16 ? DType.BF16 : DType.F32;
     for (var e : params.entrySet()) {
       ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
-      out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+      out.add(new TensorData(e.getKey(), stored, e.getValue().getShape().getShape(), b).convert(dtype));
     }
     return out;
   }
@@ -212,7 +299,20 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     NDArray h = rmsNorm(x, p("model.norm.weight"));
     NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return Linear.linear(h, head, null).get(0); // [B,T,V]
+    return toFloat32(Linear.linear(h, head, null).get(0)); // [B,T,V]
+  }
+
+  /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
+  private NDArray toFloat32(NDArray x) {
+    return dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+  }
+
+  /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
+  private NDArray softmax(NDArray scores, NDArray bias) {
+    if (dtype == DataType.FLOAT32) {
+      return scores.add(bias).softmax(-1);
+    }
+    return scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1).toType(dtype, false);
   }
 
   private NDArray layer(int l, NDArray x, NDArray[] rope, NDArray bias, long b, long t) {
@@ -227,8 +327,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     k = repeatKv(k, hq / hk, b, t, d); // [B,H,T,D]
     v = repeatKv(v, hq / hk, b, t, d);
     NDArray scores = Nd.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(d)); // [B,H,T,T]
-    scores = scores.add(bias);
-    NDArray attn = scores.softmax(-1).matMul(v); // [B,H,T,D]
+    NDArray attn = softmax(scores, bias).matMul(v); // [B,H,T,D]
     attn = attn.transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d); // [B,T,C]
     return outputAndMlp(pre, x, attn);
   }
@@ -260,6 +359,11 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
   NDArray rmsNorm(NDArray x, NDArray w) {
+    if (dtype != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
+      NDArray xf = x.toType(DataType.FLOAT32, false);
+      NDArray var = xf.square().mean(new int[] {-1}, true);
+      return xf.div(var.add(config.rmsNormEps()).sqrt()).toType(dtype, false).mul(w);
+    }
     NDArray var = x.square().mean(new int[] {-1}, true);
     return x.div(var.add(config.rmsNormEps()).sqrt()).mul(w);
   }
@@ -271,6 +375,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray inv = scope.create(invFreq).reshape(1, 1, invFreq.length); // [1,1,D/2]
     NDArray freqs = pos.mul(inv); // [B,T,D/2]
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
+    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
+      return new NDArray[] {emb.cos().toType(dtype, false), emb.sin().toType(dtype, false)};
+    }
     return new NDArray[] {emb.cos(), emb.sin()};
   }
 
@@ -392,8 +499,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       NDArray qg = q.reshape(b, hk, g * t, d);
       NDArray kT = kAll.transpose(0, 1, 3, 2);
       kT.attach(scope);
-      NDArray scores = Nd.div(qg.matMul(kT), Math.sqrt(d)).reshape(b, hk, g, t, s).add(bias.expandDims(1)); // [B,K,G,t,S]
-      NDArray attn = scores.softmax(-1).reshape(b, hk, g * t, s).matMul(vAll)
+      NDArray scores = Nd.div(qg.matMul(kT), Math.sqrt(d)).reshape(b, hk, g, t, s); // [B,K,G,t,S]
+      NDArray attn = softmax(scores, bias.expandDims(1)).reshape(b, hk, g * t, s).matMul(vAll)
           .reshape(b, hq, t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
       x = outputAndMlp(pre, x, attn);
     }
@@ -406,7 +513,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     cache.length = past + t;
     NDArray hN = rmsNorm(x, p("model.norm.weight"));
     NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return Linear.linear(hN, head, null).get(0);
+    return toFloat32(Linear.linear(hN, head, null).get(0));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.r1cluster.core.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.model.Nd;
 import java.util.Collection;
@@ -42,7 +43,7 @@ public final class AdamW implements AutoCloseable {
     this.params = params;
     this.cfg = cfg;
     NDArray any = params.values().iterator().next();
-    this.manager = NDManager.newBaseManager(any.getDevice());
+    this.manager = Devices.managerLike(any);
     for (var e : params.entrySet()) {
       e.getValue().setRequiresGradient(true);
       m.put(e.getKey(), manager.zeros(e.getValue().getShape()));
@@ -57,7 +58,7 @@ public final class AdamW implements AutoCloseable {
    * zeroing or clipping through it corrupts native memory (seen as a SIGSEGV in a later backward).
    */
   public static void defineGradients(Collection<NDArray> params) {
-    try (NDManager s = NDManager.newBaseManager();
+    try (NDManager s = Devices.manager(params.isEmpty() ? Devices.host() : params.iterator().next().getDevice());
         ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
       NDArray total = null;
       for (NDArray w : params) {
@@ -141,7 +142,7 @@ public final class AdamW implements AutoCloseable {
   public static double clipGradNorm(Collection<NDArray> params, double maxNorm) {
     double sq = 0;
     for (NDArray w : params) {
-      try (NDManager s = NDManager.newBaseManager(w.getDevice())) {
+      try (NDManager s = Devices.managerLike(w)) {
         NDArray g = grad(w, s);
         sq += tmp(s, tmp(s, g.square()).sum()).getFloat();
       }
@@ -153,7 +154,7 @@ public final class AdamW implements AutoCloseable {
     double coef = maxNorm / (norm + 1e-6);
     if (coef < 1) {
       for (NDArray w : params) {
-        try (NDManager s = NDManager.newBaseManager(w.getDevice())) {
+        try (NDManager s = Devices.managerLike(w)) {
           grad(w, s).muli((float) coef);
         }
       }

@@ -452,8 +452,10 @@ public final class Pipeline {
 
   private Models.Loaded loadModel(String model, RecipeSettings s) {
     Path dir = Path.of(model);
-    return Files.isDirectory(dir) ? Models.loadCheckpoint(dir)
-        : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir);
+    ai.djl.Device device = io.r1cluster.core.device.Devices.forRecipe(s.model().useCpu());
+    return Files.isDirectory(dir) ? Models.loadCheckpoint(dir, device, s.model().bfloat16()
+        ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32) // inference only: a teacher or an evaluation
+        : Models.load(model, s.model().modelRevision(), s.training().seed(), runDir, device);
   }
 
   private void prepareDemoData() {

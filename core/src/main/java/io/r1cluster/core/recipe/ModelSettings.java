@@ -9,7 +9,14 @@ package io.r1cluster.core.recipe;
  * @param attnImplementation {@code attn_implementation} (informational)
  * @param chatTemplate {@code chat_template} overriding the tokenizer's (null = the tokenizer's)
  * @param eosToken {@code eos_token} overriding the tokenizer's (null = the tokenizer's)
+ * @param useCpu {@code use_cpu} (TRL): keep everything on the CPU even when a GPU is present
+ *     ({@code --device} wins over it, it wins over {@code R1_DEVICE}; see {@code Devices})
  */
 public record ModelSettings(
     String modelNameOrPath, String modelRevision, String torchDtype, String attnImplementation, String chatTemplate,
-    String eosToken) {}
+    String eosToken, boolean useCpu) {
+  /** The recipe's weight type for rollouts, evaluation and saved checkpoints: bfloat16 or float32 (the default). */
+  public boolean bfloat16() {
+    return "bfloat16".equals(torchDtype);
+  }
+}

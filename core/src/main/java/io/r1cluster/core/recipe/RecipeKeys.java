@@ -90,7 +90,7 @@ public final class RecipeKeys {
     k(TOP, "save_only_model", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "restore_callback_states_from_checkpoint", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "no_cuda", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
-    k(TOP, "use_cpu", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
+    k(TOP, "use_cpu", ValueType.BOOL, false, "False", true, "TRAINING_ARGUMENTS", "everything on the CPU even with a GPU (--device wins, then use_cpu, then R1_DEVICE)");
     k(TOP, "use_mps_device", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "seed", ValueType.INT, false, "42", true, "TRAINING_ARGUMENTS", "");
     k(TOP, "data_seed", ValueType.INT, true, "None", false, "TRAINING_ARGUMENTS", "");
@@ -234,7 +234,7 @@ public final class RecipeKeys {
     k(TOP, "wandb_log_unique_prompts", ValueType.BOOL, true, "False", false, "TRL_GRPO OPEN_R1", "OPEN_R1=True");
     k(TOP, "model_name_or_path", ValueType.STRING, true, "None", true, "TRL_MODEL", "");
     k(TOP, "model_revision", ValueType.STRING, false, "main", true, "TRL_MODEL", "");
-    k(TOP, "torch_dtype", ValueType.ENUM, true, "None", false, "TRL_MODEL", "");
+    k(TOP, "torch_dtype", ValueType.ENUM, true, "None", true, "TRL_MODEL", "bfloat16: rollouts, evaluation, weight pushes and saved checkpoints in bf16; training keeps float32 weights");
     k(TOP, "trust_remote_code", ValueType.BOOL, false, "False", false, "TRL_MODEL", "");
     k(TOP, "attn_implementation", ValueType.STRING, true, "None", false, "TRL_MODEL", "");
     k(TOP, "use_peft", ValueType.BOOL, false, "False", false, "TRL_MODEL", "");

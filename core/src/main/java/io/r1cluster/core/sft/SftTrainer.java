@@ -8,6 +8,7 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.GenerationConfig;
@@ -163,7 +164,7 @@ public final class SftTrainer {
     }
     Path resume = resumeCheckpoint(out, t);
     Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
-        : Models.load(settings.model().modelNameOrPath(), settings.model().modelRevision(), t.seed(), out);
+        : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();
       ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
@@ -347,7 +348,7 @@ public final class SftTrainer {
     double correct = 0;
     Map<String, Double> partSums = new LinkedHashMap<>();
     for (SftBatcher.Batch b : batches) {
-      try (NDManager s = NDManager.newBaseManager()) {
+      try (NDManager s = Devices.manager(model.device())) {
         NDArray prepared = loss.prepare(s, b); // outside the gradient collector: no graph
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
           NDArray ids = s.create(b.ids());
@@ -390,7 +391,7 @@ public final class SftTrainer {
     long n = 0;
     for (int i = 0; i < rows.size(); i += micro) {
       SftBatcher.Batch b = SftBatcher.batch(set, rows.subList(i, Math.min(rows.size(), i + micro)));
-      try (NDManager s = NDManager.newBaseManager()) {
+      try (NDManager s = Devices.manager(model.device())) {
         NDArray ids = s.create(b.ids());
         NDArray logits = model.logits(s, ids, s.create(b.segments()), s.create(b.positions())).get(":, :-1, :");
         NDArray targets = ids.get(":, 1:");

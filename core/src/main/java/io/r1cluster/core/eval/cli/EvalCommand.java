@@ -35,6 +35,8 @@ public final class EvalCommand implements CliCommand {
   @Option(names = "--samples", defaultValue = "20",
       description = "completions written to eval_samples.jsonl (default: ${DEFAULT-VALUE}; -1 = all)") int samples;
   @Option(names = "--out", description = "where eval.json goes (default: the model folder)") Path out;
+  @Option(names = "--dtype", defaultValue = "float32",
+      description = "weights and activations: float32 or bfloat16 (default: ${DEFAULT-VALUE})") String dtype;
 
   @Override
   public Integer call() {
@@ -46,7 +48,11 @@ public final class EvalCommand implements CliCommand {
     int toWrite = samples < 0 ? Integer.MAX_VALUE : samples;
     Evaluator.Options o = n <= 1 ? Evaluator.Options.greedy(maxNewTokens).withSamplesToWrite(toWrite)
         : new Evaluator.Options(n, k <= 0 ? n : k, temperature, topP, maxNewTokens, batchSize, seed, toWrite);
-    try (Models.Loaded m = Models.loadCheckpoint(model)) {
+    if (!dtype.equals("float32") && !dtype.equals("bfloat16")) {
+      throw new io.r1cluster.core.InputException(null, 0, "--dtype", "'" + dtype + "': use float32 or bfloat16");
+    }
+    try (Models.Loaded m = Models.loadCheckpoint(model, io.r1cluster.core.device.Devices.selected(),
+        dtype.equals("bfloat16") ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32)) {
       Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(), prompts, o,
           out == null ? model : out, System.out);
       SftCommand.printTable(System.out, model.getFileName().toString(), r);
