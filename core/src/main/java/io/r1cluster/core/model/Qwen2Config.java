@@ -126,7 +126,7 @@ public record Qwen2Config(
     try {
       return new Qwen2Config(
           req(n, file, "vocab_size"), hidden, req(n, file, "intermediate_size"), req(n, file, "num_hidden_layers"),
-          heads, n.path("num_key_value_heads").asInt(heads), n.path("max_position_embeddings").asInt(32768),
+          heads, n.has("num_key_value_heads") ? req(n, file, "num_key_value_heads") : heads, n.path("max_position_embeddings").asInt(32768),
           n.path("rms_norm_eps").asDouble(1e-6), ropeTheta,
           n.path("tie_word_embeddings").asBoolean(false), dtype,
           n.path("bos_token_id").asInt(-1), eosOf(n.path("eos_token_id")),
@@ -145,8 +145,11 @@ public record Qwen2Config(
 
   private static int req(JsonNode n, Path file, String key) {
     JsonNode v = n.get(key);
-    if (v == null || !v.canConvertToInt()) {
+    if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
       throw new InputException(file, 0, key, "missing or not an integer");
+    }
+    if (v.asInt() < 1) {
+      throw new InputException(file, 0, key, "must be at least 1, got " + v.asInt());
     }
     return v.asInt();
   }

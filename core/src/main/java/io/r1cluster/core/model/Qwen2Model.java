@@ -129,7 +129,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** A model from named tensors (F32, BF16, F16 are converted to float32). */
   public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device) {
-    return fromTensors(config, tensors, device, DataType.FLOAT32);
+    return fromTensors(config, tensors, device, DataType.FLOAT32, false);
+  }
+
+  /**
+   * As {@link #fromTensors(Qwen2Config, Map, Device)}; with {@code requireFinite} (checkpoints read from
+   * disk) a NaN or infinite weight is an {@link InputException} naming the tensor.
+   */
+  public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device,
+      boolean requireFinite) {
+    return fromTensors(config, tensors, device, DataType.FLOAT32, requireFinite);
   }
 
   /**
@@ -138,6 +147,14 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device,
       DataType dtype) {
+    return fromTensors(config, tensors, device, dtype, false);
+  }
+
+  private static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device,
+      DataType dtype, boolean requireFinite) {
+    for (String name : tensors.keySet()) {
+      checkLayerInConfig(config, null, name);
+    }
     Qwen2Model m = new Qwen2Model(config, device, dtype);
     for (var e : parameterShapes(config).entrySet()) {
       TensorData t = tensors.get(e.getKey());
@@ -153,6 +170,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       if (!t.dtype().isFloat()) {
         m.close();
         throw new InputException(null, 0, e.getKey(), "dtype " + t.dtype() + " is not a floating type");
+      }
+      if (requireFinite) {
+        requireFinite(null, t, m);
       }
       m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
@@ -170,6 +190,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     try {
       for (Path f : HfCheckpoint.weightFiles(dir)) {
         SafeTensors.forEach(f, t -> {
+          checkLayerInConfig(config, f, t.name());
           long[] want = shapes.get(t.name());
           if (want == null) {
             return; // e.g. lm_head.weight of a tied checkpoint: transformers ignores it too
@@ -181,6 +202,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
           if (!t.dtype().isFloat()) {
             throw new InputException(f, 0, t.name(), "dtype " + t.dtype() + " is not a floating type");
           }
+          requireFinite(f, t, null);
           m.put(t.name(), m.param(t, new Shape(want)));
         });
       }
@@ -199,6 +221,43 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     m.params.clear();
     m.params.putAll(ordered);
     return m;
+  }
+
+  private static final java.util.regex.Pattern LAYER_NAME = java.util.regex.Pattern.compile("model\\.layers\\.(\\d+)\\..*");
+
+  /** Weights of layers the config does not have would otherwise be dropped silently. */
+  private static void checkLayerInConfig(Qwen2Config config, Path file, String name) {
+    java.util.regex.Matcher lm = LAYER_NAME.matcher(name);
+    if (lm.matches() && Long.parseLong(lm.group(1)) >= config.numHiddenLayers()) {
+      throw new InputException(file, 0, name, "the checkpoint has weights for layer " + lm.group(1)
+          + " but config.json says num_hidden_layers: " + config.numHiddenLayers());
+    }
+  }
+
+  /**
+   * A NaN or infinite weight read from disk is an {@link InputException} naming the tensor. Reads the
+   * stored bits in place (no float copy of the tensor): a value is non-finite when its exponent bits
+   * are all ones.
+   */
+  private static void requireFinite(Path file, TensorData t, Qwen2Model toClose) {
+    ByteBuffer b = t.data();
+    long n = t.numel();
+    for (int i = 0; i < n; i++) {
+      boolean finite = switch (t.dtype()) {
+        case F32 -> Float.isFinite(b.getFloat(i * 4));
+        case F64 -> Double.isFinite(b.getDouble(i * 8));
+        case BF16 -> (b.getShort(i * 2) & 0x7F80) != 0x7F80;
+        case F16 -> (b.getShort(i * 2) & 0x7C00) != 0x7C00;
+        default -> true;
+      };
+      if (!finite) {
+        if (toClose != null) {
+          toClose.close();
+        }
+        throw new InputException(file, 0, t.name(), "a non-finite value (NaN or infinity) at flat index " + i
+            + ": the checkpoint's weights must be finite");
+      }
+    }
   }
 
   /** A parameter in this model's dtype, owned by PyTorch (never sharing the Java buffer of {@code t}). */
@@ -232,7 +291,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       throw new InputException(dir, 0, null, "no model.safetensors in checkpoint directory");
     }
     try {
-      return fromTensors(cfg, SafeTensors.read(st), device);
+      return fromTensors(cfg, SafeTensors.read(st), device, true);
     } catch (InputException e) {
       throw e.file() == null ? new InputException(st, 0, e.key(), e.detail()) : e;
     }

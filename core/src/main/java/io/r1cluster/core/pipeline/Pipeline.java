@@ -174,6 +174,7 @@ public final class Pipeline {
     check(stages);
     Map<String, StageState> state = readState();
     prepareDemoData();
+    DatasetPreflight.check(recipe, stages);
     boolean evalAfter = recipe.settings().eval().evalAfterStage();
     if (evalAfter && !done(state, "base")) {
       Stage first = stages.get(0);

@@ -1,5 +1,6 @@
 package io.r1cluster.core.recipe;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -24,6 +25,11 @@ public final class Recipe {
   private static final Set<String> GRPO_ONLY = Set.of("reward_funcs", "reward_weights", "num_generations", "beta",
       "max_prompt_length", "max_completion_length", "loss_type", "scale_rewards", "use_vllm", "epsilon",
       "num_iterations");
+
+  /** Stage names: one plain folder name each inside the run folder. */
+  private static final java.util.regex.Pattern STAGE_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  /** Names the run folder uses itself ({@code base} is the base model's eval in state.json). */
+  private static final Set<String> RESERVED_STAGE_NAMES = Set.of("base", "base-eval", "report", "state", "state.json");
 
   private final Path file;
   private final List<RecipeOverride> overrides;
@@ -76,6 +82,11 @@ public final class Recipe {
       if (name == null) {
         p.error(line, "pipeline", "stage " + (i + 1) + " needs a 'name'");
         name = "stage" + (i + 1);
+      } else if (RESERVED_STAGE_NAMES.contains(name.toLowerCase(Locale.ROOT))) {
+        p.error(s.get("name").line(), "pipeline." + name, "'" + name + "' is reserved (the run folder uses it); pick another stage name");
+      } else if (!STAGE_NAME.matcher(name).matches()) {
+        p.error(s.get("name").line(), "pipeline." + name, "a stage name is a folder name in the run folder: letters, digits, '.', '_', '-',"
+            + " starting with a letter or digit, at most 64 characters (no '/', no '..')");
       } else if (!names.add(name)) {
         p.error(s.get("name").line(), "pipeline." + name, "duplicate stage name");
       }
@@ -147,6 +158,11 @@ public final class Recipe {
     if (at >= index) {
       p.error(v.line(), "pipeline." + stage + ".from",
           at == index ? "a stage cannot start from itself" : "stage '" + s + "' runs later; 'from' must name an earlier stage");
+      return new From.Previous();
+    }
+    if (!s.contains("/") && !io.r1cluster.core.model.Models.isBuiltIn(s) && !Files.isDirectory(Path.of(s)) && !Files.isDirectory(p.file().toAbsolutePath().resolveSibling(s))) {
+      p.error(v.line(), "pipeline." + stage + ".from", "'" + s + "' is neither a stage of this pipeline " + names
+          + " nor a checkpoint folder (write a path, e.g. ./" + s + ", for a folder made later)");
       return new From.Previous();
     }
     return new From.Checkpoint(Path.of(s));

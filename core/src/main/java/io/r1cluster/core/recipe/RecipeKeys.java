@@ -37,6 +37,7 @@ public final class RecipeKeys {
       Map.entry("ioi_provider", List.of("piston", "morph")),
       Map.entry("torch_dtype", List.of("auto", "bfloat16", "float16", "float32")),
       Map.entry("transport", List.of("ipc", "udp")),
+      Map.entry("code_sandbox", List.of("bwrap", "unsafe-local")),
       Map.entry("type", List.of("generate", "sft", "grpo", "combined", "distill", "eval")));
 
   private static final Map<String, KeySpec> TOP = new LinkedHashMap<>();
@@ -318,6 +319,8 @@ public final class RecipeKeys {
     own(TOP, "max_num_gen_batches", ValueType.INT, "10", "DAPO: most generation batches per step (0 = unlimited)");
     own(TOP, "code_timeout_s", ValueType.FLOAT, "10.0", "code rewards: wall-clock limit per test run");
     own(TOP, "code_memory_mb", ValueType.INT, "1024", "code rewards: memory limit of the sandbox");
+    own(TOP, "code_sandbox", ValueType.ENUM, "bwrap", "code rewards: bwrap = user+pid+mount+net namespaces, refuse to run when they cannot be set up; unsafe-local = no isolation (trusted completions only)");
+    own(TOP, "teacher_allow_insecure_http", ValueType.BOOL, "false", "generate with teacher_url: allow sending the API key over plain http to a non-loopback host");
 
     own(CLUSTER, "max_staleness", ValueType.INT, "1", "policy versions a group may lag the learner (0 = synchronous)");
     own(CLUSTER, "prompts_per_step", ValueType.INT, null, "prompts per learner step (default: batch x accumulation / num_generations)");

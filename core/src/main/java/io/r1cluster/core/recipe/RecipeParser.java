@@ -18,6 +18,7 @@ import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
@@ -55,6 +56,10 @@ final class RecipeParser {
     this.overrides = List.copyOf(overrides);
   }
 
+  Path file() {
+    return file;
+  }
+
   List<RecipeError> errors() {
     return errors;
   }
@@ -69,14 +74,21 @@ final class RecipeParser {
 
   Parsed parse() {
     Node root;
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      root = new Yaml(new LoaderOptions()).compose(r);
+    String text = readUtf8();
+    if (text == null) {
+      return null;
+    }
+    if (!withinLimits(text)) {
+      return null;
+    }
+    try {
+      root = new Yaml(loaderOptions()).compose(new java.io.StringReader(text));
     } catch (MarkedYAMLException e) {
       int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
       error(line, null, "invalid YAML: " + e.getProblem());
       return null;
-    } catch (IOException e) {
-      error(0, null, "cannot read recipe: " + e.getMessage());
+    } catch (YAMLException e) {
+      error(0, null, "invalid YAML: " + e.getMessage());
       return null;
     }
     if (root == null) {
@@ -112,6 +124,86 @@ final class RecipeParser {
       }
     }
     return new Parsed(top, stages, stageLines);
+  }
+
+  /** Most aliases ({@code *name}) a recipe may use; a few anchors for shared settings are plenty. */
+  static final int MAX_ALIASES = 50;
+  /** Deepest nesting of mappings and lists; recipes need about 5. */
+  static final int MAX_DEPTH = 32;
+  /** Largest recipe file. */
+  static final int MAX_CHARS = 1 << 20;
+
+  private static LoaderOptions loaderOptions() {
+    LoaderOptions o = new LoaderOptions();
+    o.setMaxAliasesForCollections(MAX_ALIASES);
+    o.setNestingDepthLimit(MAX_DEPTH + 1);
+    o.setCodePointLimit(MAX_CHARS);
+    o.setAllowDuplicateKeys(true); // reported by mapping() with their line
+    return o;
+  }
+
+  /** The file as UTF-8 text, or null after recording an error with the line of the first bad byte. */
+  private String readUtf8() {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      error(0, null, "cannot read recipe: " + e.getMessage());
+      return null;
+    }
+    if (bytes.length > MAX_CHARS) {
+      error(0, null, "the recipe is " + bytes.length + " bytes; recipes are at most " + MAX_CHARS);
+      return null;
+    }
+    java.nio.charset.CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+    java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length + 1);
+    java.nio.charset.CoderResult r = dec.decode(in, out, true);
+    if (r.isError()) {
+      int at = in.position();
+      int line = 1;
+      for (int i = 0; i < at; i++) {
+        if (bytes[i] == '\n') {
+          line++;
+        }
+      }
+      error(line, null, String.format(Locale.ROOT, "not UTF-8 text: byte 0x%02X at offset %d cannot be decoded"
+          + " (save the recipe as UTF-8)", bytes[at] & 0xff, at));
+      return null;
+    }
+    return out.flip().toString();
+  }
+
+  /** Walks the YAML events once: too many aliases (alias bombs) or too deep nesting are errors with their line. */
+  private boolean withinLimits(String text) {
+    int aliases = 0;
+    int depth = 0;
+    try {
+      for (org.yaml.snakeyaml.events.Event e : new Yaml(loaderOptions()).parse(new java.io.StringReader(text))) {
+        int line = e.getStartMark() == null ? 0 : e.getStartMark().getLine() + 1;
+        if (e instanceof org.yaml.snakeyaml.events.AliasEvent && ++aliases > MAX_ALIASES) {
+          error(line, null, "more than " + MAX_ALIASES + " aliases (*name): refusing a YAML alias bomb");
+          return false;
+        }
+        if (e instanceof org.yaml.snakeyaml.events.CollectionStartEvent && ++depth > MAX_DEPTH) {
+          error(line, null, "nested more than " + MAX_DEPTH + " levels deep");
+          return false;
+        }
+        if (e instanceof org.yaml.snakeyaml.events.CollectionEndEvent) {
+          depth--;
+        }
+      }
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+      error(line, null, "invalid YAML: " + e.getProblem());
+      return false;
+    } catch (YAMLException e) {
+      error(0, null, "invalid YAML: " + e.getMessage());
+      return false;
+    }
+    return true;
   }
 
   /** Validates one mapping against a key table; nested sections are validated with their own tables. */
@@ -205,6 +297,10 @@ final class RecipeParser {
       }
       case FLOAT -> {
         Double d = scalar(v) == null || isBool(v) ? null : parseDouble(scalar(v));
+        if (d != null && d.isInfinite()) {
+          error(line, key, "must be a finite number, got '" + scalar(v) + "'");
+          return null;
+        }
         return d == null ? wrong(v, spec, key) : d;
       }
       case BOOL -> {
@@ -256,7 +352,7 @@ final class RecipeParser {
           List<Double> out = new ArrayList<>();
           for (Node e : seq.getValue()) {
             Double d = scalar(e) == null || isBool(e) ? null : parseDouble(scalar(e));
-            if (d == null) {
+            if (d == null || d.isInfinite()) {
               error(line(e), key, "expected a list of numbers, found '" + text(e) + "'");
               return null;
             }

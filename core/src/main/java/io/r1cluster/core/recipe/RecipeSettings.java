@@ -19,7 +19,8 @@ public final class RecipeSettings {
   /** Keys passed through to the reward functions ({@code RewardRegistry.create(names, kwargs)}). */
   static final List<String> REWARD_KWARGS = List.of("cosine_min_value_wrong", "cosine_max_value_wrong",
       "cosine_min_value_correct", "cosine_max_value_correct", "cosine_max_len", "repetition_n_grams",
-      "repetition_max_penalty", "code_language", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb");
+      "repetition_max_penalty", "code_language", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb",
+      "code_sandbox");
 
   private final StageType kind;
   private final Map<String, Value> values;
@@ -85,6 +86,12 @@ public final class RecipeSettings {
       if (v != null && v.value() != null) {
         kw.put(k, v.value());
       }
+    }
+    if (values.containsKey("code_timeout_s")) {
+      r.positive("code_timeout_s", 10.0);
+    }
+    if (values.containsKey("code_memory_mb") && r.integer("code_memory_mb", 1024) < 16) {
+      r.error("code_memory_mb", "must be at least 16 (MiB), got " + r.integer("code_memory_mb", 1024));
     }
     int numGen = r.positiveInt("num_generations", 8);
     if ((kind == StageType.GRPO || kind == StageType.COMBINED) && numGen < 2) {

@@ -18,17 +18,25 @@ import java.util.regex.Pattern;
  *   <li>{@code binary_code}: 1.0 iff all cases pass (open-r1: pass rate above 0.99);
  *   <li>{@code code_format}: 1.0 iff the think/answer layout holds and the answer has a fenced block.
  * </ul>
- * No code block → 0. A sandbox failure (the runner itself broke) gives no score (NaN) and is
- * counted in {@link #sandboxFailures()}.
+ * No code block → 0. A run with no verdict (the sandbox broke, or the interpreter is missing) gives
+ * no score (NaN) and is counted in {@link #sandboxFailures()} (all of them) and
+ * {@link #missingInterpreter()} (the second kind).
  */
 public final class CodeRewards {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final AtomicLong SANDBOX_FAILURES = new AtomicLong();
+  private static final AtomicLong MISSING_INTERPRETER = new AtomicLong();
 
   private CodeRewards() {}
 
+  /** Runs that gave no verdict (any {@link CodeRunner.Failure} but NONE), since the JVM started. */
   public static long sandboxFailures() {
     return SANDBOX_FAILURES.get();
+  }
+
+  /** Runs that found no interpreter, since the JVM started. */
+  public static long missingInterpreter() {
+    return MISSING_INTERPRETER.get();
   }
 
   /** The last fenced code block in {@code language}, or null. */
@@ -81,6 +89,9 @@ public final class CodeRewards {
       CodeRunner.Result r = runner.run(code, c.path("input").asText(""), timeout, mem);
       if (r.sandboxError()) {
         SANDBOX_FAILURES.incrementAndGet();
+        if (r.failure() == CodeRunner.Failure.NO_INTERPRETER) {
+          MISSING_INTERPRETER.incrementAndGet();
+        }
         return Float.NaN;
       }
       if (!r.timedOut() && r.exitCode() == 0 && sameOutput(r.stdout(), c.path("output").asText(""))) {

@@ -40,7 +40,7 @@ public final class RewardRegistry {
               (int) num(kw, "repetition_n_grams", 3), num(kw, "repetition_max_penalty", -1.0));
           case "soft_overlong_punishment" -> LengthPenalties.softOverlong(
               (int) num(kw, "max_completion_len", 16384), (int) num(kw, "soft_punish_cache", 4096));
-          case "code", "binary_code" -> CodeRewards.code(new PythonSandbox(),
+          case "code", "binary_code" -> CodeRewards.code(new PythonSandbox(SandboxMode.parse(kw == null ? null : kw.get("code_sandbox"))),
               Duration.ofMillis((long) (num(kw, "code_timeout_s", 10.0) * 1000)),
               (long) num(kw, "code_memory_mb", 1024) << 20, n.equals("binary_code"));
           case "code_format" -> CodeRewards.codeFormat(String.valueOf(kw == null ? "python" : kw.getOrDefault("code_language", "python")));

@@ -45,6 +45,10 @@ public final class ValidateCommand implements CliCommand {
       throw new io.r1cluster.core.InputException(null, 0, "validate", "give a RECIPE file (or --keys)");
     }
     Recipe r = Recipe.load(recipe, RecipeOverride.parse(overrides));
+    if (!r.stages().isEmpty()) {
+      // every stage's dataset, as `r1 run` checks them before stage 1
+      io.r1cluster.core.pipeline.DatasetPreflight.check(r, r.stages());
+    }
     print(r, System.out);
     return 0;
   }

@@ -21,8 +21,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code r1 reward --jsonl FILE}: scores lines {@code {"reward":NAME, "completions":[…],
- * "solution":[…]|null, "completion_ids":[[…]], "kwargs":{…}}} and writes {@code {"scores":[…]}}
- * per line (null = no score), in order.
+ * "solution":[…]|null, "verification_info":[…]|null, "completion_ids":[[…]], "kwargs":{…}}} and
+ * writes {@code {"scores":[…]}} per line (null = no score), in order.
+ *
+ * <p>{@code verification_info} is open-r1's code-reward column, one entry per completion: an object
+ * {@code {"language":"python","test_cases":[{"input":…,"output":…}]}} or the same as a JSON string
+ * (as the open-r1 datasets store it).
  */
 @Command(name = "reward", mixinStandardHelpOptions = true,
     description = "Score completions with an open-r1 reward function; one {\"scores\":[…]} line per input line.")
@@ -61,6 +65,34 @@ public final class RewardCommand implements CliCommand {
           List<Object> s = new ArrayList<>();
           sol.forEach(x -> s.add(x.isNull() ? null : x.asText()));
           cols.put("solution", s);
+        }
+        JsonNode info = n.get("verification_info");
+        if (info != null && !info.isNull()) {
+          if (!info.isArray() || info.size() != completions.size()) {
+            throw new InputException(jsonl, lineNo, "verification_info",
+                "needs an array with one entry per completion (" + completions.size() + ")");
+          }
+          List<Object> v = new ArrayList<>();
+          int row = 0;
+          for (JsonNode x : info) {
+            row++;
+            JsonNode obj;
+            try {
+              obj = x.isTextual() ? json.readTree(x.asText()) : x;
+            } catch (Exception e) {
+              throw new InputException(jsonl, lineNo, "verification_info", "entry " + row + " is not JSON");
+            }
+            if (x.isNull()) {
+              v.add(null);
+              continue;
+            }
+            if (obj == null || !obj.path("test_cases").isArray()) {
+              throw new InputException(jsonl, lineNo, "verification_info",
+                  "entry " + row + " needs {\"language\":…, \"test_cases\":[{\"input\":…, \"output\":…}]}");
+            }
+            v.add(json.writeValueAsString(obj));
+          }
+          cols.put("verification_info", v);
         }
         List<int[]> ids = null;
         JsonNode idsNode = n.get("completion_ids");
