@@ -320,6 +320,7 @@ public final class RecipeKeys {
     own(TOP, "code_timeout_s", ValueType.FLOAT, "10.0", "code rewards: wall-clock limit per test run");
     own(TOP, "code_memory_mb", ValueType.INT, "1024", "code rewards: memory limit of the sandbox");
     own(TOP, "code_sandbox", ValueType.ENUM, "bwrap", "code rewards: bwrap = user+pid+mount+net namespaces, refuse to run when they cannot be set up; unsafe-local = no isolation (trusted completions only)");
+    own(TOP, "language", ValueType.STRING, "en", "language_consistency reward: the language the reasoning should be written in (en, zh, ja, ko, ru, …; a dataset column 'language' overrides it per row)");
     own(TOP, "teacher_allow_insecure_http", ValueType.BOOL, "false", "generate with teacher_url: allow sending the API key over plain http to a non-loopback host");
 
     own(CLUSTER, "max_staleness", ValueType.INT, "1", "policy versions a group may lag the learner (0 = synchronous)");

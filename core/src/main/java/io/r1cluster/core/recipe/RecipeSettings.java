@@ -20,7 +20,7 @@ public final class RecipeSettings {
   static final List<String> REWARD_KWARGS = List.of("cosine_min_value_wrong", "cosine_max_value_wrong",
       "cosine_min_value_correct", "cosine_max_value_correct", "cosine_max_len", "repetition_n_grams",
       "repetition_max_penalty", "code_language", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb",
-      "code_sandbox");
+      "code_sandbox", "language");
 
   private final StageType kind;
   private final Map<String, Value> values;
@@ -76,6 +76,19 @@ public final class RecipeSettings {
     double eps = r.nonNegative("epsilon", 0.2);
     List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
         : List.of("accuracy", "format", "tag_count"));
+    for (String f : funcs) {
+      String problem = io.r1cluster.core.reward.RewardRegistry.problem(f);
+      if (problem != null) {
+        r.error("reward_funcs", problem);
+      }
+    }
+    if (values.containsKey("language")) {
+      try {
+        io.r1cluster.core.reward.LanguageConsistency.create(r.str("language", "en"));
+      } catch (IllegalArgumentException e) {
+        r.error("language", e.getMessage());
+      }
+    }
     List<Double> weights = r.doubles("reward_weights");
     if (weights != null && weights.size() != funcs.size()) {
       r.error("reward_weights", "has " + weights.size() + " weights for " + funcs.size() + " reward_funcs");
