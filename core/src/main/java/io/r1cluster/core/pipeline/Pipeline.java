@@ -422,7 +422,7 @@ public final class Pipeline {
       student = Models.loadTokenizer(s.model().modelNameOrPath(), s.model().modelRevision(), runDir);
       teacher = new ChatCompletionsTeacher(d.teacherUrl(), d.teacherModel(), g.temperature(), g.topP(),
           g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults())
-          .withApiKey(System.getenv(d.teacherApiKeyEnv())).withTokenizer(student::encode);
+          .withApiKey(System.getenv(d.teacherApiKeyEnv()), d.teacherAllowInsecureHttp()).withTokenizer(student::encode);
     } else {
       teacher = localTeacher.create(loadModel(d.teacherModel(), s), d.teacherModel(), s, cancelled);
     }
