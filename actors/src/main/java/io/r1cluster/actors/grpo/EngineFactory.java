@@ -57,7 +57,9 @@ final class EngineFactory {
       aeron = EmbeddedAeron.launch(as);
       channel = WeightChannels.udpSubscription(as, host + ":0", w.controlEndpoint());
     }
-    WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, as, w.publisherId()).start();
+    WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, as, w.publisherId(), w.weightKey());
+    receiver.announced(w.version()); // the spec names the newest version published when it was sent
+    receiver.start();
     return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron, devices(config));
   }
 }

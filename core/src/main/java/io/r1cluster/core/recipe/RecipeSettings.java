@@ -123,12 +123,19 @@ public final class RecipeSettings {
         maxGen, isCap);
     distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
         r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"),
-        r.str("teacher_api_key_env", "OPENAI_API_KEY"));
+        r.str("teacher_api_key_env", "OPENAI_API_KEY"), r.bool("teacher_allow_insecure_http", false));
     if (distill.maxPrompts() != null && distill.maxPrompts() < 1) {
       r.error("max_prompts", "must be at least 1, got " + distill.maxPrompts());
     }
     if (distill.teacherUrl() != null && !distill.teacherUrl().matches("https?://.+")) {
       r.error("teacher_url", "expected an http:// or https:// URL, got '" + distill.teacherUrl() + "'");
+    } else if (distill.teacherUrl() != null && !distill.teacherAllowInsecureHttp()
+        && !io.r1cluster.core.generate.ChatCompletionsTeacher.keyTravelsSafely(distill.teacherUrl())
+        && distill.teacherApiKeyEnv() != null && System.getenv(distill.teacherApiKeyEnv()) != null
+        && !System.getenv(distill.teacherApiKeyEnv()).isBlank()) {
+      r.error("teacher_url", "the API key in $" + distill.teacherApiKeyEnv() + " would be sent over plain http to a"
+          + " non-loopback host (" + distill.teacherUrl() + "); use https, a loopback host, or set"
+          + " teacher_allow_insecure_http: true");
     }
     eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
         r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),
