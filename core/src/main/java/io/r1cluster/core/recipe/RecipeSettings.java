@@ -146,6 +146,9 @@ public final class RecipeSettings {
     if (!(eval.topP() > 0 && eval.topP() <= 1)) {
       r.error("eval_top_p", "must be in (0, 1]");
     }
+    for (String problem : io.r1cluster.core.train.ReportTo.problems(values.get("report_to"))) {
+      r.error("report_to", problem);
+    }
   }
 
   static RecipeSettings of(StageType kind, Map<String, Value> values, RecipeParser errors) {
