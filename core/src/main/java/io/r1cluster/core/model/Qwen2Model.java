@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import io.r1cluster.core.device.Casts;
 import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
@@ -260,16 +261,47 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  /** A parameter in this model's dtype, owned by PyTorch (never sharing the Java buffer of {@code t}). */
+  /** Elements per float32 staging chunk when a bf16 parameter is built (32 MiB). */
+  private static final int STAGE_ELEMS = 8 << 20;
+
+  /**
+   * A parameter in this model's dtype. bf16: DJL cannot create bf16 tensors from bytes (see
+   * {@link Casts}), so rows are staged in float32 (exact for bf16 input) at most {@link #STAGE_ELEMS}
+   * at a time and cast; peak extra memory is one chunk plus, for a tensor of several chunks, its bf16
+   * pieces before they are joined.
+   */
   private NDArray param(TensorData t, Shape shape) {
     if (dtype == DataType.FLOAT32) {
       return manager.create(t.toFloats(), shape);
     }
-    TensorData bf = t.convert(DType.BF16);
-    ByteBuffer direct = ByteBuffer.allocateDirect(Math.toIntExact(bf.byteSize())).order(ByteOrder.nativeOrder());
-    direct.put(bf.data()).flip();
-    try (NDArray shared = manager.create(direct, shape, DataType.BFLOAT16)) {
-      return shared.duplicate(); // a PyTorch-owned copy; the direct buffer may go
+    long rows = shape.dimension() == 0 ? 1 : shape.get(0);
+    long rowElems = rows == 0 ? 0 : t.numel() / rows;
+    long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
+    if (rows <= chunkRows) {
+      try (NDManager stage = manager.newSubManager()) {
+        NDArray f = stage.create(t.toFloats(), shape);
+        NDArray b = Casts.toBf16(f);
+        b.attach(manager);
+        return b;
+      }
+    }
+    ByteBuffer src = t.data();
+    int bytes = t.dtype().bytes();
+    NDList parts = new NDList();
+    try (NDManager stage = manager.newSubManager()) {
+      for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+        long n = Math.min(chunkRows, rows - r0);
+        ByteBuffer slice = src.slice(Math.toIntExact(r0 * rowElems * bytes), Math.toIntExact(n * rowElems * bytes));
+        long[] dims = shape.getShape();
+        dims[0] = n;
+        TensorData piece = new TensorData(t.name(), t.dtype(), dims, slice);
+        try (NDArray f = stage.create(piece.toFloats(), new Shape(dims))) {
+          parts.add(Casts.toBf16(f));
+        }
+      }
+      NDArray joined = NDArrays.concat(parts, 0);
+      joined.attach(manager);
+      return joined;
     }
   }
 
@@ -310,10 +342,18 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
-    DType stored = this.dtype == DataType.BFLOAT16 ? DType.BF16 : DType.F32;
     for (var e : params.entrySet()) {
-      ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
-      out.add(new TensorData(e.getKey(), stored, e.getValue().getShape().getShape(), b).convert(dtype));
+      if (this.dtype == DataType.FLOAT32) {
+        ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
+        out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+      } else { // bf16 leaves through float32 (exact; DJL cannot read bf16 bytes, see Casts)
+        try (NDManager s = manager.newSubManager()) {
+          NDArray f = Casts.toFloat32(e.getValue());
+          f.attach(s);
+          ByteBuffer b = f.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+          out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+        }
+      }
     }
     return out;
   }
@@ -363,7 +403,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
   private NDArray toFloat32(NDArray x) {
-    return dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+    return dtype == DataType.FLOAT32 ? x : Casts.toFloat32(x);
   }
 
   /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
@@ -371,7 +411,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     if (dtype == DataType.FLOAT32) {
       return scores.add(bias).softmax(-1);
     }
-    return scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1).toType(dtype, false);
+    return Casts.toBf16(Casts.toFloat32(scores).add(bias).softmax(-1));
   }
 
   private NDArray layer(int l, NDArray x, NDArray[] rope, NDArray bias, long b, long t) {
@@ -419,9 +459,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
   NDArray rmsNorm(NDArray x, NDArray w) {
     if (dtype != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
-      NDArray xf = x.toType(DataType.FLOAT32, false);
+      NDArray xf = Casts.toFloat32(x);
       NDArray var = xf.square().mean(new int[] {-1}, true);
-      return xf.div(var.add(config.rmsNormEps()).sqrt()).toType(dtype, false).mul(w);
+      return Casts.toBf16(xf.div(var.add(config.rmsNormEps()).sqrt())).mul(w);
     }
     NDArray var = x.square().mean(new int[] {-1}, true);
     return x.div(var.add(config.rmsNormEps()).sqrt()).mul(w);
@@ -435,7 +475,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray freqs = pos.mul(inv); // [B,T,D/2]
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
     if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
-      return new NDArray[] {emb.cos().toType(dtype, false), emb.sin().toType(dtype, false)};
+      return new NDArray[] {Casts.toBf16(emb.cos()), Casts.toBf16(emb.sin())};
     }
     return new NDArray[] {emb.cos(), emb.sin()};
   }
