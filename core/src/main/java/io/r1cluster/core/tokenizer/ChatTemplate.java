@@ -128,6 +128,8 @@ public final class ChatTemplate {
    */
   public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
     Map<String, Object> vars = new HashMap<>();
+    vars.put("tools", null); // transformers always passes tools and documents (None when not given)
+    vars.put("documents", null);
     if (bosToken != null) {
       vars.put("bos_token", bosToken);
     }
