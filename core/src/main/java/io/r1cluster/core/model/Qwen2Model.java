@@ -30,20 +30,24 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A Qwen2-architecture decoder on DJL NDArrays (PyTorch engine), parameter names as Hugging Face's
- * {@code Qwen2ForCausalLM}.
+ * The decoder of the Qwen2, Qwen3 and Llama families on DJL NDArrays (PyTorch engine), parameter
+ * names as Hugging Face's {@code Qwen2ForCausalLM} / {@code Qwen3ForCausalLM} / {@code LlamaForCausalLM}.
+ * The families differ only where {@link ModelFamily} says: q/k/v biases (Qwen2), per-head q/k
+ * RMSNorm before rope (Qwen3, marked ⟨qk_norm⟩ below), head_dim, and the rotary frequencies
+ * ({@link RopeScaling}: llama3, yarn; yarn also scales cos and sin).
  *
  * <p>Dimensions: B batch, T time, C hidden size, H query heads, K key/value heads, G = H/K query
- * heads per kv head, D head dim = C/H, F intermediate size, V vocabulary.
+ * heads per kv head, D head dim (C/H unless config head_dim says otherwise), F intermediate size, V vocabulary.
  *
  * <pre>
  * x = embed_tokens[ids]                                   [B,T,C]
  * for each layer:
  *   h = rmsnorm(x) · input_layernorm
- *   q = h Wqᵀ + bq → [B,H,T,D];  k, v = h Wkᵀ + bk, h Wvᵀ + bv → [B,K,T,D]
+ *   q = h Wqᵀ + bq → [B,H,T,D];  k, v = h Wkᵀ + bk, h Wvᵀ + bv → [B,K,T,D]   (biases: Qwen2 only)
+ *   ⟨qk_norm⟩ q, k = rmsnorm(q) · q_norm, rmsnorm(k) · k_norm over D          (Qwen3 only)
  *   q, k = rope(q, pos), rope(k, pos)          (rotate_half: halves of D, not interleaved)
  *   k, v repeated G times per kv head → [B,H,T,D]          (HF repeat_kv)
- *   a = softmax(q kᵀ/√D + mask) v → [B,T,C];  x = x + a Woᵀ
+ *   a = softmax(q kᵀ/√D + mask) v → [B,T,H·D];  x = x + a Woᵀ
  *   h = rmsnorm(x) · post_attention_layernorm
  *   x = x + (silu(h Wgateᵀ) ⊙ h Wupᵀ) Wdownᵀ
  * logits = rmsnorm(x) · norm  Wlmᵀ              (Wlm = embed_tokens when tied)
@@ -58,6 +62,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final NDManager manager;
   private final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
   private final float[] invFreq;
+  /** Factor on the rope cos/sin tables (yarn's attention factor; 1 otherwise). */
+  private final float ropeScale;
   /** Parameter, activation and KV-cache type: FLOAT32, or BFLOAT16 for rollouts and evaluation. */
   private final DataType dtype;
 
@@ -72,30 +78,38 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     this.config = config;
     this.dtype = dtype;
     this.manager = Devices.manager(device);
-    int d = config.headDim();
-    invFreq = new float[d / 2];
-    for (int i = 0; i < d / 2; i++) {
-      // HF: 1 / base^(arange(0, D, 2) / D) in float32
-      invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / d));
-    }
+    invFreq = RopeScaling.invFreq(config.family().ropeScaling(), config.ropeTheta(), config.headDim());
+    ropeScale = (float) RopeScaling.attentionScaling(config.family().ropeScaling());
   }
 
   /** HF names and shapes of every parameter of a config, in model order. */
   public static LinkedHashMap<String, long[]> parameterShapes(Qwen2Config c) {
     LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
     long h = c.hiddenSize();
+    long qd = (long) c.numAttentionHeads() * c.headDim();
     long kv = (long) c.numKeyValueHeads() * c.headDim();
+    boolean bias = c.family().qkvBias();
     s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
     for (int l = 0; l < c.numHiddenLayers(); l++) {
       String p = "model.layers." + l + ".";
       s.put(p + "input_layernorm.weight", new long[] {h});
-      s.put(p + "self_attn.q_proj.weight", new long[] {h, h});
-      s.put(p + "self_attn.q_proj.bias", new long[] {h});
+      s.put(p + "self_attn.q_proj.weight", new long[] {qd, h});
+      if (bias) {
+        s.put(p + "self_attn.q_proj.bias", new long[] {qd});
+      }
       s.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
-      s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      if (bias) {
+        s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      }
       s.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
-      s.put(p + "self_attn.v_proj.bias", new long[] {kv});
-      s.put(p + "self_attn.o_proj.weight", new long[] {h, h});
+      if (bias) {
+        s.put(p + "self_attn.v_proj.bias", new long[] {kv});
+      }
+      s.put(p + "self_attn.o_proj.weight", new long[] {h, qd});
+      if (c.family().qkNorm()) {
+        s.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
+        s.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
+      }
       s.put(p + "post_attention_layernorm.weight", new long[] {h});
       s.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
       s.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
@@ -438,9 +452,15 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int d = config.headDim();
     NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
     NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
-        .reshape(b, t, hq, d).transpose(0, 2, 1, 3);
+        .reshape(b, t, hq, d); // [B,T,H,D]
     NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
-        .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
+        .reshape(b, t, hk, d); // [B,T,K,D]
+    if (config.family().qkNorm()) { // Qwen3: RMSNorm over D of every head, before rope
+      q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
+      k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"));
+    }
+    q = q.transpose(0, 2, 1, 3); // [B,H,T,D]
+    k = k.transpose(0, 2, 1, 3); // [B,K,T,D]
     NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
         .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
     return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
@@ -474,10 +494,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray inv = scope.create(invFreq).reshape(1, 1, invFreq.length); // [1,1,D/2]
     NDArray freqs = pos.mul(inv); // [B,T,D/2]
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
-    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
-      return new NDArray[] {Casts.toBf16(emb.cos()), Casts.toBf16(emb.sin())};
+    NDArray cos = emb.cos();
+    NDArray sin = emb.sin();
+    if (ropeScale != 1f) { // yarn: cos, sin · attention_factor
+      cos = cos.mul(ropeScale);
+      sin = sin.mul(ropeScale);
     }
-    return new NDArray[] {emb.cos(), emb.sin()};
+    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
+      return new NDArray[] {Casts.toBf16(cos), Casts.toBf16(sin)};
+    }
+    return new NDArray[] {cos, sin};
   }
 
   /** x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] over the halves of D. */
