@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import io.r1cluster.actors.transport.AeronSettings;
 import io.r1cluster.actors.transport.EmbeddedAeron;
 import io.r1cluster.actors.transport.WeightChannels;
+import io.r1cluster.actors.transport.WeightKey;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.actors.transport.WeightReceiver;
 import io.r1cluster.core.checkpoint.DType;
@@ -63,8 +64,11 @@ class RolloutBatchingTest {
     try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
         Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 5)) {
       String channel = WeightChannels.ipc(as);
-      WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, as);
-      WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, as, pub.publisherId()).start();
+      WeightKey key = WeightKey.random();
+      WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, as, key);
+      WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, as, pub.publisherId(), key);
+      rec.announced(Long.MAX_VALUE); // one process: every published version is announced
+      rec.start();
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       pub.publish(new WeightSnapshot(0, policy.toTensors(DType.F32)));
       Tokenizer tok = Tokenizer.load(tmp);
