@@ -11,6 +11,8 @@ import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.generate.GenerateBenchmark;
 import io.r1cluster.core.grpo.GrpoConfig;
 import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.grpo.GrpoPlan;
+import io.r1cluster.core.model.Models;
 import io.r1cluster.core.grpo.GrpoTrainer;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
@@ -70,6 +72,7 @@ public final class GrpoJob implements AutoCloseable {
   }
 
   final TrainerFactory trainer;
+  final GrpoPlan plan;
   final String runId;
   final Path recipeFile;
   final RecipeSettings settings;
@@ -93,22 +96,20 @@ public final class GrpoJob implements AutoCloseable {
 
   private GrpoJob(String runId, Path recipeFile, RecipeSettings settings, List<Prompt> prompts, Qwen2Model policy,
       Map<String, String> tokenizerFiles, Path tokenizerDir, LearnerCheckpoint.Resume resume,
-      List<SftEncoder.Encoded> traces, int promptsPerStep, int epochs, int totalSteps, WeightFeed feed,
-      TrainerFactory trainer) {
+      List<SftEncoder.Encoded> traces, GrpoPlan plan, WeightFeed feed, TrainerFactory trainer) {
+    this.plan = plan;
     this.runId = runId;
     this.recipeFile = recipeFile;
     this.settings = settings;
     this.prompts = prompts;
     this.policy = policy;
     this.tokenizerFiles = tokenizerFiles;
-    this.promptsPerStep = promptsPerStep;
-    this.epochs = epochs;
-    this.totalSteps = totalSteps;
+    this.promptsPerStep = plan.promptsPerStep();
+    this.epochs = plan.epochs();
+    this.totalSteps = plan.totalSteps();
     TrainingSettings t = settings.training();
-    this.learnerConfig = settings.grpo().toLearnerConfig(t, t.perDeviceTrainBatchSize());
-    this.schedule = LrSchedule.of(t.lrSchedulerType().hfName(), t.learningRate(), totalSteps,
-        t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), totalSteps),
-        t.lrSchedulerKwargs());
+    this.learnerConfig = plan.learner();
+    this.schedule = plan.schedule(t);
     this.outputDir = Path.of(t.outputDir()).toAbsolutePath();
     this.tokenizerDir = tokenizerDir;
     this.resume = resume;
@@ -128,7 +129,7 @@ public final class GrpoJob implements AutoCloseable {
       }
       // combined stage: sft_loss_weight x the SFT loss on trace rows, in the same optimizer step (as GrpoTrainer)
       return TrainerBackend.of(l, settings.kind() != StageType.COMBINED || traces.isEmpty() ? null
-          : step -> GrpoTrainer.sftLoss(settings, traces, step, promptsPerStep),
+          : step -> GrpoTrainer.sftLoss(settings, traces, step, plan.promptsPerStep()),
           settings.model().bfloat16() ? io.r1cluster.core.checkpoint.DType.BF16 : io.r1cluster.core.checkpoint.DType.F32);
     };
   }
@@ -157,54 +158,35 @@ public final class GrpoJob implements AutoCloseable {
    * prompt ledger.
    */
   public static GrpoJob prepare(Path recipeFile, RecipeSettings s, Config config, String host) {
-    GrpoSettings g = s.grpo();
-    ClusterSettings c = s.cluster();
     TrainingSettings t = s.training();
+    ClusterSettings c = s.cluster();
     if (c.maxStaleness() < c.weightSyncSteps() - 1) {
       throw error(recipeFile, s, "weight_sync_steps", "weights every " + c.weightSyncSteps()
           + " steps make groups up to " + (c.weightSyncSteps() - 1) + " versions old; raise max_staleness to at least that");
     }
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().trainSplit()).items();
-    if (prompts.isEmpty()) {
-      throw new InputException(recipeFile, 0, "dataset_name", "the train split has no prompts");
-    }
-    int pps = c.promptsPerStep() != null ? c.promptsPerStep()
-        : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / g.numGenerations());
-    if (pps < 1) {
-      throw error(recipeFile, s, "prompts_per_step", "must be at least 1, got " + pps);
-    }
-    Qwen2Model policy;
-    Map<String, String> tokFiles = new LinkedHashMap<>();
-    String name = s.model().modelNameOrPath();
-    if (name == null) {
+    GrpoPlan.of(s, prompts.size(), recipeFile); // fails on bad numbers before the model loads
+    if (s.model().modelNameOrPath() == null) {
       throw new InputException(recipeFile, 0, "model_name_or_path", "the recipe names no model");
     }
-    Path resumeDir = SftTrainer.resumeCheckpoint(Path.of(t.outputDir()).toAbsolutePath(), t);
-    Path tokDir;
+    Path out = Path.of(t.outputDir()).toAbsolutePath();
+    Path resumeDir = SftTrainer.resumeCheckpoint(out, t);
+    // the learner's policy, reference and optimizer: the checkpoint it resumes from, or the recipe's model
+    Models.Loaded loaded = GrpoPlan.loadPolicy(s, resumeDir, out);
     List<SftEncoder.Encoded> traces = List.of();
-    Device device = io.r1cluster.core.device.Devices.forRecipe(s.model().useCpu()); // the learner's: policy, reference, optimizer
+    Map<String, String> tokFiles;
     try {
-      if (resumeDir != null) {
-        tokDir = resumeDir;
-        policy = Qwen2Model.load(resumeDir, device);
-      } else if (name.equals("demo")) {
-        tokDir = Files.createTempDirectory("r1-demo-tokenizer-");
-        DemoTokenizer.write(tokDir);
-        policy = Qwen2Model.random(GenerateBenchmark.demoConfig(DemoTokenizer.vocabSize()), device, t.seed());
-      } else {
-        tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
-        policy = Qwen2Model.load(tokDir, device);
-      }
-      tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
+      tokFiles = RunSpec.tokenizerFiles(loaded.tokenizerDir());
       if (s.kind() == StageType.COMBINED) {
-        try (Tokenizer tok = Tokenizer.load(tokDir)) {
-          traces = GrpoTrainer.traces(s, tok, tok.chatTemplate(s.model().chatTemplate()));
-        }
+        traces = GrpoTrainer.traces(s, loaded.tokenizer(), loaded.tokenizer().chatTemplate(s.model().chatTemplate()));
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("loading model " + name, e);
+    } catch (RuntimeException e) {
+      loaded.close();
+      throw e;
+    } finally {
+      loaded.tokenizer().close();
     }
-    return assemble(recipeFile, s, prompts, policy, tokFiles, tokDir, resumeDir, traces, null, config, host);
+    return assemble(recipeFile, s, prompts, loaded.model(), tokFiles, loaded.tokenizerDir(), resumeDir, traces, null, config, host);
   }
 
   /**
@@ -222,15 +204,12 @@ public final class GrpoJob implements AutoCloseable {
       TrainerFactory trainer, Config config, String host) {
     ClusterSettings c = s.cluster();
     TrainingSettings t = s.training();
-    int pps = c.promptsPerStep() != null ? c.promptsPerStep()
-        : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / s.grpo().numGenerations());
-    int epochs = (int) Math.max(1, Math.ceil(t.numTrainEpochs()));
-    long keys = (long) epochs * prompts.size();
-    int totalSteps = t.maxSteps() > 0 ? t.maxSteps() : (int) ((keys + pps - 1) / pps);
+    GrpoPlan plan;
     LearnerCheckpoint.Resume resume = null;
     try {
-      resume = resumeDir == null ? null
-          : LearnerCheckpoint.read(resumeDir, prompts.size(), epochs, t.seed(), s.grpo().shuffleDataset(), pps);
+      plan = GrpoPlan.of(s, prompts.size(), recipeFile);
+      resume = resumeDir == null ? null : LearnerCheckpoint.read(resumeDir, prompts.size(), plan.epochs(), t.seed(),
+          s.grpo().shuffleDataset(), plan.promptsPerStep());
     } catch (RuntimeException e) {
       if (policy != null) {
         policy.close();
@@ -247,8 +226,7 @@ public final class GrpoJob implements AutoCloseable {
       throw e;
     }
     String runId = recipeFile.getFileName() + "-" + Long.toHexString(System.currentTimeMillis());
-    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, tokDir, resume, traces, pps, epochs, totalSteps,
-        feed, trainer);
+    return new GrpoJob(runId, recipeFile, s, prompts, policy, tokFiles, tokDir, resume, traces, plan, feed, trainer);
   }
 
   private static RecipeSettings grpoSettings(Recipe recipe) {
@@ -278,8 +256,9 @@ public final class GrpoJob implements AutoCloseable {
   /** The run spec the learner sends to nodes. */
   RunSpec spec(org.apache.pekko.actor.typed.ActorRef<Learner.Resend> learner, long version) {
     GrpoSettings g = settings.grpo();
-    RunSpec.Sampling sampling = new RunSpec.Sampling(g.numGenerations(), g.maxPromptLength(), g.maxCompletionLength(),
-        g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(), g.minP() == null ? 0 : g.minP());
+    GrpoPlan.Sampling p = plan.sampling();
+    RunSpec.Sampling sampling = new RunSpec.Sampling(p.numGenerations(), p.maxPromptLength(), p.maxCompletionLength(),
+        p.temperature(), p.topP(), p.topK(), p.minP());
     String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
     return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),

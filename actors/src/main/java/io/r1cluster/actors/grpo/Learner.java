@@ -8,6 +8,7 @@ import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.data.TrainBatch;
 import io.r1cluster.core.data.WeightSnapshot;
 import io.r1cluster.core.grpo.Advantages;
+import io.r1cluster.core.grpo.CompletionLog;
 import io.r1cluster.core.grpo.GrpoLearner;
 import io.r1cluster.core.recipe.ClusterSettings;
 import io.r1cluster.core.recipe.GrpoSettings;
@@ -104,6 +105,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private long idleSince = System.nanoTime();
   private long idleNanos;
   private long lastStepEnd = System.nanoTime();
+  private final CompletionLog completions;
+  private final int logEvery;
+  private final boolean logFirst;
 
   private Learner(ActorContext<Command> ctx, GrpoJob job, GrpoActorSettings settings, PrintStream progress) {
     super(ctx);
@@ -128,6 +132,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     report.notes().forEach(progress::println);
     this.metrics = new MetricsLog(job.outputDir.resolve(SftTrainer.METRICS_FILE), steps, progress,
         settings.progressInterval(), report.sinks(job.outputDir, steps));
+    this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
+    this.logEvery = SftTrainer.interval(t.loggingSteps(), job.totalSteps);
+    this.logFirst = t.loggingFirstStep();
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
     PromptLedger ledger = new PromptLedger(job.prompts, job.epochs, t.seed(), g.shuffleDataset(), budget);
     if (job.resume != null) {
@@ -214,6 +221,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     boolean last = maxSteps > 0 ? steps + 1 >= maxSteps : steps + 1 >= job.totalSteps;
     dispatcher.tell(new PromptDispatcher.StepStarted(at + 1));
     stepInFlight = true;
+    int stepNo = steps + 1;
+    boolean logRows = completions != null && (stepNo % logEvery == 0 || last || (stepNo == 1 && logFirst));
     CompletableFuture<StepDone> work = learner.thenApplyAsync(l -> {
       long t0 = System.nanoTime();
       GrpoLearner.StepResult r = l.step(batch, at);
@@ -231,6 +240,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         if (out != WeightPublisher.Outcome.SENT) {
           LOG.debug("weights v{}: {} (nodes will ask for a resend)", r.version(), out);
         }
+      }
+      if (logRows) {
+        completions.log(stepNo, batch, at); // log_completions: on the I/O dispatcher, before the step is reported
       }
       return new StepDone(r, (Long) o[1], push, snap != null, null);
     }, io);
@@ -321,7 +333,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   /** Ends a stopped run once the learner thread is idle (a checkpoint being written finishes first). */
   private Behavior<Command> stopNow() {
     ended = true;
-    metrics.close();
+    closeLogs();
     getContext().stop(dispatcher);
     PromptLedger.Counters c = current == null ? null : current.counters();
     GrpoJob.RunResult r = new GrpoJob.RunResult(steps, version, c, null, job.outputDir, false, stopReceivedAfter);
@@ -342,7 +354,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     if (!ended) {
       ended = true;
       // stopped from outside (its ActorSystem terminated): no final save; the run resumes from its last checkpoint
-      metrics.close();
+      closeLogs();
       afterLearnerThread(() -> job.done.completeExceptionally(
           new IllegalStateException("GRPO run " + job.runId + ": the learner stopped after step " + steps)));
     }
@@ -381,7 +393,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
     ended = true;
     metrics.progress(steps, job.totalSteps, lastMetrics, true);
-    metrics.close();
+    closeLogs();
     getContext().stop(dispatcher);
     job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir,
         true, stopReceivedAfter));
@@ -391,8 +403,15 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private Behavior<Command> fail(Throwable t) {
     getContext().getLog().error("GRPO run {} failed: {}", job.runId, t.toString());
     ended = true;
-    metrics.close();
+    closeLogs();
     afterLearnerThread(() -> job.done.completeExceptionally(t));
     return Behaviors.stopped();
+  }
+
+  private void closeLogs() {
+    metrics.close();
+    if (completions != null) {
+      completions.close();
+    }
   }
 }

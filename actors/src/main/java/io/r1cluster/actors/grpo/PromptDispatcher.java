@@ -2,7 +2,7 @@ package io.r1cluster.actors.grpo;
 
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.ScoredGroup;
-import io.r1cluster.core.grpo.Advantages;
+import io.r1cluster.core.grpo.BatchSelector;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -287,40 +287,33 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       return;
     }
     int size = plan.promptsPerStep();
-    List<Long> keys = new ArrayList<>();
-    // at most (max_num_gen_batches - 1) extra batches' worth of groups are skipped per step
+    // which buffered groups make the batch (DAPO dynamic sampling: BatchSelector), at most
+    // (max_num_gen_batches - 1) batches' worth of flat groups filtered per step
     int filterBudget = !plan.dynamicSampling() ? 0 : plan.maxNumGenBatches() <= 0 ? Integer.MAX_VALUE
         : Math.max(0, size * Math.max(0, plan.maxNumGenBatches() - 1) - filteredThisStep);
-    for (Map.Entry<Long, ScoredGroup> e : buffer.entrySet()) {
-      if (keys.size() == size) {
-        break;
-      }
-      keys.add(e.getKey());
+    // in key (dispatch) order, not arrival order: with max_staleness 0 a step's batch and its row order
+    // are then a function of the seed alone, so a run is reproducible
+    List<Long> order = new ArrayList<>(buffer.keySet());
+    java.util.Collections.sort(order);
+    List<float[]> totals = new ArrayList<>(order.size());
+    for (Long k : order) {
+      totals.add(buffer.get(k).total());
     }
-    if (plan.dynamicSampling()) {
-      // DAPO dynamic sampling: consume zero-spread groups without training on them (bounded)
-      Iterator<Map.Entry<Long, ScoredGroup>> it = buffer.entrySet().iterator();
-      while (it.hasNext() && filterBudget > 0) {
-        Map.Entry<Long, ScoredGroup> e = it.next();
-        if (Advantages.zeroStd(e.getValue().total())) {
-          it.remove();
-          ledger.filtered(e.getKey());
-          filteredSinceReply.add(e.getKey());
-          filterBudget--;
-          filteredThisStep++;
-        }
-      }
-      keys.clear();
-      for (Long k : buffer.keySet()) {
-        if (keys.size() == size) {
-          break;
-        }
-        keys.add(k);
-      }
-      if (ledger.finished()) {
-        reply(List.of(), true);
-        return;
-      }
+    BatchSelector.Selection sel = BatchSelector.select(totals, size, plan.dynamicSampling(), filterBudget);
+    for (int i : sel.filtered()) {
+      long k = order.get(i);
+      buffer.remove(k);
+      ledger.filtered(k);
+      filteredSinceReply.add(k);
+      filteredThisStep++;
+    }
+    List<Long> keys = new ArrayList<>();
+    for (int i : sel.train()) {
+      keys.add(order.get(i));
+    }
+    if (!sel.filtered().isEmpty() && ledger.finished()) {
+      reply(List.of(), true);
+      return;
     }
     if (keys.size() < size && !(ledger.drained() && !keys.isEmpty())) {
       return; // wait for more groups

@@ -27,14 +27,14 @@ import org.apache.pekko.actor.typed.Props;
  * the pipeline thread until the run ends. A cancelled pipeline stops the learner cooperatively
  * ({@link Learner.Stop}: the step in flight ends, no final save).
  */
-final class ActorGrpoStage implements Pipeline.StageRunner {
+public final class ActorGrpoStage implements Pipeline.StageRunner {
   private static final AtomicInteger RUNS = new AtomicInteger();
   private static final long STALL_NANOS = 60_000_000_000L;
   private final ActorSystem<?> system;
   private final Path recipe;
   private final PrintStream log;
 
-  ActorGrpoStage(ActorSystem<?> system, Path recipe, PrintStream log) {
+  public ActorGrpoStage(ActorSystem<?> system, Path recipe, PrintStream log) {
     this.system = system;
     this.recipe = recipe;
     this.log = log;

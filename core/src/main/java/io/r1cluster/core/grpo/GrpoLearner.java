@@ -53,7 +53,8 @@ public final class GrpoLearner implements AutoCloseable {
     this.policy = policy;
     this.cfg = cfg;
     this.schedule = schedule;
-    this.opt = new AdamW(policy.parameters(), new AdamW.Config(0.9, 0.999, 1e-8, cfg.weightDecay()));
+    this.opt = new AdamW(policy.parameters(),
+        new AdamW.Config(cfg.adamBeta1(), cfg.adamBeta2(), cfg.adamEpsilon(), cfg.weightDecay()));
     Map<String, TensorData> snap = new LinkedHashMap<>();
     if (cfg.beta() > 0) {
       for (TensorData t : policy.toTensors(DType.F32)) {
@@ -164,12 +165,22 @@ public final class GrpoLearner implements AutoCloseable {
     double[] clip = new double[3];
     boolean finite = true;
     opt.zeroGrad();
-    for (int it = 0; it < Math.max(1, cfg.numIterations()) && finite; it++) {
+    int iterations = Math.max(1, cfg.numIterations());
+    // μ > 1: the "old" policy is the one at the step's start, frozen for every iteration (TRL's old_per_token_logps)
+    float[][] frozenOld = iterations > 1 ? new float[nMicro][] : null;
+    if (frozenOld != null) {
+      for (int mb = 0; mb < nMicro; mb++) {
+        frozenOld[mb] = oldLogProbs(seqs.subList(mb * micro, Math.min(seqs.size(), (mb + 1) * micro)));
+      }
+    }
+    for (int it = 0; it < iterations && finite; it++) {
+      double itLoss = 0;
+      double[] itClip = new double[4];
       for (int mb = 0; mb < nMicro && finite; mb++) {
         List<Seq> part = seqs.subList(mb * micro, Math.min(seqs.size(), (mb + 1) * micro));
         try (NDManager s = Devices.manager(policy.device());
             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-          double[] out = microStep(s, part, gc, seqs.size(), nMicro, tokensTotal);
+          double[] out = microStep(s, part, gc, seqs.size(), nMicro, tokensTotal, frozenOld == null ? null : frozenOld[mb]);
           finite = Double.isFinite(out[0]);
           lossSum += out[0];
           klSum += out[1];
@@ -177,7 +188,20 @@ public final class GrpoLearner implements AutoCloseable {
           clip[0] += out[3];
           clip[1] += out[4];
           clip[2] += out[5];
+          itLoss += out[0];
+          itClip[0] += out[3];
+          itClip[1] += out[4];
+          itClip[2] += out[5];
+          itClip[3] += out[6];
         }
+      }
+      if (iterations > 1 && finite) {
+        String p = "iterations/" + (it + 1) + "/";
+        metrics.put(p + "loss", itLoss);
+        metrics.put(p + "ratio_mean", itClip[3] / nMicro);
+        metrics.put(p + "clip_ratio/low_mean", itClip[0] / nMicro);
+        metrics.put(p + "clip_ratio/high_mean", itClip[1] / nMicro);
+        metrics.put(p + "clip_ratio/region_mean", itClip[2] / nMicro);
       }
       if (finite && aux != null && it == 0) {
         double auxLoss = aux.accumulate(policy);
@@ -217,8 +241,42 @@ public final class GrpoLearner implements AutoCloseable {
     return new StepResult(currentVersion + 1, false, metrics);
   }
 
-  /** Forward + backward of one micro-batch; returns {loss, kl, entropy, clipLow, clipHigh, clipRegion}. */
-  private double[] microStep(NDManager s, List<Seq> part, GradientCollector gc, int nSeqTotal, int nMicro, double tokensTotal) {
+  /**
+   * Log-probs of the current policy for a micro-batch, no gradient: [B·(T−1)] row-major, the layout of
+   * {@link #microStep}'s targets; the "old" policy of every iteration of a μ &gt; 1 step.
+   */
+  private float[] oldLogProbs(List<Seq> part) {
+    int b = part.size();
+    int t = part.stream().mapToInt(q -> q.tokens().length).max().orElse(1);
+    long[][] ids = new long[b][t];
+    long[][] seg = new long[b][t];
+    long[][] pos = new long[b][t];
+    fill(part, ids, seg, pos);
+    try (NDManager s = Devices.manager(policy.device())) {
+      NDArray idArr = s.create(ids);
+      NDArray logits = policy.logits(s, idArr, s.create(seg), s.create(pos)).get(":, :-1, :").stopGradient();
+      return LogProbs.of(logits, idArr.get(":, 1:"), cfg.temperature()).toFloatArray();
+    }
+  }
+
+  private static void fill(List<Seq> part, long[][] ids, long[][] seg, long[][] pos) {
+    for (int i = 0; i < part.size(); i++) {
+      Seq q = part.get(i);
+      for (int j = 0; j < q.tokens().length; j++) {
+        ids[i][j] = q.tokens()[j];
+        seg[i][j] = 1;
+        pos[i][j] = j;
+      }
+    }
+  }
+
+  /**
+   * Forward + backward of one micro-batch; returns {loss, kl, entropy, clipLow, clipHigh, clipRegion, ratioMean}.
+   *
+   * @param frozenOld the old log-probs ({@link #oldLogProbs}) when μ &gt; 1; null: the current policy's, detached
+   */
+  private double[] microStep(NDManager s, List<Seq> part, GradientCollector gc, int nSeqTotal, int nMicro, double tokensTotal,
+      float[] frozenOld) {
     int b = part.size();
     int t = part.stream().mapToInt(q -> q.tokens().length).max().orElse(1);
     long[][] ids = new long[b][t];
@@ -227,13 +285,9 @@ public final class GrpoLearner implements AutoCloseable {
     float[][] mask = new float[b][t - 1];
     float[][] behaviour = new float[b][t - 1];
     float[] adv = new float[b];
+    fill(part, ids, seg, pos);
     for (int i = 0; i < b; i++) {
       Seq q = part.get(i);
-      for (int j = 0; j < q.tokens().length; j++) {
-        ids[i][j] = q.tokens()[j];
-        seg[i][j] = 1;
-        pos[i][j] = j;
-      }
       // logits[:, j] predicts token j+1: completion token k sits at j+1 = promptLen + k
       for (int k = 0; k < q.behaviour().length; k++) {
         int j = q.promptLen() + k - 1;
@@ -247,7 +301,7 @@ public final class GrpoLearner implements AutoCloseable {
     NDArray targets = idArr.get(":, 1:");
     NDArray logp = LogProbs.of(logits, targets, cfg.temperature());
     NDArray m = s.create(mask);
-    NDArray old = logp.stopGradient();
+    NDArray old = frozenOld == null ? logp.stopGradient() : s.create(frozenOld, logp.getShape());
     NDArray ref = null;
     if (reference != null) {
       NDArray refLogits = reference.logits(s, idArr, s.create(seg), s.create(pos)).get(":, :-1, :");
@@ -256,7 +310,14 @@ public final class GrpoLearner implements AutoCloseable {
     NDArray isw = GrpoLoss.truncatedIs(old, s.create(behaviour), cfg.offPolicyIsCap()).mul(m).add(m.sub(1f).neg());
     NDArray advArr = s.create(adv);
     GrpoLoss.Terms terms = GrpoLoss.perToken(logp, old, advArr, m, ref, isw.stopGradient(), cfg);
-    NDArray loss = GrpoLoss.aggregate(terms.perToken(), m, cfg.lossType(), cfg.maxCompletionLength(), tokensTotal);
+    NDArray entropy = LogProbs.entropy(logits.stopGradient(), cfg.temperature()); // [B,T-1]
+    NDArray perToken = terms.perToken();
+    if (cfg.topEntropyQuantile() < 1) {
+      // TRL top_entropy_quantile: only the highest-entropy completion tokens carry the policy loss
+      float[] keep = GrpoLoss.highEntropyMask(entropy.toFloatArray(), m.toFloatArray(), cfg.topEntropyQuantile());
+      perToken = perToken.mul(s.create(keep, m.getShape()));
+    }
+    NDArray loss = GrpoLoss.aggregate(perToken, m, cfg.lossType(), cfg.maxCompletionLength(), tokensTotal);
     double scale = switch (cfg.lossType()) {
       case GRPO -> b / (double) nSeqTotal;
       case BNPO -> 1.0 / nMicro;
@@ -266,14 +327,15 @@ public final class GrpoLearner implements AutoCloseable {
     NDArray scaled = Nd.mul(loss, scale);
     double lossValue = scaled.getFloat();
     if (!Double.isFinite(lossValue)) {
-      return new double[] {Double.NaN, 0, 0, 0, 0, 0};
+      return new double[] {Double.NaN, 0, 0, 0, 0, 0, 0};
     }
     gc.backward(scaled);
     double tokens = Math.max(1, m.sum().getFloat());
     double kl = terms.kl() == null ? 0 : terms.kl().mul(m).sum().getFloat() / tokens;
-    double ent = LogProbs.entropy(logits.stopGradient(), cfg.temperature()).mul(m).sum().getFloat() / tokens;
+    double ent = entropy.mul(m).sum().getFloat() / tokens;
     double[] cr = GrpoLoss.clipRatios(terms.ratio(), advArr, m, cfg);
-    return new double[] {lossValue, kl, ent, cr[0], cr[1], cr[2]};
+    double ratioMean = terms.ratio().stopGradient().mul(m).sum().getFloat() / tokens;
+    return new double[] {lossValue, kl, ent, cr[0], cr[1], cr[2], ratioMean};
   }
 
   static Map<String, Double> rewardMetrics(TrainBatch batch) {

@@ -86,4 +86,40 @@ public final class GrpoLoss {
     double hi = high.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).mul(fm).sum().getFloat() / n;
     return new double[] {lo, hi, lo + hi};
   }
+
+  /**
+   * TRL's {@code top_entropy_quantile} ρ: 1 on mask tokens whose entropy is at least the (1 − ρ) quantile
+   * (linear interpolation, as {@code torch.quantile}) of the entropies of all mask tokens, 0 elsewhere;
+   * the loss is multiplied by it while its normaliser still counts every mask token.
+   *
+   * @param entropy [B·T] row-major per-token entropies
+   * @param mask [B·T] 1 where a completion token counts
+   * @param rho fraction of tokens kept, in (0, 1]
+   * @return [B·T] the entropy mask (already multiplied by {@code mask})
+   */
+  public static float[] highEntropyMask(float[] entropy, float[] mask, double rho) {
+    float[] out = new float[entropy.length];
+    int n = 0;
+    for (float m : mask) {
+      n += m > 0 ? 1 : 0;
+    }
+    if (n == 0) {
+      return out;
+    }
+    float[] vals = new float[n];
+    for (int i = 0, j = 0; i < entropy.length; i++) {
+      if (mask[i] > 0) {
+        vals[j++] = entropy[i];
+      }
+    }
+    java.util.Arrays.sort(vals);
+    double pos = (n - 1) * (1 - rho);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(n - 1, lo + 1);
+    double threshold = vals[lo] + (vals[hi] - vals[lo]) * (pos - lo);
+    for (int i = 0; i < entropy.length; i++) {
+      out[i] = mask[i] > 0 && entropy[i] >= threshold ? 1f : 0f;
+    }
+    return out;
+  }
 }

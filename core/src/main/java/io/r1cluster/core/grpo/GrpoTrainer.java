@@ -98,34 +98,26 @@ public final class GrpoTrainer {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    List<Prompt> prompts = Datasets.prompts(settings.data(), settings.data().trainSplit()).items();
+    GrpoPlan plan = GrpoPlan.of(settings, prompts.size(), null);
     Path resume = SftTrainer.resumeCheckpoint(out, t);
-    Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
-        : Models.load(settings.model(), t.seed(), out);
-    try (loaded) {
+    try (Models.Loaded loaded = GrpoPlan.loadPolicy(settings, resume, out)) {
       Qwen2Model model = loaded.model();
       ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
-      List<Prompt> prompts = Datasets.prompts(settings.data(), settings.data().trainSplit()).items();
-      if (prompts.isEmpty()) {
-        throw new InputException(null, 0, "dataset_name", "the training split has no prompts");
-      }
-      int G = g.numGenerations();
-      int promptsPerStep = settings.cluster().promptsPerStep() != null ? settings.cluster().promptsPerStep()
-          : Math.max(1, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps() / G);
-      int perEpoch = (prompts.size() + promptsPerStep - 1) / promptsPerStep;
-      int total = t.maxSteps() > 0 ? t.maxSteps() : (int) Math.ceil(t.numTrainEpochs() * perEpoch);
-      int warmup = t.warmupSteps() > 0 ? t.warmupSteps() : LrSchedule.warmupSteps(t.warmupRatio(), total);
-      LrSchedule schedule = LrSchedule.of(t.lrSchedulerType().name().toLowerCase(Locale.ROOT), t.learningRate(), total,
-          warmup, t.lrSchedulerKwargs());
-      GrpoConfig cfg = g.toLearnerConfig(t, t.perDeviceTrainBatchSize());
+      int G = plan.sampling().numGenerations();
+      int promptsPerStep = plan.promptsPerStep();
+      int total = plan.totalSteps();
+      LrSchedule schedule = plan.schedule(t);
+      GrpoConfig cfg = plan.learner();
       RewardScorer scorer = new RewardScorer(RewardRegistry.create(g.rewardFuncs(), g.rewardKwargs()), g.rewardWeights());
       List<Integer> eos = new ArrayList<>();
       loaded.tokenizer().eosTokenId().ifPresent(eos::add);
-      SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
-          g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
+      SamplingParams sp = plan.sampling().params(eos);
       Sampler sampler = new Sampler(model, ids -> loaded.tokenizer().decode(ids, true));
       // combined stage: trace rows of the same dataset, packed like SFT
       List<SftEncoder.Encoded> traces = combined ? traces(settings, loaded.tokenizer(), template) : List.of();
       long start = 0;
+      long drawn = 0; // prompts drawn so far (the position in the epochs' permutations)
       try (GrpoLearner learner = new GrpoLearner(model, cfg, schedule)) {
         if (g.syncRefModel()) {
           learner.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
@@ -133,6 +125,7 @@ public final class GrpoTrainer {
         if (resume != null) {
           JsonNode st = SftTrainer.readJson(resume.resolve(SftTrainer.STATE_FILE));
           start = st.path("global_step").asLong();
+          drawn = st.path("prompts_drawn").asLong(start * promptsPerStep);
           learner.optimizer().load(SafeTensors.read(resume.resolve(SftTrainer.OPTIMIZER_FILE)));
           learner.resumeAt((int) start);
           log.printf("resuming from %s (step %d of %d)%n", resume, start, total);
@@ -153,74 +146,75 @@ public final class GrpoTrainer {
         report.notes().forEach(log::println);
         long runStart = System.nanoTime();
         ObjectNode finalState = null;
-        try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start, report.sinks(out, start))) {
+        try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start, report.sinks(out, start));
+            CompletionLog completions = g.logCompletions() ? new CompletionLog(out) : null) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;
               break;
             }
             long t0 = System.nanoTime();
-            List<Prompt> batchPrompts = new ArrayList<>();
-            for (int i = 0; i < promptsPerStep; i++) {
-              long pos = step * promptsPerStep + i;
-              int epoch = (int) (pos / prompts.size());
-              int[] perm = SftTrainer.permutation(prompts.size(), t.seed() + epoch);
-              batchPrompts.add(prompts.get(perm[(int) (pos % prompts.size())]));
-            }
-            List<int[]> ids = new ArrayList<>();
-            List<int[]> promptIds = new ArrayList<>();
-            for (Prompt p : batchPrompts) {
-              int[] e = loaded.tokenizer().encode(template.render(p.messages(), true));
-              if (e.length > g.maxPromptLength()) {
-                e = java.util.Arrays.copyOfRange(e, e.length - g.maxPromptLength(), e.length); // left-truncate, as TRL
+            // draw, generate and score until the batch is full (dynamic sampling refills filtered groups)
+            List<ScoredGroup> pool = new ArrayList<>();
+            int budget = plan.filterBudget(settings.cluster().maxNumGenBatches());
+            int filtered = 0;
+            int rounds = 0;
+            BatchSelector.Selection sel = BatchSelector.select(List.of(), promptsPerStep, g.dynamicSampling(), budget);
+            while (!sel.full()) {
+              int need = promptsPerStep - sel.train().size();
+              List<Prompt> batchPrompts = new ArrayList<>();
+              for (int i = 0; i < need; i++, drawn++) {
+                int epoch = (int) (drawn / prompts.size());
+                int[] perm = SftTrainer.permutation(prompts.size(), t.seed() + epoch);
+                batchPrompts.add(prompts.get(perm[(int) (drawn % prompts.size())]));
               }
-              promptIds.add(e);
-              for (int k = 0; k < G; k++) {
-                ids.add(e);
-              }
+              pool.addAll(generate(batchPrompts, loaded, template, g, sampler, sp, scorer,
+                  t.seed() * 1_000_003L + step + 7_919_000_003L * rounds, version));
+              rounds++;
+              sel = BatchSelector.select(totals(pool), promptsPerStep, g.dynamicSampling(), budget);
             }
-            List<Completion> comps = sampler.generate(ids, sp, t.seed() * 1_000_003L + step, version);
+            filtered = sel.filtered().size();
+            List<ScoredGroup> used = new ArrayList<>();
+            for (int i : sel.train()) {
+              used.add(pool.get(i));
+            }
             long t1 = System.nanoTime();
-            List<ScoredGroup> groups = new ArrayList<>();
-            for (int p = 0; p < batchPrompts.size(); p++) {
-              Group grp = new Group(batchPrompts.get(p), promptIds.get(p), comps.subList(p * G, (p + 1) * G), version);
-              groups.add(scorer.score(grp));
-            }
-            List<ScoredGroup> used = g.dynamicSampling() ? Advantages.dynamicFilter(groups) : groups;
-            List<float[]> totals = new ArrayList<>();
-            for (ScoredGroup sg : used) {
-              totals.add(sg.total());
-            }
-            TrainBatch batch = new TrainBatch(used, Advantages.compute(totals, g.scaleRewards()));
+            TrainBatch batch = new TrainBatch(used, Advantages.compute(totals(used), g.scaleRewards()));
             GrpoLearner.AuxiliaryLoss aux = null;
             if (combined && !traces.isEmpty()) {
               aux = sftLoss(settings, traces, step, promptsPerStep);
             }
             GrpoLearner.StepResult r = learner.step(batch, version, aux);
+            long trainedAt = version;
             version = r.version();
             long t2 = System.nanoTime();
             ran++;
             Map<String, Object> m = new LinkedHashMap<>(r.metrics());
-            m.put("frac_groups_used", used.size() / (double) groups.size());
+            m.put("frac_groups_used", used.size() / (double) (used.size() + filtered));
+            m.put("groups_filtered", (double) filtered);
+            m.put("generation_rounds", (double) rounds);
             m.put("time/generate_s", (t1 - t0) / 1e9);
             m.put("time/train_s", (t2 - t1) / 1e9);
             m.put("weights/version", version);
             Object rew = r.metrics().get("reward");
             lastReward = rew instanceof Number n ? n.doubleValue() : Double.NaN;
             long done = step + 1;
-            m.put("epoch", done * promptsPerStep / (double) prompts.size());
+            m.put("epoch", drawn / (double) prompts.size());
             if (done % logEvery == 0 || done == total || (done == 1 && t.loggingFirstStep())) {
               metrics.log(done, m);
+              if (completions != null) {
+                completions.log(done, batch, trainedAt);
+              }
             }
             Object acc = r.metrics().get("rewards/accuracy/mean");
             progress.update(done, String.format(Locale.ROOT, "reward %.3f%s", lastReward,
                 acc instanceof Number a ? String.format(Locale.ROOT, " accuracy %.3f", a.doubleValue()) : ""));
             if (done % saveEvery == 0 && done < total) {
-              saveCheckpoint(out, done, total, loaded, learner, t, done * promptsPerStep / (double) prompts.size());
+              saveCheckpoint(out, done, total, drawn, loaded, learner, t, drawn / (double) prompts.size());
             }
           }
           if (completed && total > 0) {
-            finalState = state(out, total, total, t, total * promptsPerStep / (double) prompts.size());
+            finalState = state(out, total, total, drawn, t, drawn / (double) prompts.size());
             Map<String, Object> sum = TrainerState.summary((System.nanoTime() - runStart) / 1e9,
                 (total - start) * promptsPerStep * (long) G, total - start,
                 TrainerState.meanLoss((com.fasterxml.jackson.databind.node.ArrayNode) finalState.get("log_history")));
@@ -238,6 +232,39 @@ public final class GrpoTrainer {
         return new Result(out, start + ran, total, lastReward, start, completed);
       }
     }
+  }
+
+  /** G completions for each prompt, sampled at {@code seed}, scored: one group per prompt. */
+  private static List<ScoredGroup> generate(List<Prompt> batchPrompts, Models.Loaded loaded, ChatTemplate template,
+      GrpoSettings g, Sampler sampler, SamplingParams sp, RewardScorer scorer, long seed, long version) {
+    int G = g.numGenerations();
+    List<int[]> ids = new ArrayList<>();
+    List<int[]> promptIds = new ArrayList<>();
+    for (Prompt p : batchPrompts) {
+      int[] e = loaded.tokenizer().encode(template.render(p.messages(), true));
+      if (e.length > g.maxPromptLength()) {
+        e = java.util.Arrays.copyOfRange(e, e.length - g.maxPromptLength(), e.length); // left-truncate, as TRL
+      }
+      promptIds.add(e);
+      for (int k = 0; k < G; k++) {
+        ids.add(e);
+      }
+    }
+    List<Completion> comps = sampler.generate(ids, sp, seed, version);
+    List<ScoredGroup> groups = new ArrayList<>();
+    for (int p = 0; p < batchPrompts.size(); p++) {
+      Group grp = new Group(batchPrompts.get(p), promptIds.get(p), comps.subList(p * G, (p + 1) * G), version);
+      groups.add(scorer.score(grp));
+    }
+    return groups;
+  }
+
+  private static List<float[]> totals(List<ScoredGroup> groups) {
+    List<float[]> out = new ArrayList<>();
+    for (ScoredGroup sg : groups) {
+      out.add(sg.total());
+    }
+    return out;
   }
 
   /** The trace rows of a combined stage: the train split's SFT examples that have trained tokens, encoded like SFT. */
@@ -275,15 +302,17 @@ public final class GrpoTrainer {
     return all.subList(0, Math.min(all.size(), Math.max(1, rows)));
   }
 
-  private static void saveCheckpoint(Path out, long step, long total, Models.Loaded loaded, GrpoLearner learner,
-      TrainingSettings t, double epoch) {
-    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), state(out, step, total, t, epoch), t.saveTotalLimit());
+  private static void saveCheckpoint(Path out, long step, long total, long drawn, Models.Loaded loaded,
+      GrpoLearner learner, TrainingSettings t, double epoch) {
+    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), state(out, step, total, drawn, t, epoch),
+        t.saveTotalLimit());
   }
 
-  /** trainer_state.json: transformers' fields and log_history, plus the policy version. */
-  private static ObjectNode state(Path out, long step, long total, TrainingSettings t, double epoch) {
+  /** trainer_state.json: transformers' fields and log_history, plus the policy version and prompts drawn. */
+  private static ObjectNode state(Path out, long step, long total, long drawn, TrainingSettings t, double epoch) {
     ObjectNode own = JSON.createObjectNode();
     own.put("policy_version", step);
+    own.put("prompts_drawn", drawn);
     return TrainerState.of(out.resolve(SftTrainer.METRICS_FILE), step, total, epoch, t, t.perDeviceTrainBatchSize(), own);
   }
 }

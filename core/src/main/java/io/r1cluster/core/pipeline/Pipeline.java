@@ -78,7 +78,8 @@ public final class Pipeline {
     this.recipe = recipe;
     this.runDir = runDir;
     this.log = log;
-    this.grpoRunner = (st, s, stop, cancel) ->
+    GrpoStageRuntime runtime = GrpoStageRuntime.find();
+    this.grpoRunner = runtime != null ? runtime.runner(recipe.file(), log) : (st, s, stop, cancel) ->
         new GrpoTrainer(s, log).stopAfter(stop).stopWhen(cancel).train().completed();
   }
 
@@ -94,8 +95,9 @@ public final class Pipeline {
   }
 
   /**
-   * Replaces how {@code grpo} and {@code combined} stages run (default: the in-process
-   * {@link GrpoTrainer}); the cluster's stage supervisor runs them on the GRPO actors.
+   * Replaces how {@code grpo} and {@code combined} stages run (default: the {@link GrpoStageRuntime}
+   * on the class path — the embedded actor system — else the in-process {@link GrpoTrainer}); the
+   * cluster's stage supervisor runs them on the GRPO actors of its cluster.
    */
   public Pipeline grpoRunner(StageRunner runner) {
     this.grpoRunner = java.util.Objects.requireNonNull(runner, "runner");

@@ -37,6 +37,8 @@ import java.util.Map;
  * @param dynamicSampling {@code dynamic_sampling}
  * @param maxNumGenBatches {@code max_num_gen_batches} (10)
  * @param offPolicyIsCap {@code off_policy_is_cap} (2.0)
+ * @param topEntropyQuantile {@code top_entropy_quantile} (1.0 = every completion token)
+ * @param stepsPerGeneration {@code steps_per_generation} (null = gradient_accumulation_steps; other values are rejected)
  */
 public record GrpoSettings(
     int numGenerations, int maxPromptLength, int maxCompletionLength, double temperature, double topP, Integer topK,
@@ -45,7 +47,7 @@ public record GrpoSettings(
     boolean maskTruncatedCompletions, boolean syncRefModel, double refModelMixupAlpha, int refModelSyncSteps,
     List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs,
     Integer generationBatchSize, boolean shuffleDataset, boolean logCompletions, boolean dynamicSampling,
-    int maxNumGenBatches, double offPolicyIsCap) {
+    int maxNumGenBatches, double offPolicyIsCap, double topEntropyQuantile, Integer stepsPerGeneration) {
   public GrpoSettings {
     rewardFuncs = List.copyOf(rewardFuncs);
     rewardWeights = rewardWeights == null ? null : List.copyOf(rewardWeights);
@@ -59,8 +61,12 @@ public record GrpoSettings(
    * @param microBatch sequences per forward/backward
    */
   public GrpoConfig toLearnerConfig(TrainingSettings training, int microBatch) {
-    return new GrpoConfig(beta, epsilon, epsilonHigh, delta == null ? 0 : delta, lossType, scaleRewards,
-        numIterations, importanceSamplingLevel, maskTruncatedCompletions, offPolicyIsCap, maxCompletionLength,
-        microBatch, temperature, training.learningRate(), training.maxGradNorm(), training.weightDecay());
+    return GrpoConfig.builder().beta(beta).epsilon(epsilon).epsilonHigh(epsilonHigh).delta(delta == null ? 0 : delta)
+        .lossType(lossType).scaleRewards(scaleRewards).numIterations(numIterations)
+        .importanceSamplingLevel(importanceSamplingLevel).maskTruncatedCompletions(maskTruncatedCompletions)
+        .offPolicyIsCap(offPolicyIsCap).maxCompletionLength(maxCompletionLength).microBatch(microBatch)
+        .temperature(temperature).learningRate(training.learningRate()).maxGradNorm(training.maxGradNorm())
+        .weightDecay(training.weightDecay()).adam(training.adamBeta1(), training.adamBeta2(), training.adamEpsilon())
+        .topEntropyQuantile(topEntropyQuantile).build();
   }
 }

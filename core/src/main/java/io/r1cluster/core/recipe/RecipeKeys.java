@@ -202,7 +202,7 @@ public final class RecipeKeys {
     k(TOP, "ds3_gather_for_generation", ValueType.BOOL, false, "True", false, "TRL_GRPO", "");
     k(TOP, "shuffle_dataset", ValueType.BOOL, true, "True", true, "TRL_GRPO", "");
     k(TOP, "generation_batch_size", ValueType.INT, true, "None", true, "TRL_GRPO", "");
-    k(TOP, "steps_per_generation", ValueType.INT, true, "None", false, "TRL_GRPO", "");
+    k(TOP, "steps_per_generation", ValueType.INT, true, "None", true, "TRL_GRPO", "only = gradient_accumulation_steps (one generation per optimizer step); other values are rejected");
     k(TOP, "temperature", ValueType.FLOAT, false, "1.0", true, "TRL_GRPO", "");
     k(TOP, "top_p", ValueType.FLOAT, false, "1.0", true, "TRL_GRPO", "");
     k(TOP, "top_k", ValueType.INT, true, "None", true, "TRL_GRPO", "");
@@ -232,6 +232,7 @@ public final class RecipeKeys {
     k(TOP, "ref_model_sync_steps", ValueType.INT, false, "512", true, "TRL_GRPO", "");
     k(TOP, "use_liger_loss", ValueType.BOOL, false, "False", false, "TRL_GRPO", "");
     k(TOP, "log_completions", ValueType.BOOL, false, "False", true, "TRL_GRPO", "");
+    k(TOP, "top_entropy_quantile", ValueType.FLOAT, false, "1.0", true, "TRL_GRPO", "");
     k(TOP, "num_completions_to_print", ValueType.INT, true, "None", false, "TRL_GRPO OPEN_R1", "OPEN_R1=0");
     k(TOP, "wandb_log_unique_prompts", ValueType.BOOL, true, "False", false, "TRL_GRPO OPEN_R1", "OPEN_R1=True");
     k(TOP, "model_name_or_path", ValueType.STRING, true, "None", true, "TRL_MODEL", "");

@@ -120,7 +120,8 @@ public final class RecipeSettings {
         r.bool("mask_truncated_completions", false), r.bool("sync_ref_model", false),
         r.fraction("ref_model_mixup_alpha", 0.6), r.positiveInt("ref_model_sync_steps", 512), funcs, weights, kw,
         r.intOrNull("generation_batch_size"), r.bool("shuffle_dataset", true), r.bool("log_completions", false), dyn,
-        maxGen, isCap);
+        maxGen, isCap, topEntropyQuantile(r), r.intOrNull("steps_per_generation"));
+    checkGenerationBatch(r, training, grpo, cluster);
     distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
         r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"),
         r.str("teacher_api_key_env", "OPENAI_API_KEY"), r.bool("teacher_allow_insecure_http", false));
@@ -252,6 +253,43 @@ public final class RecipeSettings {
   }
 
   /** Reads typed values with defaults, recording range errors with the value's line. */
+  /** {@code top_entropy_quantile} (TRL): a fraction in (0, 1], 1 = every completion token trains. */
+  private static double topEntropyQuantile(Reader r) {
+    double q = r.dbl("top_entropy_quantile", 1.0);
+    if (!(q > 0 && q <= 1)) {
+      r.error("top_entropy_quantile", "must be in (0, 1] (the fraction of highest-entropy completion tokens that"
+          + " train; 1 = all), got " + q);
+    }
+    return q;
+  }
+
+  /**
+   * TRL's {@code generation_batch_size} / {@code steps_per_generation} split one generation into several
+   * optimizer steps. Here every optimizer step generates its own batch (per_device_train_batch_size ×
+   * gradient_accumulation_steps completions, or cluster.prompts_per_step × num_generations), so the only
+   * values acted on are the ones that describe exactly that; anything else fails with what to use instead.
+   */
+  private static void checkGenerationBatch(Reader r, TrainingSettings t, GrpoSettings g, ClusterSettings c) {
+    int perStep = c.promptsPerStep() != null ? c.promptsPerStep() * g.numGenerations()
+        : t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps();
+    if (g.generationBatchSize() != null && g.stepsPerGeneration() != null) {
+      r.error("generation_batch_size", "set either generation_batch_size or steps_per_generation, not both (as TRL)");
+    }
+    if (g.generationBatchSize() != null && g.generationBatchSize() != perStep) {
+      r.error("generation_batch_size", "is " + g.generationBatchSize() + ", but this project generates one batch per"
+          + " optimizer step: " + perStep + " completions (" + (c.promptsPerStep() != null
+              ? "cluster.prompts_per_step x num_generations" : "per_device_train_batch_size x gradient_accumulation_steps")
+          + "); remove the key or set it to " + perStep + " (to reuse rollouts across steps use cluster.max_staleness,"
+          + " to train several passes on one batch use num_iterations)");
+    }
+    if (g.stepsPerGeneration() != null && g.stepsPerGeneration() != t.gradientAccumulationSteps()) {
+      r.error("steps_per_generation", "is " + g.stepsPerGeneration() + ", but this project takes one optimizer step per"
+          + " generation (steps_per_generation = gradient_accumulation_steps = " + t.gradientAccumulationSteps()
+          + "); remove the key (to reuse rollouts across steps use cluster.max_staleness, to train several passes on"
+          + " one batch use num_iterations)");
+    }
+  }
+
   private static final class Reader {
     private final Map<String, Value> values;
     private final RecipeParser errors;

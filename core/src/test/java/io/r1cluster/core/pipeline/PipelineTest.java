@@ -26,8 +26,8 @@ public class PipelineTest {
 
   /**
    * A tiny pipeline on the demo model: sft (4 steps) then grpo ({@code grpoSteps}), checkpoints every
-   * 2 steps, then {@code extraStage} (YAML lines of more stages, or ""). Shared with the actors'
-   * supervisor test.
+   * 2 steps, then {@code extraStage} (YAML lines of more stages, or ""); {@code cluster.max_staleness: 0}.
+   * Shared with the actors' supervisor and pipeline tests.
    */
   public static Path recipe(Path dir, Path data, int grpoSteps, boolean evalAfterStage, String extraStage)
       throws Exception {
@@ -46,6 +46,8 @@ public class PipelineTest {
         "max_prompt_length: 64",
         "num_generations: 4",
         "eval_after_stage: " + evalAfterStage,
+        "cluster:",
+        "  max_staleness: 0", // on the actors (the embedded runtime) a run is then reproducible for its seed
         "pipeline:",
         "  - name: sft",
         "    type: sft",
