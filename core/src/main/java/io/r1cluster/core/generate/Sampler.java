@@ -178,7 +178,7 @@ public final class Sampler {
   }
 
   /** Draws one token id from a row of logits. */
-  static int pick(float[] logits, SamplingParams sp, SplittableRandom rng) {
+  public static int pick(float[] logits, SamplingParams sp, SplittableRandom rng) {
     int v = logits.length;
     if (sp.temperature() == 0) {
       int best = 0;
