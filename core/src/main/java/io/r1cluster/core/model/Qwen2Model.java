@@ -338,7 +338,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return manager;
   }
 
-  private NDArray p(String name) {
+  NDArray p(String name) {
     return params.get(name);
   }
 
@@ -362,12 +362,12 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
-  private NDArray toFloat32(NDArray x) {
+  NDArray toFloat32(NDArray x) {
     return dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
   }
 
   /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
-  private NDArray softmax(NDArray scores, NDArray bias) {
+  NDArray softmax(NDArray scores, NDArray bias) {
     if (dtype == DataType.FLOAT32) {
       return scores.add(bias).softmax(-1);
     }
@@ -392,7 +392,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /** Pre-norm, q/k/v projections with bias, rotary embeddings: q [B,H,t,D], k and v [B,K,t,D]. */
-  private NDArray[] projectQkv(String pre, NDArray x, NDArray[] rope, long b, long t) {
+  NDArray[] projectQkv(String pre, NDArray x, NDArray[] rope, long b, long t) {
     int hq = config.numAttentionHeads();
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
@@ -407,7 +407,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /** x + o_proj(attn), then x + down(silu(gate(h)) ⊙ up(h)) with h = post-attention norm. */
-  private NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
+  NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
     x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
     NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
