@@ -32,7 +32,8 @@ final class Generation {
   private final Runnable onFirstToken;
   private final CompletableFuture<ObjectNode> result = new CompletableFuture<>();
   private final List<Choice> choices = new ArrayList<>();
-  private volatile List<ServeBackend.Ticket> tickets = List.of();
+  private List<ServeBackend.Ticket> tickets = List.of(); // guarded by this
+  private boolean cancelled; // guarded by this
   private int open;
   private boolean firstToken = true;
 
@@ -56,19 +57,37 @@ final class Generation {
     List<ServeBackend.Job> out = new ArrayList<>();
     for (Choice c : choices) {
       out.add(new ServeBackend.Job(req.promptIds(), req.params(), seed + 0x9E3779B97F4A7C15L * c.index,
-          req.logprobs() ? req.topLogprobs() : 0, c));
+          req.logprobs() ? req.topLogprobs() : -1, c));
     }
     return out;
   }
 
-  void attach(List<ServeBackend.Ticket> t) {
+  /** Hands over the tickets; stops or cancels asked for before they existed take effect now. */
+  synchronized void attach(List<ServeBackend.Ticket> t) {
     tickets = t;
+    for (Choice c : choices) {
+      if (c.stopRequested) {
+        t.get(c.index).stop();
+      }
+    }
+    if (cancelled) {
+      t.forEach(ServeBackend.Ticket::cancel);
+    }
   }
 
   /** Frees every choice's row (client gone). */
-  void cancel() {
+  synchronized void cancel() {
+    cancelled = true;
     for (ServeBackend.Ticket t : tickets) {
       t.cancel();
+    }
+  }
+
+  private synchronized void requestStop(Choice c) {
+    if (tickets.isEmpty()) {
+      c.stopRequested = true;
+    } else {
+      tickets.get(c.index).stop();
     }
   }
 
@@ -180,8 +199,11 @@ final class Generation {
     final TextStream text;
     final List<ObjectNode> allLogprobs = new ArrayList<>();
     final List<ObjectNode> pendingLogprobs = new ArrayList<>();
+    final List<Integer> deferredIds = new ArrayList<>();
+    final List<Integer> deferredOffsets = new ArrayList<>();
     int tokens;
     String finish;
+    boolean stopRequested; // guarded by Generation.this
 
     Choice(int index) {
       this.index = index;
@@ -191,7 +213,7 @@ final class Generation {
 
     @Override
     public void onToken(int tokenId, float logprob, int[] topIds, float[] topLogprobs) {
-      if (finish != null) {
+      if (finish != null || text.stopped()) {
         return;
       }
       if (firstToken) {
@@ -200,26 +222,37 @@ final class Generation {
       }
       tokens++;
       if (req.logprobs()) {
-        ObjectNode e = entry(tokenId, logprob, topIds, topLogprobs, text.text().length());
-        (events == null ? allLogprobs : pendingLogprobs).add(e);
+        if (topIds != null) {
+          (events == null ? allLogprobs : pendingLogprobs).add(entry(tokenId, logprob, topIds, topLogprobs,
+              text.text().length()));
+        } else {
+          deferredIds.add(tokenId);
+          deferredOffsets.add(text.text().length());
+        }
       }
       TextStream.Delta d = model.eosIds().contains(tokenId) ? new TextStream.Delta("", "") : text.add(tokenId);
       if (events != null && (!d.isEmpty() || text.stopped())) {
         sendDelta(d, null);
       }
       if (text.stopped()) {
-        ServeBackend.Ticket t = index < tickets.size() ? tickets.get(index) : null;
-        if (t != null) {
-          t.cancel();
-        }
-        end("stop");
+        requestStop(this); // onFinish(STOP) follows
       }
+    }
+
+    @Override
+    public void onLogprobs(float[] logprobs, int[][] topIds, float[][] topLogprobs) {
+      for (int i = 0; i < deferredIds.size() && i < logprobs.length; i++) {
+        (events == null ? allLogprobs : pendingLogprobs).add(entry(deferredIds.get(i), logprobs[i], topIds[i],
+            topLogprobs[i], deferredOffsets.get(i)));
+      }
+      deferredIds.clear();
+      deferredOffsets.clear();
     }
 
     @Override
     public void onFinish(FinishReason reason) {
       if (finish == null) {
-        end(reason == FinishReason.STOP ? "stop" : "length");
+        end(text.stopped() || reason == FinishReason.STOP ? "stop" : "length");
       }
     }
 

@@ -27,6 +27,7 @@ public final class ServedModel implements AutoCloseable {
   private final ChatTemplate template;
   private final List<Integer> eosIds;
   private final boolean reasoning;
+  private volatile int contextLimit = Integer.MAX_VALUE;
 
   public ServedModel(String id, Models.Loaded loaded) {
     this.id = id;
@@ -97,9 +98,14 @@ public final class ServedModel implements AutoCloseable {
     return eosIds;
   }
 
-  /** Prompt plus completion tokens at most. */
+  /** Prompt plus completion tokens at most: the model's context length, or less after {@link #limitContext}. */
   public int contextLength() {
-    return loaded.model().config().maxPositionEmbeddings();
+    return Math.min(contextLimit, loaded.model().config().maxPositionEmbeddings());
+  }
+
+  /** Serves at most {@code tokens} of prompt plus completion (the engine's positions per row). */
+  public void limitContext(int tokens) {
+    contextLimit = tokens;
   }
 
   /** Whether {@code </think>} is a token: chat answers then split {@code reasoning_content} off. */

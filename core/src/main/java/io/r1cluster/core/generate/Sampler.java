@@ -185,7 +185,7 @@ public final class Sampler {
   }
 
   /** Draws one token id from a row of logits. */
-  public static int pick(float[] logits, SamplingParams sp, SplittableRandom rng) {
+  static int pick(float[] logits, SamplingParams sp, SplittableRandom rng) {
     int v = logits.length;
     if (sp.temperature() == 0) {
       int best = 0;
