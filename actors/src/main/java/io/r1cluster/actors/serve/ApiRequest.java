@@ -33,6 +33,7 @@ import java.util.Set;
  * top_logprobs               0..20 -            0 (needs logprobs: true)
  * stream, stream_options.include_usage         false
  * chat_template_kwargs       object -           {} (e.g. enable_thinking)
+ * ignore_eos (vLLM)                             false: generate max_tokens whatever EOS says (benchmarks)
  * </pre>
  */
 public record ApiRequest(
@@ -160,8 +161,9 @@ public record ApiRequest(
       }
       includeUsage = optBool(so, "include_usage", "stream_options.include_usage");
     }
+    boolean ignoreEos = optBool(root, "ignore_eos");
     SamplingParams sp = new SamplingParams(temperature, topP, topK == null ? 0 : Math.max(0, topK), minP,
-        maxTokens == null ? room : maxTokens, model.eosIds(), stop);
+        maxTokens == null ? room : maxTokens, ignoreEos ? List.of() : model.eosIds(), stop);
     return new ApiRequest(chat, ids, opensThinking, sp, n == null ? 1 : n, seed, logprobs, top, stream, includeUsage);
   }
 
