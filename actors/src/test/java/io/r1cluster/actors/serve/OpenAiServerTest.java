@@ -362,4 +362,21 @@ class OpenAiServerTest {
     }
     assertFalse(text.contains("r1_serve_time_to_first_token_seconds_count 0.0\n"), "TTFT observed");
   }
+
+  /** r1 chat's session: streamed answers, the history sent each turn, /reset and /exit. */
+  @Test
+  void chatSessionKeepsHistoryAndResets() throws Exception {
+    ChatSession chat = new ChatSession(serving.baseUrl(), new ChatSession.Settings("demo", "be brief", 6, 0, KEY));
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream out = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8);
+    chat.run(new java.io.BufferedReader(new java.io.StringReader("hello\nand again\n")), out);
+    assertEquals(4, chat.history().size(), "two user turns and two answers");
+    assertEquals("and again", chat.history().get(2).get("content"));
+    chat.run(new java.io.BufferedReader(new java.io.StringReader("/reset\nnew topic\n/exit\nnot sent\n")), out);
+    assertEquals(2, chat.history().size());
+    assertEquals("new topic", chat.history().get(0).get("content"));
+    String text = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(text.contains("(new conversation)"), text);
+    assertFalse(text.contains("error"), text);
+  }
 }
