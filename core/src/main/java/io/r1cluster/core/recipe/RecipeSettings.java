@@ -76,6 +76,12 @@ public final class RecipeSettings {
     double eps = r.nonNegative("epsilon", 0.2);
     List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
         : List.of("accuracy", "format", "tag_count"));
+    for (String f : funcs) {
+      if (!io.r1cluster.core.reward.RewardRegistry.NAMES.contains(f)) {
+        r.error("reward_funcs", "unknown reward function '" + f + "'; known: "
+            + String.join(", ", io.r1cluster.core.reward.RewardRegistry.NAMES));
+      }
+    }
     List<Double> weights = r.doubles("reward_weights");
     if (weights != null && weights.size() != funcs.size()) {
       r.error("reward_weights", "has " + weights.size() + " weights for " + funcs.size() + " reward_funcs");

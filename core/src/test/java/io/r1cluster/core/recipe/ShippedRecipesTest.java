@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 class ShippedRecipesTest {
   static final Path RECIPES = Path.of("..", "recipes");
 
+  private static final String CODEFORCES = "Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml";
+
   private static List<String> ignored(Recipe r) {
     return r.ignoredKeys().stream().map(IgnoredKey::key).toList();
   }
@@ -29,6 +31,9 @@ class ShippedRecipesTest {
     }
     assertTrue(files.size() >= 5, "found " + files);
     for (Path f : files) {
+      if (f.endsWith(CODEFORCES)) {
+        continue; // open-r1's copy names a reward this project does not have: see openR1CodeGrpoRecipes
+      }
       Recipe.load(f); // throws RecipeException with file:line on any problem
     }
   }
@@ -79,14 +84,13 @@ class ShippedRecipesTest {
     assertEquals(50.0, code.settings().training().saveSteps());
     assertEquals(0.01, code.settings().grpo().beta());
 
-    Recipe cf = Recipe.load(RECIPES.resolve("Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml"));
-    GrpoSettings g = cf.settings().grpo();
-    assertEquals(LossType.DR_GRPO, g.lossType());
-    assertEquals(ScaleRewards.NONE, g.scaleRewards()); // scale_rewards: false
-    assertTrue(g.maskTruncatedCompletions());
-    assertEquals(0.05, cf.settings().training().saveSteps());
-    assertEquals("verifiable-prompts", cf.settings().data().datasetConfig());
-    assertTrue(ignored(cf).containsAll(List.of("vllm_device", "callbacks", "benchmarks", "wandb_entity")));
+    // open-r1's Codeforces recipe asks for cf_code (its Piston-judged reward), which this project does
+    // not implement: validation says so with the line, instead of failing when the GRPO stage starts
+    RecipeException cf = org.junit.jupiter.api.Assertions.assertThrows(RecipeException.class,
+        () -> Recipe.load(RECIPES.resolve(CODEFORCES)));
+    assertEquals(1, cf.errors().size(), cf.getMessage());
+    assertTrue(cf.getMessage().contains("config_codeforces.yaml:65: reward_funcs: unknown reward function 'cf_code'"),
+        cf.getMessage());
   }
 
   @Test
