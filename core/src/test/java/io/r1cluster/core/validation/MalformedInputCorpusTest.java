@@ -211,6 +211,66 @@ class MalformedInputCorpusTest {
     }));
   }
 
+  /** A 2-layer Qwen2 checkpoint's tensors (hidden 8, vocab 32); {@code poison} replaces one value of one tensor. */
+  static List<io.r1cluster.core.checkpoint.TensorData> twoLayers(String poisonTensor, float poison) {
+    List<io.r1cluster.core.checkpoint.TensorData> ts = new ArrayList<>();
+    int v = 32, e = 8, f = 16, d = 4;
+    List<Object[]> specs = new ArrayList<>();
+    specs.add(new Object[] {"model.embed_tokens.weight", new long[] {v, e}});
+    for (int l = 0; l < 2; l++) {
+      String p = "model.layers." + l + ".";
+      specs.add(new Object[] {p + "input_layernorm.weight", new long[] {e}});
+      specs.add(new Object[] {p + "self_attn.q_proj.weight", new long[] {2 * d, e}});
+      specs.add(new Object[] {p + "self_attn.q_proj.bias", new long[] {2 * d}});
+      specs.add(new Object[] {p + "self_attn.k_proj.weight", new long[] {d, e}});
+      specs.add(new Object[] {p + "self_attn.k_proj.bias", new long[] {d}});
+      specs.add(new Object[] {p + "self_attn.v_proj.weight", new long[] {d, e}});
+      specs.add(new Object[] {p + "self_attn.v_proj.bias", new long[] {d}});
+      specs.add(new Object[] {p + "self_attn.o_proj.weight", new long[] {e, 2 * d}});
+      specs.add(new Object[] {p + "post_attention_layernorm.weight", new long[] {e}});
+      specs.add(new Object[] {p + "mlp.gate_proj.weight", new long[] {f, e}});
+      specs.add(new Object[] {p + "mlp.up_proj.weight", new long[] {f, e}});
+      specs.add(new Object[] {p + "mlp.down_proj.weight", new long[] {e, f}});
+    }
+    specs.add(new Object[] {"model.norm.weight", new long[] {e}});
+    specs.add(new Object[] {"lm_head.weight", new long[] {v, e}});
+    for (Object[] sp : specs) {
+      long[] shape = (long[]) sp[1];
+      float[] vals = new float[Math.toIntExact(io.r1cluster.core.checkpoint.TensorData.numel(shape))];
+      for (int i = 0; i < vals.length; i++) {
+        vals[i] = ((i * 7) % 13 - 6) / 64f;
+      }
+      if (sp[0].equals(poisonTensor)) {
+        vals[vals.length / 2] = poison;
+      }
+      ts.add(io.r1cluster.core.checkpoint.TensorData.ofFloats((String) sp[0], shape, vals));
+    }
+    return ts;
+  }
+
+  static Path checkpoint(String name, int configLayers, String poisonTensor, float poison) throws IOException {
+    Path d = Files.createDirectories(dir.resolve(name));
+    Files.writeString(d.resolve("config.json"), Qwen2Config.of(32, 8, 16, configLayers, 2, 1, 64, false).toJson().toString());
+    SafeTensors.write(d.resolve("model.safetensors"), twoLayers(poisonTensor, poison), java.util.Map.of());
+    return d;
+  }
+
+  @Test
+  void checkpointsWithNonFiniteWeightsOrMoreLayersThanTheConfigAreRefused() throws IOException {
+    ai.djl.Device cpu = ai.djl.Device.cpu();
+    Path nan = checkpoint("ckpt-nan", 2, "model.layers.1.mlp.up_proj.weight", Float.NaN);
+    InputException e1 = assertThrows(InputException.class, () -> io.r1cluster.core.model.Qwen2Model.load(nan, cpu));
+    assertTrue(e1.getMessage().contains("model.safetensors") && e1.getMessage().contains("model.layers.1.mlp.up_proj.weight")
+        && e1.getMessage().contains("non-finite"), e1.getMessage());
+    Path inf = checkpoint("ckpt-inf", 2, "lm_head.weight", Float.NEGATIVE_INFINITY);
+    InputException e2 = assertThrows(InputException.class, () -> io.r1cluster.core.model.Qwen2Model.load(inf, cpu));
+    assertTrue(e2.getMessage().contains("lm_head.weight: a non-finite value"), e2.getMessage());
+    Path fewer = checkpoint("ckpt-fewer-layers", 1, null, 0);
+    InputException e3 = assertThrows(InputException.class, () -> io.r1cluster.core.model.Qwen2Model.load(fewer, cpu));
+    assertTrue(e3.getMessage().contains("weights for layer 1 but config.json says num_hidden_layers: 1"), e3.getMessage());
+    io.r1cluster.core.model.Qwen2Model.load(checkpoint("ckpt-ok", 2, null, 0), cpu).close(); // the same files, sound
+  }
+
   // ---- safetensors files: raw bytes (8-byte little-endian header length, JSON header, data) ----
   static byte[] safetensors(String header, int dataBytes, long declaredLength) {
     byte[] h = header.getBytes(StandardCharsets.UTF_8);
@@ -282,7 +342,7 @@ class MalformedInputCorpusTest {
 
   @Test
   void corpusHasAtLeastFiftyCases() {
-    int n = RECIPES.size() + 1 + DATASETS.size() + 2 + CONFIGS.size() + SAFETENSORS.size() + JSONL.size();
+    int n = RECIPES.size() + 1 + DATASETS.size() + 2 + 3 + CONFIGS.size() + SAFETENSORS.size() + JSONL.size();
     assertTrue(n >= 50, "corpus size " + n);
     assertFalse(RECIPES.isEmpty() || DATASETS.isEmpty() || CONFIGS.isEmpty() || JSONL.isEmpty());
   }
