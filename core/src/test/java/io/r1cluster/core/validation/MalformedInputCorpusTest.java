@@ -161,6 +161,13 @@ class MalformedInputCorpusTest {
   }
 
   @Test
+  void evaluatingNoPromptsIsAnErrorNotAScore() {
+    InputException e = assertThrows(InputException.class, () -> io.r1cluster.core.eval.Evaluator.evaluate(null, null,
+        null, List.of(), io.r1cluster.core.eval.Evaluator.Options.greedy(8), dir, System.out));
+    assertTrue(e.getMessage().contains("dataset_test_split: the evaluation split has no usable rows"), e.getMessage());
+  }
+
+  @Test
   void badDatasetOfTheSecondStageIsFoundBeforeTheFirst() throws IOException {
     Path good = Files.createDirectories(dir.resolve("data-good"));
     Files.writeString(good.resolve("train.jsonl"), "{\"prompt\": \"1+1\", \"solution\": \"2\"}\n");
