@@ -82,6 +82,7 @@ public final class WeightPublisher implements AutoCloseable {
   private long snapshotsSent;
   private long resends;
   private int corruptChunkForTest = -1;
+  private int tamperChunkForTest = -1;
 
   private WeightPublisher(Publication publication, long publisherId, AeronSettings settings, WeightKey key) {
     this.publication = publication;
@@ -188,6 +189,15 @@ public final class WeightPublisher implements AutoCloseable {
     return sendCommit() ? Outcome.SENT : Outcome.NOT_CONNECTED;
   }
 
+  /**
+   * Test hook: the next full publish changes one payload byte of chunk {@code index} and writes the
+   * CRC of the changed bytes (once) — what someone on the path who can rewrite packets but has no
+   * key can do. Only the tag can tell.
+   */
+  synchronized void tamperChunkOnce(int index) {
+    tamperChunkForTest = index;
+  }
+
   /** Test hook: the next full publish writes chunk {@code index} with a wrong CRC (once). */
   synchronized void corruptChunkOnce(int index) {
     corruptChunkForTest = index;
@@ -262,6 +272,15 @@ public final class WeightPublisher implements AutoCloseable {
         .header(publisherId, retained.version(), t, layout.tensorCount(), offset, layout.length(t), length, c);
     b.putBytes(chunk.tagOffset(), chunkTag, index * TAG_LENGTH, TAG_LENGTH);
     b.putBytes(chunk.payloadOffset(), views[t], (int) offset, length);
+    if (index == tamperChunkForTest) {
+      tamperChunkForTest = -1;
+      b.putByte(chunk.payloadOffset(), (byte) ~b.getByte(chunk.payloadOffset()));
+      crc.reset();
+      for (int i = 0; i < length; i++) {
+        crc.update(b.getByte(chunk.payloadOffset() + i));
+      }
+      b.putInt(at + CHUNK_CRC_OFFSET, (int) crc.getValue(), LITTLE_ENDIAN);
+    }
     claim.commit();
     chunksSent++;
     bytesSent += length;

@@ -105,6 +105,31 @@ class WeightAuthTest {
   }
 
   @Test
+  void tamperedChunkWithAMatchingCrcIsRejectedByItsTagAndRepairedByResend() throws Exception {
+    WeightKey key = WeightKey.random();
+    String channel = WeightChannels.ipc(SETTINGS);
+    try (WeightPublisher pub = WeightPublisher.create(learnerHost.aeron(), channel, SETTINGS, key);
+        WeightReceiver rec = WeightReceiver.create(learnerHost.aeron(), channel, SETTINGS, pub.publisherId(), key)) {
+      rec.announced(Long.MAX_VALUE);
+      rec.start();
+      assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
+      WeightSnapshot v1 = Snapshots.random(1, 1, 31);
+      pub.tamperChunkOnce(2);
+      assertEquals(Outcome.SENT, pub.publish(v1));
+      await(() -> rec.stats().forged() == 1 && rec.missingRanges(1).size() == 1, "tampered chunk rejected ("
+          + rec.stats() + ")");
+      assertEquals(0, rec.stats().crcRejected(), "its CRC matched: only the tag caught it");
+      assertEquals(-1, rec.latestVersion());
+      assertEquals(List.of(new ChunkRange(2, 1)), rec.missingRanges(1));
+      assertEquals(Outcome.SENT, pub.resend(rec.resendRequest(1)));
+      awaitVersion(rec, 1);
+      try (SnapshotLease lease = rec.acquireLatest().orElseThrow()) {
+        assertBitIdentical(v1, lease.snapshot());
+      }
+    }
+  }
+
+  @Test
   void completeVersionWaitsForItsAnnouncement() throws Exception {
     WeightKey key = WeightKey.random();
     String channel = WeightChannels.ipc(SETTINGS);

@@ -48,6 +48,7 @@ public final class DurableFiles {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
       syncDirectory(dir);
+      removeStaleTempFiles(dir, file.getFileName().toString());
     } catch (IOException e) {
       try {
         Files.deleteIfExists(tmp);
@@ -55,6 +56,20 @@ public final class DurableFiles {
         // best effort
       }
       throw new UncheckedIOException("writing " + file, e);
+    }
+  }
+
+  /** Deletes {@code .NAME.tmp-PID-START} files of writers that died between writing and renaming. */
+  private static void removeStaleTempFiles(Path dir, String name) throws IOException {
+    java.util.regex.Pattern p = java.util.regex.Pattern.compile(
+        "^" + java.util.regex.Pattern.quote("." + name + ".tmp-") + "(\\d+)-(\\d+)$");
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) s::iterator) {
+        java.util.regex.Matcher m = p.matcher(f.getFileName().toString());
+        if (m.matches() && Files.isRegularFile(f) && writerGone(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))) {
+          Files.deleteIfExists(f);
+        }
+      }
     }
   }
 

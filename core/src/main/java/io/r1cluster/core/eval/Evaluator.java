@@ -86,6 +86,11 @@ public final class Evaluator {
 
   public static Result evaluate(Qwen2Model model, Tokenizer tok, ChatTemplate template, List<Prompt> prompts, Options o,
       Path outDir, PrintStream log) {
+    if (prompts.isEmpty()) {
+      // pass@1 of nothing is not 0.000: refuse rather than report a number
+      throw new io.r1cluster.core.InputException(null, 0, "dataset_test_split",
+          "the evaluation split has no usable rows; nothing to evaluate");
+    }
     long t0 = System.nanoTime();
     List<RewardFunction> fns = RewardRegistry.create(List.of("accuracy", "format"), Map.of());
     List<Integer> eos = new ArrayList<>();

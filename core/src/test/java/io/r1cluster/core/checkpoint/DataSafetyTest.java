@@ -131,6 +131,10 @@ class DataSafetyTest {
   void durableWriteReplacesWholeFiles() throws Exception {
     Path f = dir.resolve("state.json");
     DurableFiles.writeString(f, "{\"a\":1}\n");
+    // a predecessor (same pid, another start time: PID 1 of an earlier pod) died before its rename
+    long pid = ProcessHandle.current().pid();
+    Path leftover = dir.resolve(".state.json.tmp-" + pid + "-" + (DurableFiles.startMillis(ProcessHandle.current()) - 5000));
+    Files.writeString(leftover, "{\"a\":");
     DurableFiles.writeString(f, "{\"a\":2}\n");
     assertEquals("{\"a\":2}\n", Files.readString(f));
     assertEquals(List.of("state.json"), names());

@@ -42,6 +42,10 @@ public final class EvalCommand implements CliCommand {
   public Integer call() {
     DataSettings ds = new DataSettings(dataset, null, "train", split, promptColumn, systemPrompt, null, false);
     List<Prompt> prompts = Datasets.prompts(ds, split).items();
+    if (prompts.isEmpty()) {
+      throw new io.r1cluster.core.InputException(null, 0, "--split", "split '" + split + "' of " + dataset
+          + " has no usable rows; an empty evaluation would report pass@1 0.000");
+    }
     if (limit > 0 && prompts.size() > limit) {
       prompts = prompts.subList(0, limit);
     }

@@ -55,7 +55,13 @@ public final class RewardCommand implements CliCommand {
           throw new InputException(jsonl, lineNo, "reward/completions", "needs \"reward\" (string) and \"completions\" (array)");
         }
         List<String> completions = new ArrayList<>();
-        n.get("completions").forEach(c -> completions.add(c.asText()));
+        for (JsonNode c : n.get("completions")) {
+          if (!c.isTextual()) {
+            throw new InputException(jsonl, lineNo, "completions", "entry " + (completions.size() + 1)
+                + " is not a string: " + c.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+          }
+          completions.add(c.asText());
+        }
         Map<String, List<Object>> cols = new HashMap<>();
         JsonNode sol = n.get("solution");
         if (sol != null && sol.isArray()) {
@@ -96,17 +102,33 @@ public final class RewardCommand implements CliCommand {
         }
         List<int[]> ids = null;
         JsonNode idsNode = n.get("completion_ids");
-        if (idsNode != null && idsNode.isArray()) {
+        if (idsNode != null && !idsNode.isNull()) {
+          if (!idsNode.isArray() || idsNode.size() != completions.size()) {
+            throw new InputException(jsonl, lineNo, "completion_ids",
+                "needs an array with one list of token ids per completion (" + completions.size() + ")");
+          }
           ids = new ArrayList<>();
           for (JsonNode row : idsNode) {
+            if (!row.isArray()) {
+              throw new InputException(jsonl, lineNo, "completion_ids", "entry " + (ids.size() + 1) + " is not a list");
+            }
             int[] a = new int[row.size()];
             for (int i = 0; i < a.length; i++) {
-              a[i] = row.get(i).asInt();
+              JsonNode t = row.get(i);
+              if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0) {
+                throw new InputException(jsonl, lineNo, "completion_ids", "entry " + (ids.size() + 1)
+                    + ", position " + (i + 1) + ": token ids are non-negative integers, got " + t);
+              }
+              a[i] = t.asInt();
             }
             ids.add(a);
           }
         }
-        Map<String, Object> kwargs = n.has("kwargs") ? json.convertValue(n.get("kwargs"), LinkedHashMap.class) : Map.of();
+        JsonNode kw = n.get("kwargs");
+        if (kw != null && !kw.isNull() && !kw.isObject()) {
+          throw new InputException(jsonl, lineNo, "kwargs", "needs an object {\"name\": value, …}");
+        }
+        Map<String, Object> kwargs = kw != null && kw.isObject() ? json.convertValue(kw, LinkedHashMap.class) : Map.of();
         RewardFunction fn;
         try {
           fn = RewardRegistry.create(List.of(n.get("reward").asText()), kwargs).get(0);
