@@ -170,13 +170,15 @@ public final class BatchEngine implements AutoCloseable {
   private final LinkedBlockingQueue<Cmd> inbox = new LinkedBlockingQueue<>();
   private final Thread thread;
   private final ArrayDeque<Submit> waiting = new ArrayDeque<>();
+  private final ArrayDeque<Task> tasks = new ArrayDeque<>();
   private final Row[] bySlot;
   private final BitSet used = new BitSet();
   private final AtomicLong steps = new AtomicLong();
   private final AtomicLong tokens = new AtomicLong();
   private final AtomicLong prefillTokens = new AtomicLong();
   private volatile int maxActive;
-  private volatile int queued;
+  /** Sequences submitted and not yet running (in the inbox or waiting for rows). */
+  private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
   private volatile long version;
   private volatile boolean closed;
   private Qwen2Model model;
@@ -236,6 +238,7 @@ public final class BatchEngine implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("batch engine is closed");
     }
+    queued.addAndGet(rows.size());
     inbox.add(new Submit(rows));
     return rows.stream().map(r -> r.handle).toList();
   }
@@ -252,7 +255,10 @@ public final class BatchEngine implements AutoCloseable {
     inbox.add(new Swap(m, v));
   }
 
-  /** Runs {@code f} on the engine thread between steps, with the model in use. */
+  /**
+   * Runs {@code f} on the engine thread between steps, with the model in use — after any swap
+   * requested before this call.
+   */
   public <T> CompletableFuture<T> withModel(Function<Qwen2Model, T> f) {
     CompletableFuture<T> out = new CompletableFuture<>();
     inbox.add(new Task(() -> {
@@ -273,9 +279,9 @@ public final class BatchEngine implements AutoCloseable {
     return version;
   }
 
-  /** Sequences running plus waiting to join. */
+  /** Sequences running plus submitted and waiting to join. */
   public int load() {
-    return active + queued;
+    return active + queued.get();
   }
 
   public Options options() {
@@ -337,9 +343,8 @@ public final class BatchEngine implements AutoCloseable {
       }
       pendingSwap = s;
     } else if (c instanceof Task t) {
-      t.run().run();
+      tasks.add(t);
     }
-    queued = waiting.stream().mapToInt(s -> s.rows().size()).sum();
   }
 
   private void step(NDManager base) {
@@ -354,6 +359,11 @@ public final class BatchEngine implements AutoCloseable {
       if (cache != null && cache.dataType() != model.dataType()) {
         cache.close();
         cache = null;
+      }
+    }
+    if (pendingSwap == null) { // a task sees the newest weights handed to the engine before it
+      for (Task t; (t = tasks.poll()) != null; ) {
+        t.run().run();
       }
     }
     for (int s = used.nextSetBit(0); s >= 0; s = used.nextSetBit(s + 1)) {
@@ -381,11 +391,14 @@ public final class BatchEngine implements AutoCloseable {
     }
     while (!waiting.isEmpty()) {
       Submit s = waiting.peek();
+      int before = s.rows().size();
       s.rows().removeIf(r -> r.handle.isCancelled());
+      queued.addAndGet(s.rows().size() - before);
       if (s.rows().size() > opts.maxRows() - active) {
         break;
       }
       waiting.poll();
+      queued.addAndGet(-s.rows().size());
       for (Row r : s.rows()) {
         r.slot = used.nextClearBit(0);
         used.set(r.slot);
@@ -395,7 +408,6 @@ public final class BatchEngine implements AutoCloseable {
         joining.add(r);
       }
     }
-    queued = waiting.stream().mapToInt(s -> s.rows().size()).sum();
     maxActive = Math.max(maxActive, active);
     return joining;
   }
@@ -523,6 +535,9 @@ public final class BatchEngine implements AutoCloseable {
     if (pendingSwap != null) {
       pendingSwap.model().close();
       pendingSwap = null;
+    }
+    for (Task t; (t = tasks.poll()) != null; ) {
+      t.run().run();
     }
     if (cache != null) {
       cache.close();
