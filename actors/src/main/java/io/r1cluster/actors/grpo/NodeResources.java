@@ -89,8 +89,10 @@ public final class NodeResources implements Extension {
   }
 
   /**
-   * Gives this node {@code n} generation slots for the run: {@code n} rollout threads that every
-   * {@link RolloutWorker} entity on the node generates on (call once per run).
+   * Gives this node {@code n} rollout threads for the run (call once per run). With the batched
+   * {@link RolloutEngine} they only wait for weights and build models: every request of the node
+   * generates in its one running batch per device, whatever {@code n} is. A backend that is not
+   * batched (benchmarks' simulated engines) generates on them, {@code n} groups at a time.
    */
   public synchronized void useSlots(int n) {
     if (n < 1) {

@@ -56,9 +56,9 @@ public final class ServeCommand implements CliCommand {
     }, "r1-serve-shutdown"));
     System.out.printf("serving %s on %s (OpenAI API%s); Ctrl-C stops%n", s.model().id(), s.baseUrl(),
         o.apiKey() == null ? "" : ", API key from $" + apiKeyEnv);
-    System.out.printf("try: curl %s/chat/completions -H 'Content-Type: application/json' -d '{\"model\": \"%s\","
+    System.out.printf("try: curl %s/chat/completions -H 'Content-Type: application/json'%s -d '{\"model\": \"%s\","
         + " \"messages\": [{\"role\": \"user\", \"content\": \"What is 2+3?\"}], \"max_tokens\": 32}'%n",
-        s.baseUrl(), s.model().id());
+        s.baseUrl(), o.apiKey() == null ? "" : " -H \"Authorization: Bearer $" + apiKeyEnv + "\"", s.model().id());
     stopped.await();
     return 0;
   }

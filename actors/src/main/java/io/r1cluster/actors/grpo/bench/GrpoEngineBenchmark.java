@@ -71,7 +71,10 @@ import org.apache.pekko.cluster.typed.Join;
  * <p>Also the rollout tokens/s of a node's {@link RolloutEngine} (real Aeron IPC weights) handed 16
  * groups of 8 one by one, against one {@link Sampler} generation of the same 128 sequences.
  *
- * <p>Parameters: {@code steps} (default 12, quick 5), {@code model} (default {@code demo}: the demo
+ * <p>The three runs alternate {@code rounds} times (default 2, quick 1) and each path's best run
+ * counts, so that a load spike on a shared machine does not decide the ratio.
+ *
+ * <p>Parameters: {@code steps} (default 12, quick 5), {@code rounds}, {@code model} (default {@code demo}: the demo
  * architecture initialised from seed 42; or an SFT checkpoint folder such as
  * {@code runs/demo-pipeline/sft}).
  */
@@ -105,22 +108,36 @@ public final class GrpoEngineBenchmark implements Benchmark {
       DemoDataset.write(data, new DemoDataset.Options(Math.max(512, steps * 16 * 2), 16, 42, 0.7, d.digits(), d.tasks()));
       String modelRef = model.equals("demo") ? "demo" : Path.of(model).toAbsolutePath().toString();
 
-      double base = baseline(ctx, recipe(dir, "baseline", modelRef, data, steps, 0));
+      // the paths run in alternation, `rounds` times; each path's best run counts (a load spike on a
+      // shared machine slows one run, it cannot speed one up)
+      int rounds = ctx.intParam("rounds", ctx.quick() ? 1 : 2);
+      double base = 0;
+      double[] actor = new double[2];
+      for (int round = 0; round < rounds; round++) {
+        double b = baseline(ctx, recipe(dir, "baseline-" + round, modelRef, data, steps, 0));
+        ctx.out().printf("round %d: baseline %.3f steps/s%n", round, b);
+        base = Math.max(base, b);
+        for (int staleness : new int[] {0, 1}) {
+          double a = actors(ctx, recipe(dir, "actors-s" + staleness + "-" + round, modelRef, data, steps, staleness));
+          ctx.out().printf("round %d: max_staleness %d actor engine %.3f steps/s%n", round, staleness, a);
+          actor[staleness] = Math.max(actor[staleness], a);
+        }
+      }
       figures.put("baseline.steps_per_s", base);
       rows.add(List.of("one batched generate + learner step (in process)", "-", BenchReport.fmt(base, 3), "1.00"));
       double worst = Double.MAX_VALUE;
       for (int staleness : new int[] {0, 1}) {
-        double actor = actors(ctx, recipe(dir, "actors-s" + staleness, modelRef, data, steps, staleness));
-        double ratio = actor / base;
+        double ratio = actor[staleness] / base;
         worst = Math.min(worst, ratio);
         ctx.out().printf("max_staleness %d: actor engine %.3f steps/s, baseline %.3f steps/s, ratio %.2f%n", staleness,
-            actor, base, ratio);
-        figures.put("staleness" + staleness + ".actor_steps_per_s", actor);
+            actor[staleness], base, ratio);
+        figures.put("staleness" + staleness + ".actor_steps_per_s", actor[staleness]);
         figures.put("staleness" + staleness + ".ratio", ratio);
-        rows.add(List.of("actor engine (embedded cluster)", Integer.toString(staleness), BenchReport.fmt(actor, 3),
+        rows.add(List.of("actor engine (embedded cluster)", Integer.toString(staleness), BenchReport.fmt(actor[staleness], 3),
             BenchReport.fmt(ratio, 2)));
       }
       figures.put("ratio", worst);
+      figures.put("rounds", rounds);
 
       double[] tok = nodeRollout(ctx, modelRef, dir);
       figures.put("rollout.node_16x8_tokens_per_s", tok[0]);
@@ -137,7 +154,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
     return new BenchReport("grpo-engine", List.of("path", "max_staleness", "steps/s (rollout: tok/s)", "ratio"), rows,
         figures, List.of("model " + model + "; main job's GRPO settings: 16 prompts x 8 completions per step, 64-token prompts "
             + "and completions, lr 1e-4 constant, dr_grpo, beta 0, T 1.0, rewards accuracy + 0.2 format; " + steps
-            + " steps per run, steady state from the end of step 1; figure `ratio` = the lower of the two actor/baseline "
+            + " steps per run, steady state from the end of step 1, best of the alternating rounds per path; figure `ratio` = the lower of the two actor/baseline "
             + "ratios; targets: ratio >= 1.0, rollout.ratio >= 0.8; " + Runtime.getRuntime().availableProcessors()
             + " cores"));
   }
