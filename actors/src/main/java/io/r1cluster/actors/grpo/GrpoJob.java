@@ -197,7 +197,7 @@ public final class GrpoJob implements AutoCloseable {
       tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
       if (s.kind() == StageType.COMBINED) {
         try (Tokenizer tok = Tokenizer.load(tokDir)) {
-          traces = GrpoTrainer.traces(s, tok, tok.chatTemplate(s.model().chatTemplate()));
+          traces = GrpoTrainer.traces(s, tok, tok.chatTemplateFor(s.model()));
         }
       }
     } catch (IOException e) {
@@ -280,7 +280,8 @@ public final class GrpoJob implements AutoCloseable {
     RunSpec.Sampling sampling = new RunSpec.Sampling(g.numGenerations(), g.maxPromptLength(), g.maxCompletionLength(),
         g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(), g.minP() == null ? 0 : g.minP());
     String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
-    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
+    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(),
+        settings.model().chatTemplateKwargs(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
         settings.cluster().rolloutSlots(),
         feed.source(version), learner);

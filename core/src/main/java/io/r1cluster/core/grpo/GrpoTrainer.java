@@ -101,7 +101,7 @@ public final class GrpoTrainer {
         : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();
-      ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
+      ChatTemplate template = loaded.tokenizer().chatTemplateFor(settings.model());
       List<Prompt> prompts = Datasets.prompts(settings.data(), settings.data().trainSplit()).items();
       if (prompts.isEmpty()) {
         throw new InputException(null, 0, "dataset_name", "the training split has no prompts");
