@@ -59,7 +59,8 @@ final class EngineFactory {
     }
     Qwen2Config cfg = Qwen2Config.read(dir.resolve("config.json"));
     Tokenizer tok = Tokenizer.load(dir);
-    ChatTemplate template = spec.chatTemplate() == null ? tok.chatTemplate() : tok.chatTemplate(spec.chatTemplate());
+    ChatTemplate template = (spec.chatTemplate() == null ? tok.chatTemplate() : tok.chatTemplate(spec.chatTemplate()))
+        .withKwargs(spec.chatTemplateKwargs());
     AeronSettings as = AeronSettings.fromConfig(config);
     RunSpec.WeightSource w = spec.weights();
     EmbeddedAeron aeron;

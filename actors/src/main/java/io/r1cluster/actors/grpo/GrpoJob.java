@@ -178,7 +178,7 @@ public final class GrpoJob implements AutoCloseable {
     try {
       tokFiles = RunSpec.tokenizerFiles(loaded.tokenizerDir());
       if (s.kind() == StageType.COMBINED) {
-        traces = GrpoTrainer.traces(s, loaded.tokenizer(), loaded.tokenizer().chatTemplate(s.model().chatTemplate()));
+        traces = GrpoTrainer.traces(s, loaded.tokenizer(), loaded.tokenizer().chatTemplateFor(s.model()));
       }
     } catch (RuntimeException e) {
       loaded.close();
@@ -260,7 +260,8 @@ public final class GrpoJob implements AutoCloseable {
     RunSpec.Sampling sampling = new RunSpec.Sampling(p.numGenerations(), p.maxPromptLength(), p.maxCompletionLength(),
         p.temperature(), p.topP(), p.topK(), p.minP());
     String cfg = policy == null ? "{}" : policy.config().toJson().toPrettyString();
-    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(), sampling,
+    return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(),
+        settings.model().chatTemplateKwargs(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
         settings.cluster().rolloutSlots(),
         feed.source(version), learner);

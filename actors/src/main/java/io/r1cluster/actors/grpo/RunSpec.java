@@ -25,6 +25,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param configJson the model's {@code config.json}
  * @param tokenizerFiles tokenizer file name → content ({@code tokenizer.json}, {@code tokenizer_config.json})
  * @param chatTemplate recipe {@code chat_template} override, or null
+ * @param chatTemplateKwargs recipe {@code chat_template_kwargs} (e.g. {@code enable_thinking}), bound to every render
  * @param sampling sampling settings of the recipe
  * @param rewardFuncs {@code reward_funcs}
  * @param rewardWeights {@code reward_weights} (empty = all 1)
@@ -35,7 +36,8 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param resendTo the owner of the weights (the learner, or the teacher's host), for resend requests
  */
 public record RunSpec(
-    String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate, Sampling sampling,
+    String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate,
+    Map<String, Object> chatTemplateKwargs, Sampling sampling,
     List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
     ActorRef<Learner.Resend> resendTo) implements KryoMessage {
 
@@ -62,6 +64,7 @@ public record RunSpec(
     rewardFuncs = List.copyOf(rewardFuncs);
     rewardWeights = List.copyOf(rewardWeights);
     rewardKwargs = Map.copyOf(rewardKwargs);
+    chatTemplateKwargs = chatTemplateKwargs == null ? Map.of() : Map.copyOf(chatTemplateKwargs);
   }
 
   /**

@@ -86,7 +86,7 @@ final class RolloutTeacher implements TraceTeacher {
     ActorRef<TeacherHost.Command> host;
     try {
       host = system.systemActorOf(TeacherHost.create(runId, resendTo -> new RunSpec(runId, config, tokenizer,
-              s.model().chatTemplate(), sampling, g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(),
+              s.model().chatTemplate(), s.model().chatTemplateKwargs(), sampling, g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(),
               g.rewardKwargs(), s.cluster().rolloutSlots(), feed.source(weights.version()), resendTo), weights, feed),
           "r1-teacher-" + run, Props.empty());
     } catch (RuntimeException e) {

@@ -57,7 +57,7 @@ class LargeRunSpecTest {
       sb.append("\"tok").append(rnd.nextInt(1_000_000)).append("\": ").append(sb.length()).append(", ");
     }
     String tokenizer = sb.toString();
-    RunSpec spec = new RunSpec("run-1", "{}", Map.of("tokenizer.json", tokenizer, "tokenizer_config.json", "{}"), null,
+    RunSpec spec = new RunSpec("run-1", "{}", Map.of("tokenizer.json", tokenizer, "tokenizer_config.json", "{}"), null, Map.of(),
         new RunSpec.Sampling(8, 64, 64, 1.0, 1.0, 0, 0.0), List.of("accuracy"), List.of(), Map.of(), 1,
         new RunSpec.WeightSource("IPC", "/dev/shm/x", "", 42L, 0L,
             io.r1cluster.actors.transport.WeightKey.random().bytes()), null);

@@ -103,7 +103,7 @@ public final class GrpoTrainer {
     Path resume = SftTrainer.resumeCheckpoint(out, t);
     try (Models.Loaded loaded = GrpoPlan.loadPolicy(settings, resume, out)) {
       Qwen2Model model = loaded.model();
-      ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
+      ChatTemplate template = loaded.tokenizer().chatTemplateFor(settings.model());
       int G = plan.sampling().numGenerations();
       int promptsPerStep = plan.promptsPerStep();
       int total = plan.totalSteps();

@@ -458,7 +458,7 @@ public final class Pipeline {
     m.tokenizer().eosTokenId().ifPresent(eos::add);
     SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
         g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
-    return new LocalTeacher(m, name, m.tokenizer().chatTemplate(s.model().chatTemplate()), sp, g.maxPromptLength());
+    return new LocalTeacher(m, name, m.tokenizer().chatTemplateFor(s.model()), sp, g.maxPromptLength());
   }
 
   private Models.Loaded loadModel(String model, RecipeSettings s) {
@@ -477,7 +477,7 @@ public final class Pipeline {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
     Evaluator.Options o = Evaluator.Options.of(s);
     try (Models.Loaded m = loadModel(model, s)) {
-      ChatTemplate template = m.tokenizer().chatTemplate(s.model().chatTemplate());
+      ChatTemplate template = m.tokenizer().chatTemplateFor(s.model());
       Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), template, prompts, o, outDir, log);
       log.printf(Locale.ROOT, "eval %s: pass@1 %.3f format %.3f mean length %.1f%n", model, r.passAt1(), r.formatRate(),
           r.meanLength());

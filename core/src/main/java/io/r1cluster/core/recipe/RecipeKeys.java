@@ -263,6 +263,7 @@ public final class RecipeKeys {
     k(TOP, "benchmarks", ValueType.STRING_LIST, false, "[]", false, "OPEN_R1 OPEN_R1", "");
     k(TOP, "callbacks", ValueType.STRING_LIST, false, "[]", false, "OPEN_R1 OPEN_R1", "");
     k(TOP, "chat_template", ValueType.STRING, true, "None", true, "OPEN_R1 OPEN_R1", "");
+    k(TOP, "chat_template_kwargs", ValueType.DICT_OR_STRING, true, "None", true, "TRL_GRPO", "");
     k(TOP, "hub_model_revision", ValueType.STRING, true, "main", false, "OPEN_R1 OPEN_R1", "");
     k(TOP, "overwrite_hub_revision", ValueType.BOOL, false, "False", false, "OPEN_R1 OPEN_R1", "");
     k(TOP, "push_to_hub_revision", ValueType.BOOL, false, "False", false, "OPEN_R1 OPEN_R1", "");

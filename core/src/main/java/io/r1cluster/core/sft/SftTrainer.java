@@ -170,7 +170,7 @@ public final class SftTrainer {
         : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();
-      ChatTemplate template = loaded.tokenizer().chatTemplate(settings.model().chatTemplate());
+      ChatTemplate template = loaded.tokenizer().chatTemplateFor(settings.model());
       Loaded<SftExample> data = Datasets.sft(settings.data(), settings.data().trainSplit());
       if (data.skipped() > 0) {
         log.printf("skipped %d bad rows (first: %s)%n", data.skipped(), data.firstSkipped());

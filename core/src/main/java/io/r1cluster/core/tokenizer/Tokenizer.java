@@ -240,6 +240,14 @@ public final class Tokenizer implements AutoCloseable {
     return override == null || override.isBlank() ? chatTemplate() : ChatTemplate.of(override, bosToken, eosToken);
   }
 
+  /**
+   * The template a recipe renders with: its {@code chat_template} (else the tokenizer's) with its
+   * {@code chat_template_kwargs} bound to every render (SFT, GRPO prompts, generation, eval, serving).
+   */
+  public ChatTemplate chatTemplateFor(io.r1cluster.core.recipe.ModelSettings model) {
+    return chatTemplate(model.chatTemplate()).withKwargs(model.chatTemplateKwargs());
+  }
+
   @Override
   public void close() {
     hf.close();

@@ -23,6 +23,20 @@ class TrainingStepTest {
     return Qwen2Config.of(40, 32, 64, 2, 4, 2, 64, tied);
   }
 
+  /** The tiny config of a family: qwen2 as {@link #tiny(boolean)}; qwen3 with head_dim 16 ≠ 32/4; llama with llama3 rope scaling. */
+  static Qwen2Config tiny(String family) {
+    Qwen2Config c = tiny(false);
+    ModelFamily f = switch (family) {
+      case "qwen3" -> new ModelFamily("qwen3", 16, false, true, null);
+      case "llama" -> new ModelFamily("llama", 8, false, false, RopeScaling.of(Map.of("rope_type", "llama3",
+          "factor", 8.0, "low_freq_factor", 1.0, "high_freq_factor", 4.0, "original_max_position_embeddings", 4), 64));
+      default -> c.family();
+    };
+    return new Qwen2Config(c.vocabSize(), c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(),
+        c.numAttentionHeads(), c.numKeyValueHeads(), c.maxPositionEmbeddings(), c.rmsNormEps(), c.ropeTheta(),
+        c.tieWordEmbeddings(), c.torchDtype(), c.bosTokenId(), c.eosTokenId(), c.initializerRange(), c.extra(), f);
+  }
+
   static final long[][] IDS = {{1, 5, 9, 3, 7, 2, 8, 4}, {0, 0, 6, 6, 1, 3, 5, 9}};
   static final long[][] SEG = {{1, 1, 1, 1, 1, 1, 1, 1}, {0, 0, 1, 1, 1, 1, 1, 1}};
   static final long[][] POS = {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 0, 0, 1, 2, 3, 4, 5}};
@@ -37,9 +51,10 @@ class TrainingStepTest {
     return lp.mul(mask).sum().div(mask.sum()).neg();
   }
 
-  @Test
-  void adamwStepsReduceLossChangeEveryParameterAndLeakNothing() {
-    try (Qwen2Model m = Qwen2Model.random(tiny(false), Device.cpu(), 7);
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"qwen2", "qwen3", "llama"})
+  void adamwStepsReduceLossChangeEveryParameterAndLeakNothing(String family) {
+    try (Qwen2Model m = Qwen2Model.random(tiny(family), Device.cpu(), 7);
         AdamW opt = new AdamW(m.parameters(), new AdamW.Config(0.9, 0.999, 1e-8, 0.01))) {
       Map<String, float[]> before = new HashMap<>();
       m.parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));

@@ -34,9 +34,18 @@ class ChatTemplateFamiliesTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String DIR = "/chat_templates/families/";
 
+  private static final Map<String, JsonNode> JSON_CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<String, ChatTemplate> TEMPLATES = new java.util.concurrent.ConcurrentHashMap<>();
+
   static JsonNode read(String name) throws IOException {
+    JsonNode cached = JSON_CACHE.get(name);
+    if (cached != null) {
+      return cached;
+    }
     try (InputStream in = ChatTemplateFamiliesTest.class.getResourceAsStream(DIR + name)) {
-      return JSON.readTree(in);
+      JsonNode n = JSON.readTree(in);
+      JSON_CACHE.put(name, n);
+      return n;
     }
   }
 
@@ -89,7 +98,11 @@ class ChatTemplateFamiliesTest {
   @MethodSource("renderings")
   void rendersLikePythonJinja(String key, JsonNode templateSpec, JsonNode c, JsonNode expected) throws IOException {
     LocalDateTime now = LocalDateTime.parse(read("cases.json").get("now").asText());
-    ChatTemplate t = template(templateSpec, Clock.fixed(now.toInstant(ZoneOffset.UTC), ZoneOffset.UTC));
+    String name = key.substring(0, key.indexOf('/'));
+    if (!TEMPLATES.containsKey(name)) { // parsed once per template
+      TEMPLATES.put(name, template(templateSpec, Clock.fixed(now.toInstant(ZoneOffset.UTC), ZoneOffset.UTC)));
+    }
+    ChatTemplate t = TEMPLATES.get(name);
     List<Map<String, Object>> messages = JSON.convertValue(c.get("messages"), List.class);
     Map<String, Object> extra = new LinkedHashMap<>();
     if (c.has("tools")) {

@@ -131,4 +131,32 @@ class ChatTemplateTest {
     InputException e = assertThrows(InputException.class, () -> ChatTemplate.fromConfig(none, null, null));
     assertTrue(e.getMessage().contains("chat_template"));
   }
+
+  @Test
+  void whatTheEngineCannotDoIsAnErrorWithTheLine() {
+    List<ChatMessage> msgs = List.of(new ChatMessage("user", "x"));
+    InputException e = assertThrows(InputException.class,
+        () -> ChatTemplate.of("ok\n{{ messages | wordwrap }}", null, null).render(msgs, false));
+    assertTrue(e.getMessage().contains("template line 2: no filter named 'wordwrap'"), e.getMessage());
+    e = assertThrows(InputException.class,
+        () -> ChatTemplate.of("{% include 'x' %}", null, null));
+    assertTrue(e.getMessage().contains("unsupported tag 'include'"), e.getMessage());
+    e = assertThrows(InputException.class,
+        () -> ChatTemplate.of("{{ messages[0].content.zfill(3) }}", null, null).render(msgs, false));
+    assertTrue(e.getMessage().contains("str.zfill() is not supported"), e.getMessage());
+    e = assertThrows(InputException.class,
+        () -> ChatTemplate.of("{{ messages[0].nope.deeper }}", null, null).render(msgs, false));
+    assertTrue(e.getMessage().contains("has no attribute 'nope'"), e.getMessage());
+    e = assertThrows(InputException.class, () -> ChatTemplate.of("{% if x %}unclosed", null, null));
+    assertTrue(e.getMessage().contains("missing end tag"), e.getMessage());
+  }
+
+  @Test
+  void slicingNamespaceAndLoopStateLikeJinja2() {
+    // the two constructs Jinjava got wrong: [::-1] and namespace state set inside a loop
+    String tpl = "{%- set ns = namespace(last='') -%}{%- for m in messages[::-1] -%}{{ m.content }}"
+        + "{%- set ns.last = m.content -%}{%- set local = 1 -%}{%- endfor -%}|{{ ns.last }}|{{ local is defined }}";
+    assertEquals("cba|a|False", ChatTemplate.of(tpl, null, null).render(List.of(new ChatMessage("user", "a"),
+        new ChatMessage("assistant", "b"), new ChatMessage("user", "c")), false));
+  }
 }

@@ -35,8 +35,28 @@ public final class EvalCommand implements CliCommand {
   @Option(names = "--samples", defaultValue = "20",
       description = "completions written to eval_samples.jsonl (default: ${DEFAULT-VALUE}; -1 = all)") int samples;
   @Option(names = "--out", description = "where eval.json goes (default: the model folder)") Path out;
+  @Option(names = "--chat-template-kwargs",
+      description = "JSON object of chat-template variables, e.g. '{\"enable_thinking\": false}' (recipe key chat_template_kwargs)")
+  String chatTemplateKwargs;
   @Option(names = "--dtype", defaultValue = "float32",
       description = "weights and activations: float32 or bfloat16 (default: ${DEFAULT-VALUE})") String dtype;
+
+  /** {@code --chat-template-kwargs} JSON text as a map; bad JSON names the option. */
+  @SuppressWarnings("unchecked")
+  static java.util.Map<String, Object> kwargs(String json) {
+    if (json == null || json.isBlank()) {
+      return java.util.Map.of();
+    }
+    try {
+      Object o = new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, Object.class);
+      if (o instanceof java.util.Map<?, ?> m) {
+        return (java.util.Map<String, Object>) m;
+      }
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new io.r1cluster.core.InputException(null, 0, "--chat-template-kwargs", "not JSON: " + e.getOriginalMessage());
+    }
+    throw new io.r1cluster.core.InputException(null, 0, "--chat-template-kwargs", "must be a JSON object");
+  }
 
   @Override
   public Integer call() {
@@ -57,7 +77,8 @@ public final class EvalCommand implements CliCommand {
     }
     try (Models.Loaded m = Models.loadCheckpoint(model, io.r1cluster.core.device.Devices.selected(),
         dtype.equals("bfloat16") ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32)) {
-      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(), prompts, o,
+      Evaluator.Result r = Evaluator.evaluate(m.model(), m.tokenizer(),
+          m.tokenizer().chatTemplate().withKwargs(kwargs(chatTemplateKwargs)), prompts, o,
           out == null ? model : out, System.out);
       SftCommand.printTable(System.out, model.getFileName().toString(), r);
       if (o.n() > 1) {

@@ -53,7 +53,7 @@ public final class SftCommand implements CliCommand {
     List<Prompt> prompts = Datasets.prompts(s.data(), s.data().testSplit()).items();
     Evaluator.Options o = Evaluator.Options.of(s);
     try (Models.Loaded m = Models.loadCheckpoint(modelDir)) {
-      return Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplate(s.model().chatTemplate()), prompts, o,
+      return Evaluator.evaluate(m.model(), m.tokenizer(), m.tokenizer().chatTemplateFor(s.model()), prompts, o,
           modelDir, out);
     }
   }

@@ -8,6 +8,15 @@ final class Ops {
   private Ops() {}
 
   static Object binary(int line, String op, Object a, Object b) {
+    try {
+      return binaryExact(line, op, a, b);
+    } catch (ArithmeticException e) {
+      // Python ints are unbounded; a wrapped long would be a silently different result
+      throw new TemplateException(line, "integer overflow in '" + op + "' (beyond 64-bit integers)");
+    }
+  }
+
+  private static Object binaryExact(int line, String op, Object a, Object b) {
     if (op.equals("~")) {
       return Py.str(a) + Py.str(b);
     }
@@ -22,7 +31,7 @@ final class Ops {
     switch (op) {
       case "+":
         if (nums) {
-          return ints ? (Object) (Py.toLong(a) + Py.toLong(b)) : (Object) (Py.toDouble(a) + Py.toDouble(b));
+          return ints ? (Object) Math.addExact(Py.toLong(a), Py.toLong(b)) : (Object) (Py.toDouble(a) + Py.toDouble(b));
         }
         if (a instanceof String x && b instanceof String y) {
           return x + y;
@@ -38,12 +47,12 @@ final class Ops {
         break;
       case "-":
         if (nums) {
-          return ints ? (Object) (Py.toLong(a) - Py.toLong(b)) : (Object) (Py.toDouble(a) - Py.toDouble(b));
+          return ints ? (Object) Math.subtractExact(Py.toLong(a), Py.toLong(b)) : (Object) (Py.toDouble(a) - Py.toDouble(b));
         }
         break;
       case "*":
         if (nums) {
-          return ints ? (Object) (Py.toLong(a) * Py.toLong(b)) : (Object) (Py.toDouble(a) * Py.toDouble(b));
+          return ints ? (Object) Math.multiplyExact(Py.toLong(a), Py.toLong(b)) : (Object) (Py.toDouble(a) * Py.toDouble(b));
         }
         if (a instanceof String s && Py.isInt(b)) {
           return s.repeat((int) Math.max(0, Py.toLong(b)));
