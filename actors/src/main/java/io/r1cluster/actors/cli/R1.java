@@ -18,7 +18,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = R1.Version.class,
     description = "Train reasoning language models (SFT, GRPO, combined) on a Pekko cluster.",
-    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class, CompletionCommand.class},
+    footer = {"%nExamples:", "  r1 run recipes/demo/pipeline.yaml", "  r1 validate recipes/demo/sft.yaml --learning_rate 1e-5",
+        "  r1 <command> --help"})
 public final class R1 implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -47,6 +49,7 @@ public final class R1 implements Runnable {
       }
       cl.addSubcommand(ann.name(), c);
     }
+    CliExamples.apply(cl);
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           Throwable t = ex;
@@ -68,12 +71,27 @@ public final class R1 implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  /** Version from the jar manifest. */
+  /**
+   * {@code r1 --version}: the project version and build time Maven wrote into {@code build.properties}
+   * (resource filtering, actors/pom.xml), the Java runtime, and the DJL/PyTorch natives' device.
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = R1.class.getPackage().getImplementationVersion();
-      return new String[] {"r1-cluster " + (v == null ? "dev" : v)};
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.InputStream in = R1.class.getResourceAsStream("build.properties")) {
+        if (in != null) {
+          p.load(in);
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("reading build.properties", e);
+      }
+      String v = p.getProperty("version", "");
+      if (v.isEmpty() || v.startsWith("${")) {
+        throw new IllegalStateException("build.properties was not filtered by Maven: run mvn package");
+      }
+      return new String[] {"r1-cluster " + v + " (built " + p.getProperty("built", "?") + ")",
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"};
     }
   }
 }

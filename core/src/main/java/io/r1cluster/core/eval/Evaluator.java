@@ -54,11 +54,12 @@ public final class Evaluator {
 
     /**
      * A recipe's evaluation: {@code eval_num_samples} samples (1 = greedy) at
-     * {@code eval_temperature} / {@code eval_top_p}, completions up to {@code max_completion_length} (at most 512),
-     * {@code per_device_eval_batch_size} prompts per batch when sampling.
+     * {@code eval_temperature} / {@code eval_top_p}, completions up to {@code eval_max_new_tokens}
+     * (default {@code max_completion_length}; no other cap), {@code per_device_eval_batch_size}
+     * prompts per batch when sampling.
      */
     public static Options of(io.r1cluster.core.recipe.RecipeSettings s) {
-      int maxNew = Math.min(s.grpo().maxCompletionLength(), 512);
+      int maxNew = s.eval().maxNewTokens() != null ? s.eval().maxNewTokens() : s.grpo().maxCompletionLength();
       int n = Math.max(1, s.eval().numSamples());
       return n == 1 ? greedy(maxNew)
           : new Options(n, n, s.eval().temperature(), s.eval().topP(), maxNew, s.eval().perDeviceEvalBatchSize() * n,
@@ -98,6 +99,8 @@ public final class Evaluator {
     SamplingParams sp = o.n() == 1 && o.temperature() == 0 ? SamplingParams.greedy(o.maxNewTokens(), eos)
         : new SamplingParams(o.temperature(), o.topP(), 0, 0, o.maxNewTokens(), eos, List.of());
     Sampler sampler = new Sampler(model, ids -> tok.decode(ids, true));
+    int context = model.config().maxPositionEmbeddings();
+    boolean clampNoted = false;
     double sum1 = 0;
     double sumK = 0;
     double fmt = 0;
@@ -115,7 +118,18 @@ public final class Evaluator {
           ids.add(e);
         }
       }
-      List<Completion> comps = sampler.generate(ids, sp, o.seed() + i, 0);
+      int longest = ids.stream().mapToInt(a -> a.length).max().orElse(0);
+      SamplingParams batchSp = sp;
+      if (longest + sp.maxNewTokens() > context) { // as vLLM's max_model_len: prompt + completion fit the context
+        int fit = Math.max(1, context - longest);
+        batchSp = new SamplingParams(sp.temperature(), sp.topP(), sp.topK(), sp.minP(), fit, sp.eosIds(), sp.stop());
+        if (!clampNoted) {
+          log.printf("eval: max_new_tokens %d does not fit max_position_embeddings %d after a %d-token prompt: "
+              + "generating at most %d%n", sp.maxNewTokens(), context, longest, fit);
+          clampNoted = true;
+        }
+      }
+      List<Completion> comps = sampler.generate(ids, batchSp, o.seed() + i, 0);
       List<String> texts = new ArrayList<>();
       List<int[]> cids = new ArrayList<>();
       List<Object> sols = new ArrayList<>();
@@ -154,15 +168,18 @@ public final class Evaluator {
     Result r = new Result(prompts.size(), o.n(), Math.min(o.k(), o.n()), sum1 / np, sumK / np,
         fmt / Math.max(1, samples), len / Math.max(1, samples), (System.nanoTime() - t0) / 1e9);
     if (outDir != null) {
-      write(outDir, r, shown);
+      write(outDir, r, o, shown);
     }
     return r;
   }
 
-  static void write(Path dir, Result r, List<Map<String, Object>> shown) {
+  static void write(Path dir, Result r, Options o, List<Map<String, Object>> shown) {
     try {
       Files.createDirectories(dir);
       ObjectNode n = JSON.valueToTree(r.asMap());
+      n.put("max_new_tokens", o.maxNewTokens());
+      n.put("temperature", o.temperature());
+      n.put("top_p", o.topP());
       Path tmp = dir.resolve(".eval.json.tmp");
       Files.writeString(tmp, JSON.writeValueAsString(n) + "\n");
       Files.move(tmp, dir.resolve("eval.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,

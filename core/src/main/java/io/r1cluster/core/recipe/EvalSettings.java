@@ -9,6 +9,7 @@ package io.r1cluster.core.recipe;
  * @param perDeviceEvalBatchSize {@code per_device_eval_batch_size}
  * @param temperature {@code eval_temperature}: sampling temperature when {@code numSamples > 1}
  * @param topP {@code eval_top_p}: nucleus sampling when {@code numSamples > 1}
+ * @param maxNewTokens {@code eval_max_new_tokens}: longest completion (null = {@code max_completion_length})
  */
 public record EvalSettings(boolean doEval, boolean evalAfterStage, int numSamples, int perDeviceEvalBatchSize,
-    double temperature, double topP) {}
+    double temperature, double topP, Integer maxNewTokens) {}

@@ -311,6 +311,7 @@ public final class RecipeKeys {
     own(TOP, "eval_num_samples", ValueType.INT, "1", "samples per prompt in eval: 1 = greedy pass@1; n > 1 = pass@1 as the mean over n samples (DeepSeek-R1's protocol) and pass@n, plus greedy pass@1");
     own(TOP, "eval_temperature", ValueType.FLOAT, "0.6", "eval sampling temperature when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.6)");
     own(TOP, "eval_top_p", ValueType.FLOAT, "0.95", "eval nucleus sampling when eval_num_samples > 1 (DeepSeek-R1 / open-r1 use 0.95)");
+    own(TOP, "eval_max_new_tokens", ValueType.INT, "max_completion_length", "longest eval completion in tokens (no other cap; at most the model's max_position_embeddings minus the prompt; open-r1's lighteval runs use 32768)");
     own(TOP, "alpha", ValueType.FLOAT, "0.5", "distill: weight of the soft (KL) loss; 1 - alpha on hard-target CE");
     own(TOP, "teacher_model", ValueType.STRING, null, "distill/generate: teacher checkpoint (earlier stage name, path, hub id or demo); default the stage's input model (previous training stage). With teacher_url: the model name sent to the endpoint");
     own(TOP, "teacher_url", ValueType.STRING, null, "generate: OpenAI-compatible endpoint of the teacher, the base URL as the OpenAI client takes it (e.g. http://host:8000/v1; POST {url}/chat/completions) or the full .../chat/completions URL");

@@ -140,7 +140,10 @@ public final class RecipeSettings {
     }
     eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
         r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),
-        r.dbl("eval_temperature", 0.6), r.dbl("eval_top_p", 0.95));
+        r.dbl("eval_temperature", 0.6), r.dbl("eval_top_p", 0.95), r.intOrNull("eval_max_new_tokens"));
+    if (eval.maxNewTokens() != null && eval.maxNewTokens() < 1) {
+      r.error("eval_max_new_tokens", "must be at least 1, got " + eval.maxNewTokens());
+    }
     if (!(eval.temperature() > 0)) {
       r.error("eval_temperature", "must be > 0 (eval_num_samples: 1 means greedy decoding)");
     }
