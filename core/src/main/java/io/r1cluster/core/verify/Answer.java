@@ -111,15 +111,22 @@ sealed interface Answer {
     return a;
   }
 
+  Pattern IN = Pattern.compile("\\\\in(?![a-zA-Z])");
+  Pattern ESCAPED_SPACE = Pattern.compile("(?<!\\\\)\\\\ ");
+  Pattern INTEGER_DOT = Pattern.compile("-?\\d+\\.");
+
   /** Spacing commands and trailing punctuation go; nothing else changes. */
   private static String clean(String s) {
     String t = s.replace("\\quad", " ").replace("\\qquad", " ").replace("\\,", " ").replace("\\;", " ")
         .replace("\\:", " ").replace("~", " ").replace("\\displaystyle", "");
-    t = t.replaceAll("(?<!\\\\)\\\\ ", " ").strip();
+    if (t.contains("\\ ")) {
+      t = ESCAPED_SPACE.matcher(t).replaceAll(" ");
+    }
+    t = t.strip();
     while (t.endsWith(".") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
       t = t.substring(0, t.length() - 1).strip();
     }
-    if (t.matches("-?\\d+\\.")) {
+    if (t.endsWith(".") && INTEGER_DOT.matcher(t).matches()) {
       t = t.substring(0, t.length() - 1);
     }
     while (t.endsWith(",") || t.endsWith(";")) {
@@ -269,7 +276,7 @@ sealed interface Answer {
         return lhs;
       }
       // x \in S → S
-      List<String> in = splitTop(t.replaceAll("\\\\in(?![a-zA-Z])", "\\\\in "), "\\in ");
+      List<String> in = t.contains("\\in") ? splitTop(IN.matcher(t).replaceAll("\\\\in "), "\\in ") : List.of(t);
       if (in.size() == 2) {
         Answer lhs = read(in.get(0));
         if (onlySymbols(lhs)) {

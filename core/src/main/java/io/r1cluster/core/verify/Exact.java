@@ -64,7 +64,7 @@ record Exact(boolean negative, String intDigits, String fracDigits, BigInteger d
     if (t.isEmpty() || t.length() > 4_000_000) {
       return null;
     }
-    if (THOUSANDS.matcher(t).matches()) {
+    if (t.indexOf(',') >= 0 && THOUSANDS.matcher(t).matches()) {
       t = t.replace(",", "");
     }
     Matcher d = DECIMAL.matcher(t);

@@ -132,9 +132,15 @@ public final class Extract {
     Budget.Text text = budget.guard(raw);
     List<Env> envs = envs(text, budget);
     String fallback = null;
+    // the phrase patterns are case-insensitive scans of the whole text: skip them when no
+    // "answer" occurs at all (one lower-casing and one indexOf instead of four regex scans)
+    boolean phrases = raw.toLowerCase(java.util.Locale.ROOT).contains("answer");
     for (int priority : new int[] {0, 50, 100, 200, 300}) {
       budget.check();
-      List<Hit> hits = hits(text, priority, envs, budget);
+      if (!phrases && priority >= 50 && priority <= 200) {
+        continue;
+      }
+      List<Hit> hits = hits(text, priority, envs, budget, phrases);
       hits.sort(Comparator.comparingInt((Hit h) -> h.end).reversed().thenComparingInt(h -> h.start));
       for (Hit h : hits) {
         budget.check();
@@ -277,7 +283,8 @@ public final class Extract {
           end = j + 2;
         }
       }
-      if (end < 0 && (c == '\\' || c == '-') && frac.region(i, n).lookingAt()) {
+      if (end < 0 && (c == '\\' || c == '-') && (text.startsWith("\\frac", i) || text.startsWith("-\\frac", i))
+          && frac.region(i, n).lookingAt()) {
         bodyStart = i;
         bodyEnd = frac.end();
         end = frac.end();
@@ -313,13 +320,13 @@ public final class Extract {
     return c;
   }
 
-  private static List<Hit> hits(Budget.Text text, int priority, List<Env> envs, Budget budget) {
+  private static List<Hit> hits(Budget.Text text, int priority, List<Env> envs, Budget budget, boolean phrases) {
     List<Hit> out = new ArrayList<>();
     switch (priority) {
       case 0 -> {
         // "final answer is X. I hope" (the MATH few-shot phrasing)
         Matcher fm = FINAL_IS_HOPE.matcher(text);
-        while (fm.find()) {
+        while (phrases && fm.find()) {
           budget.check();
           Hit h = after(text, fm.end(), envs, true, 0);
           if (h != null) {
@@ -525,7 +532,12 @@ public final class Extract {
     if (integer != null || decimal != null) {
       String i = integer == null ? "" : integer.replace(",", "").replace(" ", "");
       boolean neg = i.startsWith("-");
-      String digits = (neg ? i.substring(1) : i).replaceFirst("^0+", "");
+      String digits = neg ? i.substring(1) : i;
+      int z = 0;
+      while (z < digits.length() && digits.charAt(z) == '0') {
+        z++;
+      }
+      digits = digits.substring(z);
       if (digits.isEmpty()) {
         digits = "0";
       }

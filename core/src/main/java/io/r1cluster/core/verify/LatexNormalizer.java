@@ -102,6 +102,18 @@ final class LatexNormalizer {
   };
   private static final String[] MALFORMED_TO = {
       "^{$1}", "\\\\sqrt{$1}", "\\\\frac{$1}{$2}", "\\\\frac{$1}{$2}", "\\\\frac{$1}{$2}", "\\\\sqrt{$1}"};
+  /** A substring each {@link #MALFORMED} pattern needs: the pass is skipped without it. */
+  private static final String[] MALFORMED_TRIGGER = {"^", "sqrt", "\\frac", "\\frac", "\\frac", "\\sqrt"};
+
+  /** Whether a unit word can end {@code t} (its last non-blank character is a letter or '.'). */
+  private static boolean endsInWordOrDot(String t) {
+    int i = t.length() - 1;
+    while (i >= 0 && Character.isWhitespace(t.charAt(i))) {
+      i--;
+    }
+    return i >= 0 && (Character.isLetter(t.charAt(i)) || t.charAt(i) == '.' || t.startsWith("cm 2", i - 3)); // "cm 2" is a unit
+  }
+
   private static final Pattern INT_SLASH = Pattern.compile("^(-?\\d+)/(-?\\d+)$");
 
   static String normalize(String s) {
@@ -110,6 +122,12 @@ final class LatexNormalizer {
 
   static String normalize(String s, Boxes boxes) {
     String t = boxed(s, boxes);
+    if (Exact.numeral(t)) {
+      // a plain number: none of the passes below applies except the nits
+      t = t.strip();
+      t = t.startsWith(".") ? "0" + t : t;
+      return t.equals("0.5") ? "\\frac{1}{2}" : t;
+    }
     if (t.length() > Answer.MAX_CHARS) {
       // the passes below are regular expressions: run them only on answer-sized text; a long
       // numeral stays as it is (it compares exactly), anything else is left for Answer to skip
@@ -121,8 +139,12 @@ final class LatexNormalizer {
     // basic LaTeX
     t = t.replace("\\mathrm{T}", "T").replace("\\mathrm{d}", "d").replace("{\\rm d}", "d");
     t = t.replace("\\left[\\begin{matrix}", "\\begin{bmatrix}").replace("\\end{matrix}\\right]", "\\end{bmatrix}");
-    t = LEFT.matcher(t).replaceAll(m -> m.group(1).equals(".") ? "" : Matcher.quoteReplacement(m.group(1)));
-    t = RIGHT.matcher(t).replaceAll(m -> m.group(1).equals(".") ? "" : Matcher.quoteReplacement(m.group(1)));
+    if (t.contains("left")) {
+      t = LEFT.matcher(t).replaceAll(m -> m.group(1).equals(".") ? "" : Matcher.quoteReplacement(m.group(1)));
+    }
+    if (t.contains("right")) {
+      t = RIGHT.matcher(t).replaceAll(m -> m.group(1).equals(".") ? "" : Matcher.quoteReplacement(m.group(1)));
+    }
     t = REMOVE.matcher(t).replaceAll("");
     t = replaceWords(t);
     t = t.replace('\n', ' ').replace('\t', ' ');
@@ -130,11 +152,11 @@ final class LatexNormalizer {
       t = DOUBLE_BACKSLASH_CMD.matcher(t).replaceAll("\\\\");
     }
     // units
-    String u = TRAILING_TEXT.matcher(t).replaceAll("").trim();
+    String u = t.contains("\\text") || t.contains("\\mbox") ? TRAILING_TEXT.matcher(t).replaceAll("").trim() : t;
     if (!u.isEmpty() && !u.equals(t)) {
       t = u;
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && endsInWordOrDot(t); i++) {
       u = UNIT_TAIL.matcher(t).replaceAll("$1");
       if (!u.isEmpty() && !u.equals(t)) {
         t = u;
@@ -150,7 +172,9 @@ final class LatexNormalizer {
     }
     // malformed operators
     for (int i = 0; i < MALFORMED.length; i++) {
-      t = MALFORMED[i][0].matcher(t).replaceAll(MALFORMED_TO[i]);
+      if (t.contains(MALFORMED_TRIGGER[i])) {
+        t = MALFORMED[i][0].matcher(t).replaceAll(MALFORMED_TO[i]);
+      }
     }
     t = t.replace(" sqrt", "\\sqrt");
     t = fixSqrt(t);

@@ -455,7 +455,7 @@ public final class MathVerifier {
         if (d.isExactNumber()) {
           return false; // exact arithmetic, any size: 10^33+1 and 10^33+2 differ by 1
         }
-        if (mode != -1) {
+        if (mode != -1 && d.isNumericFunction(true)) {
           // as SymPy's (a - b).evalf(chop=True) == 0: an absolute threshold on the difference,
           // evaluated with 40 significant digits so that large magnitudes do not round it away
           IExpr n = ev.eval(F.N(d, F.ZZ(40)));
@@ -464,11 +464,22 @@ public final class MathVerifier {
             return mag.isReal() && mag.evalDouble() <= 1e-12;
           }
         }
+        // a polynomial difference is decided by expanding it: zero, or a non-zero polynomial
+        // (cheap; Simplify on a wrong polynomial answer costs tens of milliseconds)
+        IExpr ex = ev.eval(F.Expand(d));
+        if (ex.isZero()) {
+          return true;
+        }
+        IExpr vars = ev.eval(F.Variables(ex));
+        if (vars.isList() && vars.size() > 1 && ((org.matheclipse.core.interfaces.IAST) vars).forAll(IExpr::isSymbol)
+            && ex.isPolynomial(vars) && ex.isFree(IExpr::isInexactNumber, true)) {
+          return false;
+        }
         IExpr s = ev.eval(F.Simplify(d));
         if (s.isZero()) {
           return true;
         }
-        IExpr e = ev.eval(F.Simplify(F.Expand(d)));
+        IExpr e = ev.eval(F.Simplify(ex));
         return e.isZero();
       }));
     }
@@ -557,12 +568,23 @@ public final class MathVerifier {
     return s.percent() ? "(" + t + ")/100" : t;
   }
 
+  /** One parser per CAS thread (building one costs more than most comparisons). */
+  private static final ThreadLocal<TeXParser> TEX = ThreadLocal.withInitial(TeXParser::new);
+
   private static IExpr parseTex(String s) {
-    return new TeXParser().parse(s);
+    try {
+      return TEX.get().parse(s);
+    } catch (RuntimeException | StackOverflowError e) {
+      TEX.remove(); // a fresh parser after a failure, whatever state it left
+      throw e;
+    }
   }
 
   private ExprEvaluator evaluator() {
     if (evaluator == null) {
+      // JAS runs two GCD algorithms on extra threads and keeps the first result: on a reward pool
+      // that already uses every core that only doubles the work
+      org.matheclipse.core.basic.Config.JAS_NO_THREADS = true;
       evaluator = new ExprEvaluator();
       // Symja prints its evaluation messages to stdout/stderr; a failed comparison is "not equal"
       var engine = evaluator.getEvalEngine();
