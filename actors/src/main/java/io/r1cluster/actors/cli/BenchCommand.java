@@ -30,6 +30,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--param", paramLabel = "KEY=VALUE", description = "benchmark-specific parameter")
   Map<String, String> params = new LinkedHashMap<>();
 
+  @Option(names = "--model", paramLabel = "DIR", description = "a checkpoint folder to measure (same as --param model=DIR)")
+  Path model;
+
   static Map<String, Benchmark> all() {
     Map<String, Benchmark> m = new TreeMap<>();
     for (Benchmark b : ServiceLoader.load(Benchmark.class)) {
@@ -49,6 +52,9 @@ public final class BenchCommand implements Callable<Integer> {
     Benchmark b = all.get(name);
     if (b == null) {
       throw new InputException(null, 0, "bench", "unknown benchmark '" + name + "'; known: " + all.keySet());
+    }
+    if (model != null) {
+      params.put("model", model.toString());
     }
     BenchReport r = b.run(new BenchContext(quick, params, System.out));
     System.out.println();

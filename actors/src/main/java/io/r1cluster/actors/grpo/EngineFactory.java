@@ -32,6 +32,20 @@ final class EngineFactory {
         .toList();
   }
 
+  /** Config key: sequences each device's batch runs at once (default {@value RolloutEngine#DEFAULT_BATCH_ROWS}). */
+  static final String BATCH_ROWS = "r1.grpo.rollout.batch-rows";
+
+  /** Config key: swap weights between token steps without draining the batch (PipelineRL); default off. */
+  static final String INFLIGHT = "r1.grpo.rollout.inflight-weight-update";
+
+  static int batchRows(Config config) {
+    int rows = config.hasPath(BATCH_ROWS) ? config.getInt(BATCH_ROWS) : RolloutEngine.DEFAULT_BATCH_ROWS;
+    if (rows < 1) {
+      throw new IllegalArgumentException(BATCH_ROWS + " must be at least 1, got " + rows);
+    }
+    return rows;
+  }
+
   static RolloutEngine build(RunSpec spec, String host, Config config) {
     Path dir;
     try {
@@ -57,7 +71,10 @@ final class EngineFactory {
       aeron = EmbeddedAeron.launch(as);
       channel = WeightChannels.udpSubscription(as, host + ":0", w.controlEndpoint());
     }
-    WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, as, w.publisherId()).start();
-    return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron, devices(config));
+    WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, as, w.publisherId(), w.weightKey());
+    receiver.announced(w.version()); // the spec names the newest version published when it was sent
+    receiver.start();
+    return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron, devices(config), batchRows(config),
+        config.hasPath(INFLIGHT) && config.getBoolean(INFLIGHT));
   }
 }

@@ -76,6 +76,7 @@ public final class GrpoJob implements AutoCloseable {
   final int promptsPerStep;
   final int epochs;
   final int totalSteps;
+  private final long createdNanos = System.nanoTime();
   final Path outputDir;
   final Path tokenizerDir;
   final LearnerCheckpoint.Resume resume;
@@ -308,8 +309,24 @@ public final class GrpoJob implements AutoCloseable {
       return; // simulated run: no model
     }
     SftTrainer.saveFinal(outputDir, policy, tokenizerDir);
+    writeFinalState();
     io.r1cluster.core.train.MetricsLog.plot(outputDir.resolve(SftTrainer.METRICS_FILE), outputDir.resolve("plots"),
         settings.kind() == StageType.COMBINED ? "combined " : "grpo ");
+  }
+
+  /** output_dir/trainer_state.json as open-r1's {@code trainer.save_state()}: log_history and the train_runtime record. */
+  private void writeFinalState() {
+    var history = io.r1cluster.core.train.TrainerState.logHistory(outputDir.resolve(SftTrainer.METRICS_FILE));
+    var last = history.isEmpty() ? null : history.get(history.size() - 1);
+    long step = last == null ? 0 : last.path("step").asLong();
+    var state = io.r1cluster.core.train.TrainerState.of(outputDir.resolve(SftTrainer.METRICS_FILE), step, totalSteps,
+        last == null ? 0 : last.path("epoch").asDouble(), settings.training(),
+        settings.training().perDeviceTrainBatchSize(), null);
+    long ran = step - startStep();
+    io.r1cluster.core.train.TrainerState.appendSummary(state, io.r1cluster.core.train.TrainerState.summary(
+        (System.nanoTime() - createdNanos) / 1e9, ran * promptsPerStep * (long) settings.grpo().numGenerations(), ran,
+        io.r1cluster.core.train.TrainerState.meanLoss((com.fasterxml.jackson.databind.node.ArrayNode) state.get("log_history"))));
+    io.r1cluster.core.train.TrainerState.write(outputDir.resolve(SftTrainer.STATE_FILE), state);
   }
 
   @Override

@@ -15,6 +15,7 @@ import io.r1cluster.core.recipe.GrpoSettings;
 import io.r1cluster.core.recipe.IntervalStrategy;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.ReportTo;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -127,8 +128,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     // built on the learner thread: its constructor runs a backward pass (AdamW defines the gradients)
     this.learner = CompletableFuture.supplyAsync(job.trainer::create, learnerExec);
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
+    ReportTo report = ReportTo.of(job.settings);
+    report.notes().forEach(progress::println);
     this.metrics = new MetricsLog(job.outputDir.resolve(SftTrainer.METRICS_FILE), steps, progress,
-        settings.progressInterval());
+        settings.progressInterval(), report.sinks(job.outputDir, steps));
     this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
     this.logEvery = SftTrainer.interval(t.loggingSteps(), job.totalSteps);
     this.logFirst = t.loggingFirstStep();

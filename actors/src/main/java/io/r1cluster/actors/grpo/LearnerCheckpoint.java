@@ -150,7 +150,10 @@ final class LearnerCheckpoint {
    */
   static void write(GrpoJob job, AdamW optimizer, int step, ObjectNode state) {
     requireFinite(job.policy.toTensors(DType.F32), step);
-    SftTrainer.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, state,
+    ObjectNode full = io.r1cluster.core.train.TrainerState.of(job.outputDir.resolve(SftTrainer.METRICS_FILE), step,
+        job.totalSteps, state.path("epoch").asDouble(), job.settings.training(),
+        job.settings.training().perDeviceTrainBatchSize(), state); // transformers' fields + log_history
+    SftTrainer.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, full,
         job.settings.training().saveTotalLimit());
   }
 

@@ -3,6 +3,7 @@ package io.r1cluster.actors.grpo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.actors.metrics.R1Metrics;
+import io.r1cluster.core.train.MetricsSink;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,6 +23,7 @@ import java.util.Map;
  * {@code staleness/*}, {@code queue/*}, {@code ledger/*}, {@code rollout/tokens_per_s},
  * {@code learner/idle_frac}, {@code weights/push_ms}, {@code weights/version}) and the periodic
  * progress line. Writes are small appends, flushed per line; the learner calls it between steps.
+ * Each step's record also goes to the {@link MetricsSink}s of the recipe's {@code report_to}.
  */
 final class MetricsLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -30,12 +32,19 @@ final class MetricsLog implements AutoCloseable {
   private final long intervalNanos;
   private final long startNanos = System.nanoTime();
   private long lastProgress;
+  private final List<MetricsSink> sinks;
 
   /**
    * Opens {@code file}: a fresh run ({@code keepUpToStep} 0) starts it empty; a resumed run keeps the
    * lines up to its checkpoint's step (dropping those the interrupted run wrote after it) and appends.
    */
   MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval) {
+    this(file, keepUpToStep, progress, interval, List.of());
+  }
+
+  /** {@link #MetricsLog(Path, long, PrintStream, Duration)} that also passes each record to {@code sinks}. */
+  MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval, List<MetricsSink> sinks) {
+    this.sinks = List.copyOf(sinks);
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
       List<String> keep = new ArrayList<>();
@@ -73,6 +82,11 @@ final class MetricsLog implements AutoCloseable {
       out.flush();
     } catch (IOException e) {
       throw new UncheckedIOException("writing metrics.jsonl", e);
+    }
+    if (!sinks.isEmpty()) {
+      Map<String, Object> rec = new LinkedHashMap<>(metrics);
+      rec.put("epoch", epoch);
+      MetricsSink.logAll(sinks, step, rec);
     }
   }
 
@@ -140,6 +154,8 @@ final class MetricsLog implements AutoCloseable {
       out.close();
     } catch (IOException e) {
       throw new UncheckedIOException("closing metrics.jsonl", e);
+    } finally {
+      MetricsSink.closeAll(sinks);
     }
   }
 }

@@ -84,6 +84,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     RunSpec s = j.spec();
     if (spec != null && spec.runId().equals(s.runId())) {
       announced = Math.max(announced, s.weights().version());
+      if (engine != null) {
+        engine.receiver().announced(announced);
+      }
       return this;
     }
     if (spec != null) {
@@ -132,6 +135,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
       return this;
     }
     engine = b.engine();
+    engine.receiver().announced(announced); // versions announced while it booted
     resources.rollout().complete(engine);
     return this;
   }
@@ -139,6 +143,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
   private Behavior<Command> onAnnounced(WeightsAnnounced a) {
     if (spec != null && spec.runId().equals(a.runId())) {
       announced = Math.max(announced, a.version());
+      if (engine != null) {
+        engine.receiver().announced(announced); // the receiver swaps only to announced versions
+      }
     }
     return this;
   }

@@ -22,6 +22,8 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 final class RewardPool {
   static final int PER_WORKER = 4;
+  /** Asks that may wait for a worker at once; more fail at once (the stream's in-flight budget keeps far below). */
+  static final int MAX_WAITERS = 4096;
   private final Map<ActorRef<RewardWorker.Command>, Integer> outstanding = new LinkedHashMap<>();
   private final ArrayDeque<CompletableFuture<ActorRef<RewardWorker.Command>>> waiters =
       new ArrayDeque<>();
@@ -51,6 +53,11 @@ final class RewardPool {
         return CompletableFuture.completedFuture(w);
       }
       CompletableFuture<ActorRef<RewardWorker.Command>> f = new CompletableFuture<>();
+      waiters.removeIf(CompletableFuture::isDone); // timed-out asks
+      if (waiters.size() >= MAX_WAITERS) {
+        return CompletableFuture.failedFuture(new IllegalStateException(
+            "reward pool: " + MAX_WAITERS + " asks already wait for a worker"));
+      }
       waiters.add(f);
       return f.orTimeout(wait.toNanos(), TimeUnit.NANOSECONDS);
     }

@@ -3,9 +3,13 @@ package io.r1cluster.actors.grpo;
 import io.r1cluster.actors.serialization.KryoMessage;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.ScoredGroup;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -23,6 +27,11 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * Receptionist under {@link #KEY}; the GRPO stream ({@link GrpoStream}) asks the pool the
  * Receptionist lists. The scorer never throws (a failing function gives NaN cells); should scoring
  * fail anyway, the reply is a typed {@link ScoreFailed} and the prompt is re-dispatched.
+ *
+ * <p>Bounded: a group not scored within {@code r1.grpo.reward.scoring-timeout} is answered with "no
+ * score" (every reward NaN, {@link io.r1cluster.core.reward.RewardScorer#noScore}), the scoring
+ * thread is interrupted, and the worker goes on with the next group (a late result is dropped). At
+ * most {@code r1.grpo.reward.max-waiting} requests wait; more are refused with {@link ScoreFailed}.
  */
 public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
@@ -52,7 +61,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   /** Scoring failed; the prompt is re-dispatched. */
   public record ScoreFailed(long dispatchId, String reason) implements Reply, KryoMessage {}
 
-  private record Done(Score request, ScoredGroup scored, Throwable error)
+  private record Done(long attempt, Score request, ScoredGroup scored, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
 
   public static Behavior<Command> create() {
@@ -62,15 +71,31 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     });
   }
 
+  /** Config keys (reference.conf). */
+  static final String SCORING_TIMEOUT = GrpoActorSettings.PATH + ".reward.scoring-timeout";
+  static final String MAX_WAITING = GrpoActorSettings.PATH + ".reward.max-waiting";
+
   private final Executor executor;
   private final NodeResources resources;
   private final ArrayDeque<Score> waiting = new ArrayDeque<>();
+  private final Duration scoringTimeout;
+  private final int maxWaiting;
   private boolean busy;
+  private long attempt;
+  private final AtomicReference<Thread> scoringThread = new AtomicReference<>();
+  private long timedOut;
 
   private RewardWorker(ActorContext<Command> ctx) {
     super(ctx);
     this.executor = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.REWARD_DISPATCHER));
     this.resources = NodeResources.get(ctx.getSystem());
+    com.typesafe.config.Config c = ctx.getSystem().settings().config();
+    this.scoringTimeout = c.getDuration(SCORING_TIMEOUT);
+    this.maxWaiting = c.getInt(MAX_WAITING);
+    if (scoringTimeout.isNegative() || scoringTimeout.isZero() || maxWaiting < 0) {
+      throw new io.r1cluster.core.InputException(null, 0, SCORING_TIMEOUT + " / " + MAX_WAITING,
+          "need a positive timeout and a non-negative queue bound, got " + scoringTimeout + " / " + maxWaiting);
+    }
   }
 
   @Override
@@ -83,6 +108,10 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   private Behavior<Command> onScore(Score s) {
     if (busy) {
+      if (waiting.size() >= maxWaiting) {
+        s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward worker busy: " + maxWaiting + " requests already waiting"));
+        return this;
+      }
       waiting.add(s);
     } else {
       start(s);
@@ -92,14 +121,37 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   private void start(Score s) {
     busy = true;
-    CompletableFuture<ScoredGroup> work = resources.reward().thenApplyAsync(scorer -> scorer.score(s.group()), executor);
-    getContext().pipeToSelf(work, (ok, err) -> new Done(s, ok, err));
+    long a = ++attempt;
+    CompletableFuture<ScoredGroup> work = resources.reward().thenApplyAsync(scorer -> {
+      scoringThread.set(Thread.currentThread());
+      try {
+        return scorer.score(s.group());
+      } finally {
+        scoringThread.compareAndSet(Thread.currentThread(), null);
+        Thread.interrupted(); // an interrupt meant for this group must not hit the next task on this thread
+      }
+    }, executor).orTimeout(scoringTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    getContext().pipeToSelf(work, (ok, err) -> new Done(a, s, ok, err));
   }
 
   private Behavior<Command> onDone(Done done) {
+    if (done.attempt() != attempt) {
+      return this; // a late result of a group already answered
+    }
     busy = false;
     Score s = done.request();
-    if (done.error() != null) {
+    Throwable err = done.error() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
+        ? ce.getCause() : done.error();
+    if (err instanceof TimeoutException) {
+      timedOut++;
+      Thread stuck = scoringThread.getAndSet(null);
+      if (stuck != null) {
+        stuck.interrupt();
+      }
+      getContext().getLog().warn("scoring prompt {} did not finish within {}: no score for its group ({} so far)",
+          s.group().prompt().id(), scoringTimeout, timedOut);
+      s.replyTo().tell(new Scored(s.dispatchId(), resources.reward().join().noScore(s.group())));
+    } else if (done.error() != null) {
       getContext().getLog().warn("scoring prompt {} failed: {}", s.group().prompt().id(), done.error().toString());
       s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward: " + done.error()));
     } else {

@@ -3,6 +3,9 @@ package io.r1cluster.actors.grpo;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -17,6 +20,30 @@ public interface RolloutBackend extends AutoCloseable {
    * most {@code wait}).
    */
   Group generate(Prompt prompt, long seed, long minVersion, Duration wait) throws TimeoutException, InterruptedException;
+
+  /**
+   * The same group without holding a generation thread for it: a batched backend ({@link RolloutEngine})
+   * puts its G sequences into the node's running batch and completes the future when the last one
+   * finishes; others run {@link #generate} on {@code slots}. Fails with the exceptions of
+   * {@link #generate}.
+   */
+  default CompletableFuture<Group> submit(Prompt prompt, long seed, long minVersion, Duration wait, Executor slots) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return generate(prompt, seed, minVersion, wait);
+      } catch (TimeoutException | InterruptedException e) {
+        throw new CompletionException(e);
+      }
+    }, slots);
+  }
+
+  /**
+   * True when {@link #submit} costs no generation thread (requests are batched): an entity then runs
+   * every request it gets at once, and the node's batch, not its slots, decides the throughput.
+   */
+  default boolean batched() {
+    return false;
+  }
 
   @Override
   void close();

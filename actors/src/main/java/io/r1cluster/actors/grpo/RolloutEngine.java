@@ -8,6 +8,7 @@ import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.generate.BatchEngine;
 import io.r1cluster.core.generate.Sampler;
 import io.r1cluster.core.generate.SamplingParams;
 import io.r1cluster.core.model.Qwen2Config;
@@ -21,54 +22,63 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 
 /**
- * One node's generation engine: the policy model, the tokenizer and the {@link WeightReceiver}
- * that feeds it. Shared by the {@link RolloutWorker} entities of the node; all methods block and
- * run on the rollout dispatcher, never on an actor thread.
+ * One node's generation engine: the tokenizer, the {@link WeightReceiver} and one continuously
+ * batched {@link BatchEngine} per device, shared by every {@link RolloutWorker} entity of the node
+ * (and the generate stage's teacher requests, which reach it through those entities). A request
+ * puts the G sequences of its prompt into the running batch of the least-loaded device, where they
+ * join at the next token step beside every other request of the node; so a node's throughput does
+ * not depend on how many groups it was handed one by one, nor on how many threads handed them.
  *
- * <p>Weights are swapped between generations only: a generation holds the read lock on the model
- * it started with; {@link #swapToLatest()} builds the new model from a complete, CRC-verified
- * snapshot outside the lock and exchanges it under the write lock. A generation therefore never
- * sees a half-written model, and every completion of a group carries one policy version.
+ * <p>Weights: {@link #swapToLatest()} builds a model per device from a complete, CRC-verified
+ * snapshot (off the engine threads) and hands it to each engine, which swaps it in between token
+ * steps — after draining its running sequences (default: every completion of a group comes from one
+ * version), or at once with {@code inflightWeightUpdate} (PipelineRL: a completion then carries the
+ * oldest version that wrote any of its tokens). A request made after the swap call is generated
+ * entirely by the new version or a newer one.
  */
 public final class RolloutEngine implements RolloutBackend {
+  /** Sequences one device's batch runs at once, unless configured ({@code r1.grpo.rollout.batch-rows}). */
+  static final int DEFAULT_BATCH_ROWS = 256;
+
   private final Qwen2Config config;
   private final Tokenizer tokenizer;
   private final ChatTemplate template;
   private final RunSpec.Sampling sampling;
   private final List<Integer> eosIds;
+  private final SamplingParams params;
   private final WeightReceiver receiver;
   private final AutoCloseable transport;
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final BatchEngine.Options batchOptions;
   private final Object swapLock = new Object();
-  /** One model per device, same weights and version; models[i] lives on devices.get(i). */
-  private volatile Qwen2Model[] models;
+  /** One engine per device (created with the first snapshot); engines[i] runs on devices.get(i). */
+  private volatile BatchEngine[] engines;
+  /** Newest version handed to the engines, -1 before the first snapshot arrived. */
   private volatile long version = -1;
   private boolean closed;
   /**
    * Where the models, KV caches and inputs live: one device normally; with {@code member --gpus 0,1}
-   * one model per GPU, and each generation (a batch of its own) takes a GPU no other generation uses.
+   * one model (and one running batch) per GPU.
    */
   private final List<Device> devices;
-  private final java.util.concurrent.BlockingQueue<Integer> freeDevices = new java.util.concurrent.LinkedBlockingQueue<>();
 
   RolloutEngine(Qwen2Config config, Tokenizer tokenizer, ChatTemplate template, RunSpec.Sampling sampling,
       WeightReceiver receiver, AutoCloseable transport) {
     this(config, tokenizer, template, sampling, receiver, transport,
-        List.of(io.r1cluster.core.device.Devices.selected()));
+        List.of(io.r1cluster.core.device.Devices.selected()), DEFAULT_BATCH_ROWS, false);
   }
 
   RolloutEngine(Qwen2Config config, Tokenizer tokenizer, ChatTemplate template, RunSpec.Sampling sampling,
-      WeightReceiver receiver, AutoCloseable transport, List<Device> devices) {
+      WeightReceiver receiver, AutoCloseable transport, List<Device> devices, int batchRows, boolean inflightWeightUpdate) {
     if (devices.isEmpty()) {
       throw new IllegalArgumentException("a rollout engine needs at least one device");
     }
     this.devices = List.copyOf(devices);
-    for (int i = 0; i < devices.size(); i++) {
-      freeDevices.add(i);
-    }
     this.transport = transport;
     this.config = config;
     this.tokenizer = tokenizer;
@@ -85,9 +95,23 @@ public final class RolloutEngine implements RolloutBackend {
       });
     }
     this.eosIds = List.copyOf(eos);
+    this.params = new SamplingParams(sampling.temperature(), sampling.topP(), Math.max(0, sampling.topK()),
+        sampling.minP(), sampling.maxCompletionLength(), eosIds, List.of());
+    this.batchOptions = new BatchEngine.Options(Math.max(batchRows, sampling.numGenerations()),
+        sampling.maxPromptLength() + sampling.maxCompletionLength(), inflightWeightUpdate);
   }
 
-  /** Policy version of the model in use, -1 before the first snapshot arrived. */
+  /**
+   * An engine on the process's device fed by {@code receiver} (benchmarks and tools; a node builds
+   * its engine from the run spec). Takes ownership of the tokenizer, receiver and transport.
+   */
+  public static RolloutEngine open(Qwen2Config config, Tokenizer tokenizer, ChatTemplate template, RunSpec.Sampling sampling,
+      WeightReceiver receiver, AutoCloseable transport, int batchRows, boolean inflightWeightUpdate) {
+    return new RolloutEngine(config, tokenizer, template, sampling, receiver, transport,
+        List.of(io.r1cluster.core.device.Devices.selected()), batchRows, inflightWeightUpdate);
+  }
+
+  /** Policy version most recently handed to the engines, -1 before the first snapshot arrived. */
   public long version() {
     return version;
   }
@@ -97,40 +121,101 @@ public final class RolloutEngine implements RolloutBackend {
     return receiver;
   }
 
+  /** The batch settings of each device's engine. */
+  public BatchEngine.Options batchOptions() {
+    return batchOptions;
+  }
+
+  /** Device {@code i}'s batch engine, null before the first snapshot. */
+  BatchEngine batchEngine(int i) {
+    BatchEngine[] es = engines;
+    return es == null ? null : es[i];
+  }
+
+  /** Counters of each device's batch engine (empty before the first snapshot). */
+  public List<BatchEngine.Stats> stats() {
+    BatchEngine[] es = engines;
+    return es == null ? List.of() : Arrays.stream(es).map(BatchEngine::stats).toList();
+  }
+
   /**
-   * Generates {@code sampling.numGenerations} completions of one prompt with the newest complete
-   * weights, waiting (on this thread) until a version ≥ {@code minVersion} has arrived.
+   * Generates {@code sampling.numGenerations} completions of one prompt, blocking this thread:
+   * {@link #submit} with the waiting for weights done here.
    *
-   * @throws TimeoutException when no such version arrives within {@code wait}
+   * @throws TimeoutException when no version ≥ {@code minVersion} arrives within {@code wait}
    */
   @Override
   public Group generate(Prompt prompt, long seed, long minVersion, Duration wait) throws TimeoutException,
       InterruptedException {
-    NoGrad.onThisThread();
-    awaitVersion(minVersion, wait);
-    int[] promptIds = encode(prompt);
-    int d = devices.size() == 1 ? 0 : freeDevices.take(); // one device: generations share it (as before)
-    lock.readLock().lock();
     try {
-      Qwen2Model m = models[d];
-      long v = version;
-      SamplingParams sp = new SamplingParams(sampling.temperature(), sampling.topP(), Math.max(0, sampling.topK()),
-          sampling.minP(), sampling.maxCompletionLength(), eosIds, List.of());
-      List<int[]> batch = new ArrayList<>();
-      for (int i = 0; i < sampling.numGenerations(); i++) {
-        batch.add(promptIds);
+      return submit(prompt, seed, minVersion, wait, Runnable::run).get();
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      if (c instanceof TimeoutException t) {
+        throw t;
       }
-      List<Completion> cs = new Sampler(m, ids -> tokenizer.decode(ids, true)).generate(batch, sp, seed, v);
-      return new Group(prompt, promptIds, cs, v);
-    } finally {
-      lock.readLock().unlock();
-      if (devices.size() > 1) {
-        freeDevices.add(d);
+      if (c instanceof RuntimeException r) {
+        throw r;
       }
+      throw new IllegalStateException(c);
     }
   }
 
-  /** The devices this engine generates on (one model each). */
+  /**
+   * Puts the {@code sampling.numGenerations} sequences of one prompt (row i seeded
+   * {@code Sampler.rowSeed(seed, i)}) into the running batch of the least-loaded device and completes
+   * when all have finished. Waiting for a version ≥ {@code minVersion} (and building its models), when
+   * needed, runs on {@code slots}; the generation itself holds no thread.
+   */
+  @Override
+  public CompletableFuture<Group> submit(Prompt prompt, long seed, long minVersion, Duration wait, Executor slots) {
+    CompletableFuture<Void> ready;
+    if (version >= Math.max(0, minVersion) && receiver.latestVersion() <= version) {
+      ready = CompletableFuture.completedFuture(null);
+    } else {
+      ready = CompletableFuture.runAsync(() -> {
+        NoGrad.onThisThread();
+        try {
+          awaitVersion(minVersion, wait);
+        } catch (TimeoutException | InterruptedException e) {
+          throw new CompletionException(e);
+        }
+      }, slots);
+    }
+    return ready.thenCompose(x -> submitGroup(prompt, seed));
+  }
+
+  @Override
+  public boolean batched() {
+    return true;
+  }
+
+  private CompletableFuture<Group> submitGroup(Prompt prompt, long seed) {
+    int[] promptIds = encode(prompt);
+    BatchEngine[] es = engines;
+    if (es == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("rollout engine closed"));
+    }
+    BatchEngine e = es[0];
+    for (BatchEngine x : es) {
+      if (x.load() < e.load()) {
+        e = x;
+      }
+    }
+    List<BatchEngine.Request> rs = new ArrayList<>();
+    for (int i = 0; i < sampling.numGenerations(); i++) {
+      rs.add(new BatchEngine.Request(promptIds, params, Sampler.rowSeed(seed, i), null));
+    }
+    List<BatchEngine.Handle> hs = e.submitAll(rs);
+    return CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
+        .thenApply(x -> {
+          List<Completion> cs = hs.stream().map(h -> h.result().join()).toList();
+          return new Group(prompt, promptIds, cs, cs.get(0).policyVersion());
+        });
+  }
+
+  /** The devices this engine generates on (one model and one running batch each). */
   public List<Device> devices() {
     return devices;
   }
@@ -157,7 +242,10 @@ public final class RolloutEngine implements RolloutBackend {
     }
   }
 
-  /** Swaps in the receiver's latest complete snapshot if it is newer than the model in use. */
+  /**
+   * Hands the receiver's latest complete snapshot to every device's engine if it is newer than the
+   * one they have (the engines swap it in between token steps).
+   */
   public void swapToLatest() {
     synchronized (swapLock) {
       if (closed || receiver.latestVersion() <= version) {
@@ -181,32 +269,35 @@ public final class RolloutEngine implements RolloutBackend {
                 bf16 ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32);
           }
         } catch (RuntimeException e) {
-          closeAll(fresh);
+          for (Qwen2Model m : fresh) {
+            if (m != null) {
+              m.close();
+            }
+          }
           throw e;
         }
         v = lease.version();
       }
-      Qwen2Model[] old;
-      lock.writeLock().lock();
-      try {
-        old = models;
-        models = fresh;
-        version = v;
-      } finally {
-        lock.writeLock().unlock();
+      if (engines == null) {
+        BatchEngine[] es = new BatchEngine[fresh.length];
+        for (int i = 0; i < fresh.length; i++) {
+          es[i] = new BatchEngine(fresh[i], true, v, ids -> tokenizer.decode(ids, true), batchOptions,
+              "rollout-" + devices.get(i));
+        }
+        engines = es;
+      } else {
+        for (int i = 0; i < fresh.length; i++) {
+          engines[i].updateWeights(fresh[i], v);
+        }
       }
-      closeAll(old);
+      version = v;
     }
   }
 
-  /** The weights in use, as float32 tensors (tests compare them bit for bit). */
+  /** The newest weights handed to the engines, as float32 tensors (tests compare them bit for bit). */
   public List<TensorData> weights() {
-    lock.readLock().lock();
-    try {
-      return models == null ? List.of() : models[0].toTensors(DType.F32);
-    } finally {
-      lock.readLock().unlock();
-    }
+    BatchEngine[] es = engines;
+    return es == null ? List.of() : es[0].withModel(m -> m.toTensors(DType.F32)).join();
   }
 
   @Override
@@ -219,24 +310,14 @@ public final class RolloutEngine implements RolloutBackend {
       } catch (Exception e) {
         // closing on shutdown: nothing left to do with a failure
       }
-      lock.writeLock().lock();
-      try {
-        closeAll(models);
-        models = null;
-      } finally {
-        lock.writeLock().unlock();
-      }
-      tokenizer.close();
-    }
-  }
-
-  private static void closeAll(Qwen2Model[] ms) {
-    if (ms != null) {
-      for (Qwen2Model m : ms) {
-        if (m != null) {
-          m.close();
+      BatchEngine[] es = engines;
+      engines = null;
+      if (es != null) {
+        for (BatchEngine e : es) {
+          e.close(); // fails what still runs, closes the models
         }
       }
+      tokenizer.close();
     }
   }
 }

@@ -18,13 +18,13 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * One generation slot: a Cluster Sharding entity ({@link #TYPE_KEY}, ids {@code rollout-0 …}) on
- * the nodes with the {@code rollout} role. The GRPO stream ({@link GrpoStream}) asks it for the
- * group of one prompt; it samples the G completions with the node's {@link RolloutEngine} on the
- * node's generation slots ({@link NodeResources#slots()}: {@code rollout.slots} threads, or the
- * recipe's {@code cluster.rollout_slots}; never on its own thread), runs at most
- * {@code r1.grpo.rollout.max-in-flight} generations at once (0: as many as the node has slots;
- * further requests wait in order) and replies with the {@link Generated}
+ * A routing point for generation: a Cluster Sharding entity ({@link #TYPE_KEY}, ids {@code rollout-0 …})
+ * on the nodes with the {@code rollout} role. The GRPO stream ({@link GrpoStream}) asks it for the
+ * group of one prompt; it submits the G completions to the node's {@link RolloutEngine}, whose one
+ * running batch per device every entity of the node shares (waiting for weights runs on the node's
+ * slots, {@link NodeResources#slots()}; never on the entity's thread). It runs at most
+ * {@code r1.grpo.rollout.max-in-flight} requests at once (0: all of them with the batched engine, the
+ * node's slots with a simulated backend; further requests wait in order) and replies with the {@link Generated}
  * group, or a typed {@link GenerateFailed} (no weights in time, an engine error, the entity moved,
  * the node serves another run): the stream then hands the prompt back to the ledger for re-dispatch.
  * The pipeline's generate stage asks the same entities for its teacher's answers.
@@ -108,9 +108,20 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return this;
   }
 
-  /** Generations this entity runs at once: max-in-flight, or the node's slots (1 until they are known). */
+  /**
+   * Generations this entity runs at once: max-in-flight; else every request it gets once the node's
+   * engine is known to batch (the stream's in-flight budget bounds them); else the node's slots (1
+   * until they are known).
+   */
   private int cap() {
-    return maxInFlight > 0 ? maxInFlight : Math.max(1, resources.slotCount());
+    if (maxInFlight > 0) {
+      return maxInFlight;
+    }
+    CompletableFuture<RolloutBackend> b = resources.rollout();
+    if (b.isDone() && !b.isCompletedExceptionally() && b.join().batched()) {
+      return Integer.MAX_VALUE;
+    }
+    return Math.max(1, resources.slotCount());
   }
 
   /**
@@ -134,16 +145,21 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private void start(Generate g) {
     running.put(g.dispatchId(), g);
-    CompletableFuture<Done> work = resources.slots().thenCompose(slots -> resources.rollout(g.runId()).thenApplyAsync(engine -> {
+    CompletableFuture<Done> work = resources.slots().thenCompose(slots -> resources.rollout(g.runId()).thenCompose(engine -> {
       long t0 = System.nanoTime();
+      CompletableFuture<Group> group;
       try {
-        Group group = engine.generate(g.prompt(), g.seed(), g.minVersion(), waitForWeights);
-        return new Done(g, group, System.nanoTime() - t0, null);
-      } catch (Exception | Error e) {
-        return new Done(g, null, 0, e);
+        group = engine.submit(g.prompt(), g.seed(), g.minVersion(), waitForWeights, slots);
+      } catch (RuntimeException e) {
+        group = CompletableFuture.failedFuture(e);
       }
-    }, slots));
-    getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new Done(g, null, 0, err));
+      return group.handle((grp, err) -> new Done(g, grp, System.nanoTime() - t0, err == null ? null : unwrap(err)));
+    }));
+    getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new Done(g, null, 0, unwrap(err)));
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
   private Behavior<Command> onDone(Done done) {

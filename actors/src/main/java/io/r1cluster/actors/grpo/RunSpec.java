@@ -87,7 +87,30 @@ public record RunSpec(
    * @param controlEndpoint the learner's MDC control endpoint {@code host:port} (UDP)
    * @param publisherId the only publisher id receivers accept
    * @param version the newest version published so far
+   * @param key the run's weight-stream key ({@link io.r1cluster.actors.transport.WeightKey}, 32 bytes): every
+   *     message on the stream carries an HMAC-SHA256 tag under it. Secret: never printed by {@link #toString()}.
    */
-  public record WeightSource(String transport, String aeronDir, String controlEndpoint, long publisherId, long version)
-      implements KryoMessage {}
+  public record WeightSource(String transport, String aeronDir, String controlEndpoint, long publisherId, long version,
+      byte[] key) implements KryoMessage {
+
+    public WeightSource {
+      key = io.r1cluster.actors.transport.WeightKey.of(key).bytes(); // checks the length, keeps a private copy
+    }
+
+    /** The key, as the transport takes it. */
+    public io.r1cluster.actors.transport.WeightKey weightKey() {
+      return io.r1cluster.actors.transport.WeightKey.of(key);
+    }
+
+    /** The same source, announcing {@code newest} as the newest version published. */
+    public WeightSource withVersion(long newest) {
+      return new WeightSource(transport, aeronDir, controlEndpoint, publisherId, newest, key);
+    }
+
+    @Override
+    public String toString() {
+      return "WeightSource[" + transport + ", aeronDir=" + aeronDir + ", control=" + controlEndpoint
+          + ", publisher=" + publisherId + ", version=" + version + ", key=redacted]";
+    }
+  }
 }

@@ -2,6 +2,7 @@ package io.r1cluster.actors.serialization;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.ImmutableCollectionsSerializers;
+import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.serializers.RecordSerializer;
 import io.r1cluster.actors.transport.ChunkRange;
 import io.r1cluster.actors.transport.ResendRequest;
@@ -174,8 +175,11 @@ public final class KryoRegistry {
 
   @SuppressWarnings({"rawtypes", "unchecked"})
   private static void register(Kryo kryo, Entry e) {
+    Serializer bounded = BoundedReads.forType(kryo, e.type());
     if (e.type().isRecord()) {
       kryo.register(e.type(), new RecordSerializer(e.type()), e.id());
+    } else if (bounded != null) {
+      kryo.register(e.type(), bounded, e.id()); // lengths from the wire checked before allocating
     } else {
       kryo.register(e.type(), e.id());
     }

@@ -31,6 +31,10 @@ import org.apache.pekko.serialization.JSerializer;
  * <p>Configured in {@code reference.conf} as serializer {@code r1-kryo}, bound to
  * {@link KryoMessage} and the core data records. Extra classes (tests, plug-ins) can be registered
  * with {@code r1.serialization.kryo.extra-registrations { "fully.qualified.Name" = 10001 }}.
+ *
+ * <p>Reading is bounded ({@link BoundedReads}): an array, collection or string length from the wire
+ * beyond {@code r1.serialization.kryo.max-length}, or beyond what the message's remaining bytes can
+ * hold, is rejected before anything is allocated.
  */
 public final class KryoSerializer extends JSerializer {
 
@@ -44,6 +48,7 @@ public final class KryoSerializer extends JSerializer {
 
   private final ExtendedActorSystem system;
   private final List<KryoRegistry.Entry> extra;
+  private final int maxLength;
   private volatile ActorRefResolver resolver;
   private final Pool<Holder> pool;
 
@@ -51,10 +56,11 @@ public final class KryoSerializer extends JSerializer {
   private static final class Holder {
     final Kryo kryo;
     Output output = new Output(INITIAL_BUFFER, -1);
-    final Input input = new Input();
+    final Input input;
 
-    Holder(Kryo kryo) {
+    Holder(Kryo kryo, int maxLength) {
       this.kryo = kryo;
+      this.input = new BoundedReads.BoundedInput(maxLength);
     }
   }
 
@@ -70,10 +76,11 @@ public final class KryoSerializer extends JSerializer {
   public KryoSerializer(ExtendedActorSystem system) {
     this.system = system;
     this.extra = extraRegistrations(system.settings().config(), system.dynamicAccess().classLoader());
+    this.maxLength = maxLength(system.settings().config());
     this.pool = new Pool<>(true, false, 64) {
       @Override
       protected Holder create() {
-        return new Holder(newKryo());
+        return new Holder(newKryo(), maxLength);
       }
     };
   }
@@ -94,6 +101,16 @@ public final class KryoSerializer extends JSerializer {
       resolver = r;
     }
     return r;
+  }
+
+  /** {@code r1.serialization.kryo.max-length}: the longest array, collection or string accepted from the wire. */
+  static int maxLength(Config config) {
+    String path = "r1.serialization.kryo.max-length";
+    int n = config.hasPath(path) ? config.getInt(path) : 16 * 1024 * 1024;
+    if (n < 1) {
+      throw new IllegalArgumentException(path + " must be at least 1, got " + n);
+    }
+    return n;
   }
 
   static List<KryoRegistry.Entry> extraRegistrations(Config config, ClassLoader loader) {

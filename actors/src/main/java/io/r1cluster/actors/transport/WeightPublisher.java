@@ -23,6 +23,8 @@ import org.agrona.concurrent.IdleStrategy;
  * MANIFEST, then every tensor cut into CHUNKs of {@link #chunkSize()} bytes (one Aeron frame each,
  * written in place with {@code tryClaim} — no allocation per chunk), then a COMMIT trailer with
  * per-tensor CRC32C (derived from the chunk CRCs, so each byte is checksummed once, hot in cache).
+ * Every message carries an HMAC-SHA256 tag keyed with the run's {@link WeightKey}; chunk tags are
+ * computed once per retained snapshot and reused by resends.
  *
  * <p>The latest snapshot is retained so {@link #resend(ResendRequest)} can republish parts of it for a
  * receiver that missed chunks or joined late. Snapshots are immutable; the publisher only reads them.
@@ -61,13 +63,18 @@ public final class WeightPublisher implements AutoCloseable {
   private final CRC32C crc = new CRC32C();
   private final ExpandableArrayBuffer control = new ExpandableArrayBuffer(64 * 1024);
   private final Crc32c.Combiner fullChunk;
+  private final WeightKey.Tagger tagger;
+  private final org.agrona.concurrent.UnsafeBuffer headerScratch =
+      new org.agrona.concurrent.UnsafeBuffer(new byte[CHUNK_HEADER_LENGTH]);
 
   // the retained latest snapshot and what was derived from it
   private WeightSnapshot retained;
   private SnapshotLayout layout;
   private ByteBuffer[] views;
   private int[] chunkCrc;
+  private byte[] chunkTag;
   private BitSet crcKnown;
+  private BitSet tagKnown;
 
   private long chunksSent;
   private long bytesSent;
@@ -76,8 +83,9 @@ public final class WeightPublisher implements AutoCloseable {
   private long resends;
   private int corruptChunkForTest = -1;
 
-  private WeightPublisher(Publication publication, long publisherId, AeronSettings settings) {
+  private WeightPublisher(Publication publication, long publisherId, AeronSettings settings, WeightKey key) {
     this.publication = publication;
+    this.tagger = key.tagger();
     this.publisherId = publisherId;
     int size = publication.maxPayloadLength() - CHUNK_HEADER_LENGTH;
     this.chunkSize = size & ~63; // keep chunk boundaries 64-byte aligned in the tensors
@@ -88,14 +96,22 @@ public final class WeightPublisher implements AutoCloseable {
   /**
    * Adds a publication on {@code channel} ({@link WeightChannels#ipc} or
    * {@link WeightChannels#udpPublication}) and stream {@link AeronSettings#streamId()}, with a
-   * fresh random publisher id.
+   * fresh random publisher id, tagging every message with {@code key} (give receivers the same key).
    */
-  public static WeightPublisher create(Aeron aeron, String channel, AeronSettings settings) {
+  public static WeightPublisher create(Aeron aeron, String channel, AeronSettings settings, WeightKey key) {
     long id;
     do {
       id = ThreadLocalRandom.current().nextLong();
     } while (id == 0);
-    return new WeightPublisher(aeron.addPublication(channel, settings.streamId()), id, settings);
+    return new WeightPublisher(aeron.addPublication(channel, settings.streamId()), id, settings, key);
+  }
+
+  /**
+   * A publisher that claims someone else's publisher id on its own exclusive publication: what an
+   * attacker who sniffed the id can do. Tests only.
+   */
+  static WeightPublisher impersonate(Aeron aeron, String channel, AeronSettings settings, WeightKey key, long publisherId) {
+    return new WeightPublisher(aeron.addExclusivePublication(channel, settings.streamId()), publisherId, settings, key);
   }
 
   /** Random id written into every message; receivers accept only the id they were told. */
@@ -189,13 +205,16 @@ public final class WeightPublisher implements AutoCloseable {
     views = v;
     if (chunkCrc == null || chunkCrc.length < l.totalChunks()) {
       chunkCrc = new int[l.totalChunks()];
+      chunkTag = new byte[l.totalChunks() * TAG_LENGTH];
     }
     crcKnown = new BitSet(l.totalChunks());
+    tagKnown = new BitSet(l.totalChunks());
   }
 
   private Outcome sendAll() {
     int len = layout.encodeManifest(control, publisherId, retained.version());
-    if (!offerControl(len)) {
+    tagger.start(control, 0, len).finishInto(control, len);
+    if (!offerControl(len + TAG_LENGTH)) {
       return Outcome.NOT_CONNECTED;
     }
     int total = layout.totalChunks();
@@ -222,6 +241,14 @@ public final class WeightPublisher implements AutoCloseable {
       chunkCrc[index] = c;
       crcKnown.set(index);
     }
+    if (!tagKnown.get(index)) {
+      // tag = HMAC(key, header without the tag ‖ payload); header fields are fixed per retained version
+      chunk.wrapForWrite(headerScratch, 0)
+          .header(publisherId, retained.version(), t, layout.tensorCount(), offset, layout.length(t), length, c);
+      tagger.start(headerScratch, 0, CHUNK_TAG_OFFSET).update(views[t], (int) offset, length)
+          .finishInto(chunkTag, index * TAG_LENGTH);
+      tagKnown.set(index);
+    }
     if (index == corruptChunkForTest) {
       c = ~c;
       corruptChunkForTest = -1;
@@ -233,6 +260,7 @@ public final class WeightPublisher implements AutoCloseable {
     int at = claim.offset();
     chunk.wrapForWrite(b, at)
         .header(publisherId, retained.version(), t, layout.tensorCount(), offset, layout.length(t), length, c);
+    b.putBytes(chunk.tagOffset(), chunkTag, index * TAG_LENGTH, TAG_LENGTH);
     b.putBytes(chunk.payloadOffset(), views[t], (int) offset, length);
     claim.commit();
     chunksSent++;
@@ -248,7 +276,9 @@ public final class WeightPublisher implements AutoCloseable {
     for (int t = 0; t < n; t++) {
       control.putInt(COMMIT_CRCS_OFFSET + t * Integer.BYTES, tensorCrc(t), LITTLE_ENDIAN);
     }
-    return offerControl(COMMIT_CRCS_OFFSET + n * Integer.BYTES);
+    int len = COMMIT_CRCS_OFFSET + n * Integer.BYTES;
+    tagger.start(control, 0, len).finishInto(control, len);
+    return offerControl(len + TAG_LENGTH);
   }
 
   /** CRC32C of tensor {@code t}, combined from its chunk CRCs (computing any not yet known). */

@@ -34,8 +34,13 @@ import org.agrona.concurrent.AgentRunner;
  * {@link #acquireLatest()} keeps returning the previous version: nobody ever sees a half-written
  * snapshot, and buffers pinned by a {@link SnapshotLease} are never written to.
  *
- * <p>Messages are accepted only from the expected publisher id and, within a version, from the
- * Aeron session that sent its manifest. Missing parts of a version (lost, corrupted, or a late join)
+ * <p>Messages are accepted only from the expected publisher id, only with a valid HMAC-SHA256 tag
+ * under the run's {@link WeightKey} (anything else is counted as forged and dropped before it
+ * changes any state), and, within a version, from the Aeron session that sent its manifest. A
+ * complete version is swapped in only once the owner of the weights has announced it over Artery
+ * ({@link #announced(long)}); until then it is held, verified, and {@link #acquireLatest()} keeps
+ * serving the previous one. So even a holder of the key cannot push the receiver past versions the
+ * learner has actually published. Missing parts of a version (lost, corrupted, or a late join)
  * are listed by {@link #missingRanges(long)}; send {@link #resendRequest(long)} to the publisher's
  * node, which calls {@link WeightPublisher#resend}.
  *
@@ -50,11 +55,14 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   private final FragmentAssembler assembler;
   private final ChunkFlyweight chunk = new ChunkFlyweight();
   private final CRC32C crc = new CRC32C();
+  private final WeightKey.Tagger tagger;
   private final ConcurrentLinkedQueue<SnapshotLease.BufferSet> freeList = new ConcurrentLinkedQueue<>();
   private final AtomicReference<Complete> latest = new AtomicReference<>();
   private final Object lock = new Object();
   private volatile long expectedPublisher;
   private volatile LongConsumer listener = v -> {};
+  /** Highest version the owner of the weights announced; newer complete versions wait. */
+  private long announcedVersion = -1;
   private AgentRunner runner;
   private Crc32c.Combiner fullChunk;
 
@@ -71,6 +79,7 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   private long orphans;
   private long tensorCrcFailures;
   private long completed;
+  private long forged;
 
   private record Complete(WeightSnapshot snapshot, SnapshotLease.BufferSet buffers) {}
 
@@ -84,6 +93,7 @@ public final class WeightReceiver implements Agent, AutoCloseable {
     final int[] chunkCrc;
     int receivedCount;
     int[] tensorCrc; // from COMMIT; null until it arrives
+    boolean verified; // whole and checked, waiting for its announcement
 
     Assembly(long version, int sessionId, SnapshotLayout layout, SnapshotLease.BufferSet buffers) {
       this.version = version;
@@ -96,8 +106,9 @@ public final class WeightReceiver implements Agent, AutoCloseable {
     }
   }
 
-  private WeightReceiver(Subscription subscription, long expectedPublisher) {
+  private WeightReceiver(Subscription subscription, long expectedPublisher, WeightKey key) {
     this.subscription = subscription;
+    this.tagger = key.tagger();
     this.expectedPublisher = expectedPublisher;
     FragmentHandler handler = this::onFragment;
     this.assembler = new FragmentAssembler(handler);
@@ -106,10 +117,29 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   /**
    * Subscribes to {@code channel} ({@link WeightChannels#ipc} or
    * {@link WeightChannels#udpSubscription}) on the configured stream, accepting only
-   * {@code expectedPublisherId} (see {@link WeightPublisher#publisherId()}). Call {@link #start()}.
+   * {@code expectedPublisherId} (see {@link WeightPublisher#publisherId()}) with tags under {@code key}.
+   * Call {@link #start()}, and {@link #announced(long)} as the owner announces versions.
    */
-  public static WeightReceiver create(Aeron aeron, String channel, AeronSettings settings, long expectedPublisherId) {
-    return new WeightReceiver(aeron.addSubscription(channel, settings.streamId()), expectedPublisherId);
+  public static WeightReceiver create(Aeron aeron, String channel, AeronSettings settings, long expectedPublisherId,
+      WeightKey key) {
+    return new WeightReceiver(aeron.addSubscription(channel, settings.streamId()), expectedPublisherId, key);
+  }
+
+  /**
+   * The owner of the weights says versions up to {@code version} are published (a message over
+   * Artery). A complete version waiting for this is swapped in now; later ones as they complete.
+   */
+  public void announced(long version) {
+    synchronized (lock) {
+      if (version <= announcedVersion) {
+        return;
+      }
+      announcedVersion = version;
+      Assembly a = assembly;
+      if (a != null && a.verified && a.version <= version) {
+        swap(a);
+      }
+    }
   }
 
   /** Runs the agent on its own thread with a backing-off idle strategy. */
@@ -132,6 +162,12 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   /** Called on the agent thread with the version that just became the latest (keep it short). */
   public void onComplete(LongConsumer listener) {
     this.listener = listener;
+  }
+
+  /** The subscription's local data endpoint {@code host:port} (UDP), or empty (IPC / not yet bound). */
+  public String localAddress() {
+    List<String> a = subscription.localSocketAddresses();
+    return a.isEmpty() ? "" : a.get(0);
   }
 
   /** Whether a publication is connected to the subscription. */
@@ -174,6 +210,9 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       Assembly a = assembly;
       if (a == null || a.version != version) {
         return List.of(ChunkRange.ALL);
+      }
+      if (a.verified) {
+        return List.of(); // whole; waiting for its announcement
       }
       List<ChunkRange> out = new ArrayList<>();
       int total = a.layout.totalChunks();
@@ -231,6 +270,19 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       return;
     }
     long version = snapshotVersion(buffer, offset);
+    if (type == TYPE_MANIFEST || type == TYPE_COMMIT) {
+      // control messages end with their tag: check it before reading anything else
+      int body = length - TAG_LENGTH;
+      if (body < COMMON_LENGTH) {
+        malformed++;
+        return;
+      }
+      if (!tagger.start(buffer, offset, body).finishAndVerify(buffer, offset + body)) {
+        forged++;
+        return;
+      }
+      length = body;
+    }
     switch (type) {
       case TYPE_CHUNK -> onChunk(buffer, offset, length, header.sessionId(), version);
       case TYPE_MANIFEST -> onManifest(buffer, offset, length, header.sessionId(), version);
@@ -304,10 +356,17 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       duplicates++;
       return;
     }
+    // the bytes land in a buffer nobody reads until the version is whole; a chunk that fails either
+    // check stays missing and a later (legitimate) copy overwrites it
     buffer.getBytes(chunk.payloadOffset(), a.buffers.buffers[t], (int) byteOffset, chunkLength);
     int c = Crc32c.of(crc, a.views[t], (int) byteOffset, chunkLength);
     if (c != chunk.crc()) {
       crcRejected++;
+      return;
+    }
+    if (!tagger.start(buffer, offset, CHUNK_TAG_OFFSET).update(a.views[t], (int) byteOffset, chunkLength)
+        .finishAndVerify(buffer, chunk.tagOffset())) {
+      forged++;
       return;
     }
     a.received.set(index);
@@ -381,6 +440,15 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       a.tensorCrc = null;
       return;
     }
+    a.verified = true;
+    if (a.version <= announcedVersion) {
+      swap(a);
+    }
+  }
+
+  /** Makes the verified assembly {@code a} the latest snapshot. */
+  private void swap(Assembly a) {
+    SnapshotLayout layout = a.layout;
     List<ByteBuffer> views = a.buffers.views();
     List<TensorData> tensors = new ArrayList<>(layout.tensorCount());
     for (int t = 0; t < layout.tensorCount(); t++) {
@@ -406,7 +474,7 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   public Stats stats() {
     synchronized (lock) {
       return new Stats(latestVersion(), completed, chunks, bytes, crcRejected, duplicates, malformed, foreign,
-          orphans, tensorCrcFailures);
+          orphans, tensorCrcFailures, forged, announcedVersion);
     }
   }
 
@@ -423,9 +491,12 @@ public final class WeightReceiver implements Agent, AutoCloseable {
    * @param foreign messages from another publisher id or session
    * @param orphans chunks/commits of a version whose manifest was never seen
    * @param tensorCrcFailures tensors whose combined CRC disagreed with the commit trailer
+   * @param forged messages whose HMAC tag did not verify under the run's key (dropped)
+   * @param announcedVersion highest version the owner announced ({@link #announced(long)}), -1 when none
    */
   public record Stats(long latestVersion, long completed, long chunks, long bytes, long crcRejected,
-      long duplicates, long malformed, long foreign, long orphans, long tensorCrcFailures) {}
+      long duplicates, long malformed, long foreign, long orphans, long tensorCrcFailures, long forged,
+      long announcedVersion) {}
 
   @Override
   public void onClose() {

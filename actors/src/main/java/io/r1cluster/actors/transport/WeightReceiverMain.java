@@ -17,6 +17,7 @@ import org.agrona.concurrent.IdleStrategy;
  *   <li>{@code raw}: Aeron's own throughput baseline — a plain subscription on stream id + 1 that
  *       only counts bytes; prints {@code DONE <n>} after every {@code arg3} bytes.
  * </ul>
+ * In {@code weights} mode the first stdin line is the stream key in hex ({@link WeightKey#toHex()}).
  * It prints {@code READY} once a publication is connected and exits when stdin closes.
  * {@code EXTERNAL_DIR} is the publisher's driver directory for IPC, {@code -} to embed a driver.
  */
@@ -34,12 +35,17 @@ public final class WeightReceiverMain {
     try (EmbeddedAeron aeron = EmbeddedAeron.launch(settings)) {
       Thread work;
       if (mode.equals("weights")) {
-        WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, settings, arg);
+        // the key comes as the first line on stdin (never on the command line, where ps shows it)
+        BufferedReader keyIn = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        WeightKey key = WeightKey.ofHex(keyIn.readLine());
+        WeightReceiver receiver = WeightReceiver.create(aeron.aeron(), channel, settings, arg, key);
+        // the benchmark measures the stream: every authenticated version counts as announced
+        receiver.announced(Long.MAX_VALUE);
         receiver.onComplete(v -> say("DONE " + v));
         receiver.start();
         awaitConnected(receiver::isConnected);
         say("READY");
-        waitForStdinClose();
+        waitForStdinClose(keyIn);
         receiver.close();
         return;
       }
@@ -62,7 +68,7 @@ public final class WeightReceiverMain {
       work.start();
       awaitConnected(sub::isConnected);
       say("READY");
-      waitForStdinClose();
+      waitForStdinClose(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
       work.interrupt();
       work.join(1000);
     }
@@ -74,8 +80,7 @@ public final class WeightReceiverMain {
     }
   }
 
-  private static void waitForStdinClose() throws Exception {
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+  private static void waitForStdinClose(BufferedReader in) throws Exception {
     while (in.readLine() != null) {
       // ignore
     }

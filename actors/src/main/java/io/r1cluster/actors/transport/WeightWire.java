@@ -44,7 +44,10 @@ import org.agrona.MutableDirectBuffer;
  *  +---------------------------------------------------------------+
  *  |                 CRC32C of the chunk payload (i32)             | 52
  *  +---------------------------------------------------------------+
- *  |                  Payload (chunk length bytes)                ... 56 = CHUNK_HEADER_LENGTH
+ *  |     HMAC-SHA256 tag over bytes [0, 56) and the payload        | 56 = CHUNK_TAG_OFFSET
+ *  |                         (32 bytes)                            |
+ *  +---------------------------------------------------------------+
+ *  |                  Payload (chunk length bytes)                ... 88 = CHUNK_HEADER_LENGTH
  *  +---------------------------------------------------------------+
  * </pre>
  * MANIFEST (type 1), may span several Aeron fragments:
@@ -58,6 +61,14 @@ import org.agrona.MutableDirectBuffer;
  * <pre>
  *  | Tensor count (i32) 24 | Total chunks (i32) 28 | tensor count × CRC32C of the whole tensor (i32) 32… |
  * </pre>
+ * MANIFEST and COMMIT end with a 32-byte HMAC-SHA256 tag over all the bytes before it
+ * ({@link #TAG_LENGTH}); the lengths above exclude it.
+ *
+ * <p><b>Authentication.</b> Tags are keyed with the run's {@link WeightKey}, which travels in the run
+ * spec over Artery and never on this stream. A receiver drops any message whose tag does not verify
+ * (counted as forged), so a host that can reach the Aeron port but does not hold the key can neither
+ * announce a version (MANIFEST), nor place bytes (CHUNK), nor complete one (COMMIT). The CRC32C
+ * fields stay: they tell corruption (ask for a resend) from forgery.
  * Chunk {@code k} of tensor {@code t} covers bytes {@code [k × chunkSize, min((k+1) × chunkSize, length))};
  * the CRC32C of a whole tensor is the CRC of its bytes in order (the receiver derives it from the
  * chunk CRCs with {@link Crc32c#combine}).
@@ -66,7 +77,10 @@ public final class WeightWire {
   private WeightWire() {}
 
   public static final int MAGIC = 0x54573152; // "R1WT" read as little-endian bytes
-  public static final short PROTOCOL_VERSION = 1;
+  /** 2: HMAC-SHA256 tags on every message. */
+  public static final short PROTOCOL_VERSION = 2;
+  /** HMAC-SHA256 tag length in bytes. */
+  public static final int TAG_LENGTH = 32;
 
   public static final short TYPE_MANIFEST = 1;
   public static final short TYPE_CHUNK = 2;
@@ -87,7 +101,8 @@ public final class WeightWire {
   public static final int TENSOR_LENGTH_OFFSET = BYTE_OFFSET_OFFSET + Long.BYTES;
   public static final int CHUNK_LENGTH_OFFSET = TENSOR_LENGTH_OFFSET + Long.BYTES;
   public static final int CHUNK_CRC_OFFSET = CHUNK_LENGTH_OFFSET + Integer.BYTES;
-  public static final int CHUNK_HEADER_LENGTH = CHUNK_CRC_OFFSET + Integer.BYTES;
+  public static final int CHUNK_TAG_OFFSET = CHUNK_CRC_OFFSET + Integer.BYTES;
+  public static final int CHUNK_HEADER_LENGTH = CHUNK_TAG_OFFSET + TAG_LENGTH;
 
   // ---- manifest ----
   public static final int MANIFEST_TENSOR_COUNT_OFFSET = COMMON_LENGTH;
@@ -188,6 +203,11 @@ public final class WeightWire {
 
     public int crc() {
       return readBuffer.getInt(offset + CHUNK_CRC_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** Absolute index of the tag in the wrapped buffer. */
+    public int tagOffset() {
+      return offset + CHUNK_TAG_OFFSET;
     }
 
     /** Absolute index of the first payload byte in the wrapped buffer. */

@@ -126,8 +126,9 @@ public final class WeightsBenchmark implements Benchmark {
               : WeightChannels.udpSubscription(settings, "localhost:0", control);
           String dir = transport.equals("ipc") ? aeron.directory() : "-";
           double ours;
-          try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), pubChannel, settings);
-              Receivers rs = Receivers.spawn(n, "weights", subChannel, dir, pub.publisherId(), bytes)) {
+          WeightKey streamKey = WeightKey.random();
+          try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), pubChannel, settings, streamKey);
+              Receivers rs = Receivers.spawn(n, "weights", subChannel, dir, pub.publisherId(), bytes, streamKey)) {
             rs.awaitAll("READY", Duration.ofSeconds(60));
             ours = 0;
             // two warm-up versions: JIT, and the receivers' second buffer set gets allocated and touched
@@ -204,7 +205,7 @@ public final class WeightsBenchmark implements Benchmark {
     long bytes = s.byteSize();
     double best = 0;
     try (Publication pub = aeron.aeron().addPublication(pubChannel, settings.streamId() + 1);
-        Receivers rs = Receivers.spawn(n, "raw", subChannel, "-", 0, bytes)) {
+        Receivers rs = Receivers.spawn(n, "raw", subChannel, "-", 0, bytes, null)) {
       rs.awaitAll("READY", Duration.ofSeconds(60));
       BufferClaim claim = new BufferClaim();
       IdleStrategy idle = EmbeddedAeron.idle();
@@ -254,7 +255,7 @@ public final class WeightsBenchmark implements Benchmark {
     private final List<LinkedBlockingQueue<long[]>> lines = new ArrayList<>();
     private final List<LinkedBlockingQueue<String>> texts = new ArrayList<>();
 
-    static Receivers spawn(int n, String mode, String channel, String dir, long arg, long snapshotBytes)
+    static Receivers spawn(int n, String mode, String channel, String dir, long arg, long snapshotBytes, WeightKey key)
         throws Exception {
       Receivers rs = new Receivers();
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -268,6 +269,10 @@ public final class WeightsBenchmark implements Benchmark {
         pb.redirectErrorStream(true);
         Process p = pb.start();
         rs.processes.add(p);
+        if (key != null) {
+          p.getOutputStream().write((key.toHex() + "\n").getBytes(StandardCharsets.UTF_8));
+          p.getOutputStream().flush();
+        }
         LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
         LinkedBlockingQueue<long[]> times = new LinkedBlockingQueue<>();
         rs.texts.add(q);

@@ -77,7 +77,8 @@ class GrpoRewardRisesTest {
     double early = rewards.subList(0, 4).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
     double late = rewards.subList(12, 16).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
     System.out.printf("mean reward per step: %s%nfirst 4 steps %.3f, last 4 steps %.3f%n", rewards, early, late);
-    assertTrue(early < -0.7, "the untrained demo model rarely stops early: " + rewards);
+    // step 1 is the untrained model; by step 4 (lr 2e-2) it has already learnt part of the way
+    assertTrue(rewards.get(0) < -0.7, "the untrained demo model rarely stops early: " + rewards);
     assertTrue(late > early + 0.25, "mean reward " + early + " -> " + late + ": " + rewards);
   }
 }

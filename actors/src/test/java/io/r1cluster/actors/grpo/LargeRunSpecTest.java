@@ -59,7 +59,8 @@ class LargeRunSpecTest {
     String tokenizer = sb.toString();
     RunSpec spec = new RunSpec("run-1", "{}", Map.of("tokenizer.json", tokenizer, "tokenizer_config.json", "{}"), null,
         new RunSpec.Sampling(8, 64, 64, 1.0, 1.0, 0, 0.0), List.of("accuracy"), List.of(), Map.of(), 1,
-        new RunSpec.WeightSource("IPC", "/dev/shm/x", "", 42L, 0L), null);
+        new RunSpec.WeightSource("IPC", "/dev/shm/x", "", 42L, 0L,
+            io.r1cluster.actors.transport.WeightKey.random().bytes()), null);
     remote.tell(new NodeAgent.Join(spec));
     NodeAgent.Join j = got.receiveMessage(Duration.ofSeconds(40));
     assertEquals(tokenizer, j.spec().tokenizerFiles().get("tokenizer.json"));

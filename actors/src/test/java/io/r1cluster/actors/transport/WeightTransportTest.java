@@ -25,6 +25,14 @@ class WeightTransportTest {
   /** Small terms keep /dev/shm use and start-up low; the protocol does not depend on the size. */
   static final AeronSettings SETTINGS = AeronSettings.defaults().withTermLength(4 << 20);
   static EmbeddedAeron aeron;
+  static final WeightKey KEY = WeightKey.random();
+
+  /** A receiver of this run's key that swaps to any version it completes (announcements are tested in WeightAuthTest). */
+  static WeightReceiver receiver(io.aeron.Aeron a, String channel, AeronSettings settings, long publisherId) {
+    WeightReceiver r = WeightReceiver.create(a, channel, settings, publisherId, KEY);
+    r.announced(Long.MAX_VALUE);
+    return r;
+  }
 
   @BeforeAll
   static void launch() {
@@ -39,8 +47,8 @@ class WeightTransportTest {
   @Test
   void ipcSnapshotArrivesBitIdentical() throws Exception {
     String channel = WeightChannels.ipc(SETTINGS);
-    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS);
-        WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
+    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS, KEY);
+        WeightReceiver rec = receiver(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       WeightSnapshot v1 = Snapshots.random(1, 4, 1);
       assertEquals(Outcome.SENT, pub.publish(v1));
@@ -69,10 +77,10 @@ class WeightTransportTest {
     try (EmbeddedAeron hostB = EmbeddedAeron.launch(SETTINGS);
         EmbeddedAeron hostC = EmbeddedAeron.launch(SETTINGS);
         WeightPublisher pub = WeightPublisher.create(aeron.aeron(), WeightChannels.udpPublication(SETTINGS, control),
-            SETTINGS);
-        WeightReceiver b = WeightReceiver.create(hostB.aeron(),
+            SETTINGS, KEY);
+        WeightReceiver b = receiver(hostB.aeron(),
             WeightChannels.udpSubscription(SETTINGS, "localhost:0", control), SETTINGS, pub.publisherId()).start();
-        WeightReceiver c = WeightReceiver.create(hostC.aeron(),
+        WeightReceiver c = receiver(hostC.aeron(),
             WeightChannels.udpSubscription(SETTINGS, "localhost:0", control), SETTINGS, pub.publisherId()).start()) {
       await(() -> b.isConnected() && c.isConnected() && pub.isConnected(), "both receivers joined");
       assertTrue(pub.chunkSize() < SETTINGS.mtu(), "a chunk fits one UDP frame");
@@ -91,8 +99,8 @@ class WeightTransportTest {
   @Test
   void corruptedChunkIsRejectedCountedAndRepairedByResend() throws Exception {
     String channel = WeightChannels.ipc(SETTINGS);
-    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS);
-        WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
+    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS, KEY);
+        WeightReceiver rec = receiver(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       WeightSnapshot v1 = Snapshots.random(1, 1, 4);
       pub.corruptChunkOnce(3);
@@ -115,8 +123,8 @@ class WeightTransportTest {
   @Test
   void lateJoinerGetsCurrentVersionByResend() throws Exception {
     String channel = WeightChannels.ipc(SETTINGS);
-    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS);
-        WeightReceiver early = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
+    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS, KEY);
+        WeightReceiver early = receiver(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       WeightSnapshot v7 = Snapshots.random(7, 1, 5);
       assertEquals(Outcome.SENT, pub.publish(v7));
@@ -124,7 +132,7 @@ class WeightTransportTest {
       // An IPC subscriber may join at a position that still holds v7 (the driver updates consumer
       // positions lazily); to model a node that learns about the publisher only after v7 went out,
       // it first expects nobody, lets any replay pass, then switches to the publisher.
-      try (WeightReceiver late = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, 0).start()) {
+      try (WeightReceiver late = receiver(aeron.aeron(), channel, SETTINGS, 0).start()) {
         await(late::isConnected, "late receiver connected");
         Thread.sleep(200);
         late.expectPublisher(pub.publisherId());
@@ -148,8 +156,8 @@ class WeightTransportTest {
   @Test
   void previousCompleteVersionStaysWhileNewOneIsIncomplete() throws Exception {
     String channel = WeightChannels.ipc(SETTINGS);
-    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS);
-        WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
+    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS, KEY);
+        WeightReceiver rec = receiver(aeron.aeron(), channel, SETTINGS, pub.publisherId()).start()) {
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       WeightSnapshot v1 = Snapshots.random(1, 1, 6);
       WeightSnapshot v2 = Snapshots.random(2, 1, 7);
@@ -178,8 +186,8 @@ class WeightTransportTest {
   @Test
   void foreignPublisherIsIgnored() throws Exception {
     String channel = WeightChannels.ipc(SETTINGS);
-    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS);
-        WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, SETTINGS, pub.publisherId() ^ 1).start()) {
+    try (WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, SETTINGS, KEY);
+        WeightReceiver rec = receiver(aeron.aeron(), channel, SETTINGS, pub.publisherId() ^ 1).start()) {
       assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
       assertEquals(Outcome.SENT, pub.publish(Snapshots.random(1, 1, 8)));
       await(() -> rec.stats().foreign() > 0 && pub.stats().chunks() > 0, "messages seen");

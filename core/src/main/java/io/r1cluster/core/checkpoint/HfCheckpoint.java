@@ -243,29 +243,46 @@ public final class HfCheckpoint {
     void write(Path tmpDir) throws IOException;
   }
 
+  /** Temp folders of {@link #writeAtomically}: {@code .NAME.tmp-PID[-STARTMILLIS]-NANOS[-old]}. */
+  private static final java.util.regex.Pattern TEMP =
+      java.util.regex.Pattern.compile("^\\.(.+)\\.tmp-(\\d+)(?:-(\\d+))?-\\d+(-old)?$");
+
+  /** Test hook: runs between the two renames of an overwrite (a crash there is what recovery handles). */
+  static volatile Runnable betweenRenames = () -> {};
+
   /**
-   * Runs {@code writer} on a fresh sibling temp directory {@code .NAME.tmp-PID-NANOS} and then
-   * renames it to {@code dir}. An existing {@code dir} is first renamed aside and deleted after
-   * the new one is in place. On failure the temp directory is deleted and {@code dir} is untouched.
-   */
-  /**
-   * Removes what {@link #writeAtomically} leaves in {@code parent} when its process is killed
-   * mid-write ({@code .NAME.tmp-PID-…} folders of processes no longer running on this host). The
-   * finished folders were never touched: they are renamed in whole or not at all.
+   * Repairs what {@link #writeAtomically} leaves in {@code parent} when its process dies mid-write,
+   * for temp folders whose writer is gone ({@link DurableFiles#writerGone}: pid and process start
+   * time, so a restarted container whose JVM is PID 1 again still recognises its predecessor's
+   * folders). A {@code -old} folder whose checkpoint is missing is an overwrite interrupted between
+   * its renames: the old copy is renamed back. Every other stale temp folder is deleted. Finished
+   * folders are never touched otherwise: they are renamed in whole or not at all.
    */
   public static void removeStaleTemps(Path parent) {
     if (!Files.isDirectory(parent)) {
       return;
     }
-    java.util.regex.Pattern temp = java.util.regex.Pattern.compile("^\\..+\\.tmp-(\\d+)-\\d+(-old)?$");
+    List<Path> stale = new ArrayList<>();
     try (java.util.stream.Stream<Path> s = Files.list(parent)) {
       for (Path p : (Iterable<Path>) s::iterator) {
-        java.util.regex.Matcher m = temp.matcher(p.getFileName().toString());
-        if (m.matches() && Files.isDirectory(p)) {
-          long pid = Long.parseLong(m.group(1));
-          if (pid != ProcessHandle.current().pid() && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-            deleteTree(p);
-          }
+        java.util.regex.Matcher m = TEMP.matcher(p.getFileName().toString());
+        if (m.matches() && Files.isDirectory(p)
+            && DurableFiles.writerGone(Long.parseLong(m.group(2)), m.group(3) == null ? -1 : Long.parseLong(m.group(3)))) {
+          stale.add(p);
+        }
+      }
+      stale.sort(Comparator.comparing((Path p) -> !p.getFileName().toString().endsWith("-old"))); // restores first
+      for (Path p : stale) {
+        java.util.regex.Matcher m = TEMP.matcher(p.getFileName().toString());
+        m.matches();
+        Path target = parent.resolve(m.group(1));
+        if (m.group(4) != null && !Files.exists(target)) {
+          move(p, target);
+          DurableFiles.syncDirectory(parent);
+          System.err.println("restored " + target + " from " + p.getFileName()
+              + " (its overwrite was interrupted between renames)");
+        } else {
+          deleteTree(p);
         }
       }
     } catch (IOException e) {
@@ -273,27 +290,42 @@ public final class HfCheckpoint {
     }
   }
 
+  /**
+   * Runs {@code writer} on a fresh sibling temp directory {@code .NAME.tmp-PID-START-NANOS}, forces
+   * its files to the device, and then renames it to {@code dir}. An existing {@code dir} is first
+   * renamed aside ({@code …-old}) and deleted after the new one is in place. On failure the temp
+   * directory is deleted and {@code dir} is left (or put back) as it was; a process killed between
+   * the renames leaves the {@code -old} folder, which {@link #removeStaleTemps} renames back.
+   */
   public static void writeAtomically(Path dir, DirWriter writer) {
     Path abs = dir.toAbsolutePath().normalize();
-    String base = "." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    String base = "." + abs.getFileName() + ".tmp-" + DurableFiles.WRITER + "-" + System.nanoTime();
     Path tmp = abs.resolveSibling(base);
     Path old = abs.resolveSibling(base + "-old");
+    boolean movedAside = false;
     try {
       Files.createDirectories(tmp);
       writer.write(tmp);
+      DurableFiles.syncTree(tmp);
       boolean hadOld = Files.exists(abs);
       if (hadOld) {
         move(abs, old);
+        movedAside = true;
+        betweenRenames.run();
       }
       move(tmp, abs);
+      DurableFiles.syncDirectory(abs.getParent());
       if (hadOld) {
         deleteTree(old);
       }
     } catch (IOException | RuntimeException e) {
       try {
         deleteTree(tmp);
+        if (movedAside && !Files.exists(abs) && Files.exists(old)) {
+          move(old, abs); // the new copy did not make it: put the old one back
+        }
       } catch (IOException ignored) {
-        // best effort
+        // best effort; removeStaleTemps restores the old copy later
       }
       if (e instanceof RuntimeException re) {
         throw re;

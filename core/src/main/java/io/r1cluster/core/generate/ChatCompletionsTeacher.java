@@ -95,10 +95,62 @@ public final class ChatCompletionsTeacher implements TraceTeacher {
     this.model = model;
   }
 
-  /** Sends {@code Authorization: Bearer apiKey} with every request; null or blank sends none. */
+  /** Sends {@code Authorization: Bearer apiKey} with every request, over https or to a loopback host only. */
   public ChatCompletionsTeacher withApiKey(String apiKey) {
-    this.apiKey = apiKey == null || apiKey.isBlank() ? null : apiKey.strip();
+    return withApiKey(apiKey, false);
+  }
+
+  /**
+   * Sends {@code Authorization: Bearer apiKey} with every request; null or blank sends none. The key
+   * goes only over https or to a loopback host ({@link #keyTravelsSafely}) unless
+   * {@code allowInsecureHttp} (the recipe's {@code teacher_allow_insecure_http: true}); otherwise this
+   * throws before any request. The key is never part of a message, {@link #describe()} or a log line.
+   */
+  public ChatCompletionsTeacher withApiKey(String apiKey, boolean allowInsecureHttp) {
+    String k = apiKey == null || apiKey.isBlank() ? null : apiKey.strip();
+    if (k != null && !allowInsecureHttp && !keyTravelsSafely(endpoint)) {
+      throw new TeacherException(endpoint + ": refusing to send the teacher API key over plain http to a"
+          + " non-loopback host (anyone on the path could read it); use https, a loopback host, or set"
+          + " teacher_allow_insecure_http: true");
+    }
+    this.apiKey = k;
     return this;
+  }
+
+  /**
+   * Whether a bearer key may go to {@code url}: https, or http to a loopback host ({@code localhost},
+   * {@code 127.0.0.0/8}, {@code ::1}). Names other than {@code localhost} are not resolved: a name
+   * counts as remote whatever it resolves to.
+   */
+  public static boolean keyTravelsSafely(String url) {
+    URI u;
+    try {
+      u = URI.create(url.strip());
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (scheme.equals("https")) {
+      return true;
+    }
+    if (!scheme.equals("http") || u.getHost() == null) {
+      return false;
+    }
+    String host = u.getHost();
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (host.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    if (host.matches("\\d{1,3}(\\.\\d{1,3}){3}") || host.contains(":")) {
+      try {
+        return java.net.InetAddress.getByName(host).isLoopbackAddress(); // a literal: no lookup
+      } catch (java.net.UnknownHostException e) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /** Token ids for each answer's text (by default none: the endpoint sends text only). */

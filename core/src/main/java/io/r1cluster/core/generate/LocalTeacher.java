@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * A local checkpoint as teacher: prompts rendered with its chat template (left-truncated to
- * {@code maxPromptLength} tokens, as in GRPO) and sampled with {@link Sampler}, all n answers of a
- * batch of prompts in one batched generation.
+ * {@code maxPromptLength} tokens, as in GRPO) and sampled by a {@link BatchEngine}: all n answers of
+ * every prompt of a batch run in the engine's one continuous batch (answer k of prompt p draws what
+ * row p·n + k of {@code Sampler.generate(…, seed, …)} would).
  */
 public final class LocalTeacher implements TraceTeacher {
   private final Models.Loaded model;
@@ -19,7 +20,10 @@ public final class LocalTeacher implements TraceTeacher {
   private final ChatTemplate template;
   private final SamplingParams params;
   private final int maxPromptLength;
-  private final Sampler sampler;
+  private final BatchEngine engine;
+
+  /** Sequences the teacher's engine runs at once. */
+  static final int ROWS = 128;
 
   /** Takes ownership of {@code model} (closed with this teacher). */
   public LocalTeacher(Models.Loaded model, String name, ChatTemplate template, SamplingParams params, int maxPromptLength) {
@@ -28,7 +32,8 @@ public final class LocalTeacher implements TraceTeacher {
     this.template = template;
     this.params = params;
     this.maxPromptLength = maxPromptLength;
-    this.sampler = new Sampler(model.model(), ids -> model.tokenizer().decode(ids, true));
+    this.engine = new BatchEngine(model.model(), false, 0, ids -> model.tokenizer().decode(ids, true),
+        new BatchEngine.Options(ROWS, maxPromptLength + params.maxNewTokens(), false), "teacher");
   }
 
   @Override
@@ -38,30 +43,39 @@ public final class LocalTeacher implements TraceTeacher {
 
   @Override
   public List<List<Answer>> answer(List<Prompt> prompts, int n, long seed) {
-    List<int[]> ids = new ArrayList<>();
+    List<List<BatchEngine.Handle>> handles = new ArrayList<>();
+    int row = 0;
     for (Prompt p : prompts) {
       int[] e = model.tokenizer().encode(template.render(p.messages(), true));
       if (e.length > maxPromptLength) {
         e = Arrays.copyOfRange(e, e.length - maxPromptLength, e.length);
       }
+      List<BatchEngine.Request> rs = new ArrayList<>();
       for (int k = 0; k < n; k++) {
-        ids.add(e);
+        rs.add(new BatchEngine.Request(e, params, Sampler.rowSeed(seed, row++), null));
+      }
+      for (int from = 0; from < n; from += ROWS) { // the n answers of a prompt join together when they fit
+        handles.add(engine.submitAll(rs.subList(from, Math.min(n, from + ROWS))));
       }
     }
-    List<Completion> comps = sampler.generate(ids, params, seed, 0);
     List<List<Answer>> out = new ArrayList<>();
-    for (int p = 0; p < prompts.size(); p++) {
-      List<Answer> a = new ArrayList<>();
-      for (Completion c : comps.subList(p * n, (p + 1) * n)) {
+    List<Answer> a = new ArrayList<>();
+    for (List<BatchEngine.Handle> hs : handles) {
+      for (BatchEngine.Handle h : hs) {
+        Completion c = h.result().join();
         a.add(new Answer(c.text(), c.tokenIds()));
+        if (a.size() == n) {
+          out.add(a);
+          a = new ArrayList<>();
+        }
       }
-      out.add(a);
     }
     return out;
   }
 
   @Override
   public void close() {
+    engine.close();
     model.close();
   }
 }

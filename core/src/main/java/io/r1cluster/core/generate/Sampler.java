@@ -57,10 +57,9 @@ public final class Sampler {
       nextPos[r] = prompts.get(r).length;
     }
     // one stream per row, so a row's draws do not depend on the other rows of the batch
-    SplittableRandom base0 = new SplittableRandom(seed);
     SplittableRandom[] rngs = new SplittableRandom[b];
     for (int r = 0; r < b; r++) {
-      rngs[r] = base0.split();
+      rngs[r] = new SplittableRandom(rowSeed(seed, r));
     }
     List<List<Integer>> out = new ArrayList<>();
     List<List<Float>> lps = new ArrayList<>();
@@ -153,6 +152,14 @@ public final class Sampler {
           reason[r] == null ? FinishReason.LENGTH : reason[r], policyVersion));
     }
     return res;
+  }
+
+  /**
+   * The seed of row {@code row}'s random stream in a generation seeded with {@code seed}: a
+   * {@link BatchEngine} request seeded with it draws exactly what that row draws here.
+   */
+  public static long rowSeed(long seed, int row) {
+    return new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (row + 1L)).nextLong();
   }
 
   private static float[] lastLogits(NDArray logits, int b, int vocab) {

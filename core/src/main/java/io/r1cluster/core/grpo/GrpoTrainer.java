@@ -29,6 +29,8 @@ import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.ReportTo;
+import io.r1cluster.core.train.TrainerState;
 import io.r1cluster.core.train.Progress;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -139,7 +141,11 @@ public final class GrpoTrainer {
         boolean completed = true;
         long ran = 0;
         long version = start;
-        try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start);
+        ReportTo report = ReportTo.of(settings);
+        report.notes().forEach(log::println);
+        long runStart = System.nanoTime();
+        ObjectNode finalState = null;
+        try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start, report.sinks(out, start));
             CompletionLog completions = g.logCompletions() ? new CompletionLog(out) : null) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
@@ -192,6 +198,7 @@ public final class GrpoTrainer {
             Object rew = r.metrics().get("reward");
             lastReward = rew instanceof Number n ? n.doubleValue() : Double.NaN;
             long done = step + 1;
+            m.put("epoch", drawn / (double) prompts.size());
             if (done % logEvery == 0 || done == total || (done == 1 && t.loggingFirstStep())) {
               metrics.log(done, m);
               if (completions != null) {
@@ -202,12 +209,23 @@ public final class GrpoTrainer {
             progress.update(done, String.format(Locale.ROOT, "reward %.3f%s", lastReward,
                 acc instanceof Number a ? String.format(Locale.ROOT, " accuracy %.3f", a.doubleValue()) : ""));
             if (done % saveEvery == 0 && done < total) {
-              saveCheckpoint(out, done, total, drawn, loaded, learner, t.saveTotalLimit());
+              saveCheckpoint(out, done, total, drawn, loaded, learner, t, drawn / (double) prompts.size());
             }
+          }
+          if (completed && total > 0) {
+            finalState = state(out, total, total, drawn, t, drawn / (double) prompts.size());
+            Map<String, Object> sum = TrainerState.summary((System.nanoTime() - runStart) / 1e9,
+                (total - start) * promptsPerStep * (long) G, total - start,
+                TrainerState.meanLoss((com.fasterxml.jackson.databind.node.ArrayNode) finalState.get("log_history")));
+            TrainerState.appendSummary(finalState, sum);
+            metrics.summary(total, sum);
           }
         }
         if (completed) {
           SftTrainer.saveFinal(out, loaded);
+          if (finalState != null) {
+            TrainerState.write(out.resolve(SftTrainer.STATE_FILE), finalState); // as open-r1's trainer.save_state()
+          }
           MetricsLog.plot(out.resolve(SftTrainer.METRICS_FILE), out.resolve("plots"), combined ? "combined " : "grpo ");
         }
         return new Result(out, start + ran, total, lastReward, start, completed);
@@ -283,13 +301,17 @@ public final class GrpoTrainer {
     return all.subList(0, Math.min(all.size(), Math.max(1, rows)));
   }
 
-  private static void saveCheckpoint(Path out, long step, long total, long drawn, Models.Loaded loaded, GrpoLearner learner,
-      int limit) {
-    ObjectNode st = JSON.createObjectNode();
-    st.put("global_step", step);
-    st.put("prompts_drawn", drawn);
-    st.put("max_steps", total);
-    st.put("policy_version", step);
-    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), st, limit);
+  private static void saveCheckpoint(Path out, long step, long total, long drawn, Models.Loaded loaded,
+      GrpoLearner learner, TrainingSettings t, double epoch) {
+    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), state(out, step, total, drawn, t, epoch),
+        t.saveTotalLimit());
+  }
+
+  /** trainer_state.json: transformers' fields and log_history, plus the policy version and prompts drawn. */
+  private static ObjectNode state(Path out, long step, long total, long drawn, TrainingSettings t, double epoch) {
+    ObjectNode own = JSON.createObjectNode();
+    own.put("policy_version", step);
+    own.put("prompts_drawn", drawn);
+    return TrainerState.of(out.resolve(SftTrainer.METRICS_FILE), step, total, epoch, t, t.perDeviceTrainBatchSize(), own);
   }
 }

@@ -1,6 +1,7 @@
 package io.r1cluster.core.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -18,9 +19,13 @@ import ai.djl.ndarray.types.Shape;
 public final class Nd {
   private Nd() {}
 
-  /** A 0-d tensor of {@code like}'s type and device, allocated by PyTorch. */
+  /**
+   * A 0-d tensor of {@code like}'s type and device, allocated by PyTorch; float32 for a bf16 {@code like}
+   * (DJL cannot make bf16 arrays; a 0-d float32 operand leaves a bf16 result bf16).
+   */
   public static NDArray scalar(NDArray like, double v) {
-    return like.getManager().full(new Shape(), (float) v, like.getDataType());
+    DataType t = like.getDataType() == DataType.UNKNOWN ? DataType.FLOAT32 : like.getDataType();
+    return like.getManager().full(new Shape(), (float) v, t);
   }
 
   public static NDArray mul(NDArray x, double v) {

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import io.r1cluster.core.device.Casts;
 import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
@@ -29,20 +30,24 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A Qwen2-architecture decoder on DJL NDArrays (PyTorch engine), parameter names as Hugging Face's
- * {@code Qwen2ForCausalLM}.
+ * The decoder of the Qwen2, Qwen3 and Llama families on DJL NDArrays (PyTorch engine), parameter
+ * names as Hugging Face's {@code Qwen2ForCausalLM} / {@code Qwen3ForCausalLM} / {@code LlamaForCausalLM}.
+ * The families differ only where {@link ModelFamily} says: q/k/v biases (Qwen2), per-head q/k
+ * RMSNorm before rope (Qwen3, marked ⟨qk_norm⟩ below), head_dim, and the rotary frequencies
+ * ({@link RopeScaling}: llama3, yarn; yarn also scales cos and sin).
  *
  * <p>Dimensions: B batch, T time, C hidden size, H query heads, K key/value heads, G = H/K query
- * heads per kv head, D head dim = C/H, F intermediate size, V vocabulary.
+ * heads per kv head, D head dim (C/H unless config head_dim says otherwise), F intermediate size, V vocabulary.
  *
  * <pre>
  * x = embed_tokens[ids]                                   [B,T,C]
  * for each layer:
  *   h = rmsnorm(x) · input_layernorm
- *   q = h Wqᵀ + bq → [B,H,T,D];  k, v = h Wkᵀ + bk, h Wvᵀ + bv → [B,K,T,D]
+ *   q = h Wqᵀ + bq → [B,H,T,D];  k, v = h Wkᵀ + bk, h Wvᵀ + bv → [B,K,T,D]   (biases: Qwen2 only)
+ *   ⟨qk_norm⟩ q, k = rmsnorm(q) · q_norm, rmsnorm(k) · k_norm over D          (Qwen3 only)
  *   q, k = rope(q, pos), rope(k, pos)          (rotate_half: halves of D, not interleaved)
  *   k, v repeated G times per kv head → [B,H,T,D]          (HF repeat_kv)
- *   a = softmax(q kᵀ/√D + mask) v → [B,T,C];  x = x + a Woᵀ
+ *   a = softmax(q kᵀ/√D + mask) v → [B,T,H·D];  x = x + a Woᵀ
  *   h = rmsnorm(x) · post_attention_layernorm
  *   x = x + (silu(h Wgateᵀ) ⊙ h Wupᵀ) Wdownᵀ
  * logits = rmsnorm(x) · norm  Wlmᵀ              (Wlm = embed_tokens when tied)
@@ -57,6 +62,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final NDManager manager;
   private final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
   private final float[] invFreq;
+  /** Factor on the rope cos/sin tables (yarn's attention factor; 1 otherwise). */
+  private final float ropeScale;
   /** Parameter, activation and KV-cache type: FLOAT32, or BFLOAT16 for rollouts and evaluation. */
   private final DataType dtype;
 
@@ -71,30 +78,38 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     this.config = config;
     this.dtype = dtype;
     this.manager = Devices.manager(device);
-    int d = config.headDim();
-    invFreq = new float[d / 2];
-    for (int i = 0; i < d / 2; i++) {
-      // HF: 1 / base^(arange(0, D, 2) / D) in float32
-      invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / d));
-    }
+    invFreq = RopeScaling.invFreq(config.family().ropeScaling(), config.ropeTheta(), config.headDim());
+    ropeScale = (float) RopeScaling.attentionScaling(config.family().ropeScaling());
   }
 
   /** HF names and shapes of every parameter of a config, in model order. */
   public static LinkedHashMap<String, long[]> parameterShapes(Qwen2Config c) {
     LinkedHashMap<String, long[]> s = new LinkedHashMap<>();
     long h = c.hiddenSize();
+    long qd = (long) c.numAttentionHeads() * c.headDim();
     long kv = (long) c.numKeyValueHeads() * c.headDim();
+    boolean bias = c.family().qkvBias();
     s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
     for (int l = 0; l < c.numHiddenLayers(); l++) {
       String p = "model.layers." + l + ".";
       s.put(p + "input_layernorm.weight", new long[] {h});
-      s.put(p + "self_attn.q_proj.weight", new long[] {h, h});
-      s.put(p + "self_attn.q_proj.bias", new long[] {h});
+      s.put(p + "self_attn.q_proj.weight", new long[] {qd, h});
+      if (bias) {
+        s.put(p + "self_attn.q_proj.bias", new long[] {qd});
+      }
       s.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
-      s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      if (bias) {
+        s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      }
       s.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
-      s.put(p + "self_attn.v_proj.bias", new long[] {kv});
-      s.put(p + "self_attn.o_proj.weight", new long[] {h, h});
+      if (bias) {
+        s.put(p + "self_attn.v_proj.bias", new long[] {kv});
+      }
+      s.put(p + "self_attn.o_proj.weight", new long[] {h, qd});
+      if (c.family().qkNorm()) {
+        s.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
+        s.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
+      }
       s.put(p + "post_attention_layernorm.weight", new long[] {h});
       s.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
       s.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
@@ -260,16 +275,47 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  /** A parameter in this model's dtype, owned by PyTorch (never sharing the Java buffer of {@code t}). */
+  /** Elements per float32 staging chunk when a bf16 parameter is built (32 MiB). */
+  private static final int STAGE_ELEMS = 8 << 20;
+
+  /**
+   * A parameter in this model's dtype. bf16: DJL cannot create bf16 tensors from bytes (see
+   * {@link Casts}), so rows are staged in float32 (exact for bf16 input) at most {@link #STAGE_ELEMS}
+   * at a time and cast; peak extra memory is one chunk plus, for a tensor of several chunks, its bf16
+   * pieces before they are joined.
+   */
   private NDArray param(TensorData t, Shape shape) {
     if (dtype == DataType.FLOAT32) {
       return manager.create(t.toFloats(), shape);
     }
-    TensorData bf = t.convert(DType.BF16);
-    ByteBuffer direct = ByteBuffer.allocateDirect(Math.toIntExact(bf.byteSize())).order(ByteOrder.nativeOrder());
-    direct.put(bf.data()).flip();
-    try (NDArray shared = manager.create(direct, shape, DataType.BFLOAT16)) {
-      return shared.duplicate(); // a PyTorch-owned copy; the direct buffer may go
+    long rows = shape.dimension() == 0 ? 1 : shape.get(0);
+    long rowElems = rows == 0 ? 0 : t.numel() / rows;
+    long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
+    if (rows <= chunkRows) {
+      try (NDManager stage = manager.newSubManager()) {
+        NDArray f = stage.create(t.toFloats(), shape);
+        NDArray b = Casts.toBf16(f);
+        b.attach(manager);
+        return b;
+      }
+    }
+    ByteBuffer src = t.data();
+    int bytes = t.dtype().bytes();
+    NDList parts = new NDList();
+    try (NDManager stage = manager.newSubManager()) {
+      for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+        long n = Math.min(chunkRows, rows - r0);
+        ByteBuffer slice = src.slice(Math.toIntExact(r0 * rowElems * bytes), Math.toIntExact(n * rowElems * bytes));
+        long[] dims = shape.getShape();
+        dims[0] = n;
+        TensorData piece = new TensorData(t.name(), t.dtype(), dims, slice);
+        try (NDArray f = stage.create(piece.toFloats(), new Shape(dims))) {
+          parts.add(Casts.toBf16(f));
+        }
+      }
+      NDArray joined = NDArrays.concat(parts, 0);
+      joined.attach(manager);
+      return joined;
     }
   }
 
@@ -310,10 +356,18 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
-    DType stored = this.dtype == DataType.BFLOAT16 ? DType.BF16 : DType.F32;
     for (var e : params.entrySet()) {
-      ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
-      out.add(new TensorData(e.getKey(), stored, e.getValue().getShape().getShape(), b).convert(dtype));
+      if (this.dtype == DataType.FLOAT32) {
+        ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
+        out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+      } else { // bf16 leaves through float32 (exact; DJL cannot read bf16 bytes, see Casts)
+        try (NDManager s = manager.newSubManager()) {
+          NDArray f = Casts.toFloat32(e.getValue());
+          f.attach(s);
+          ByteBuffer b = f.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+          out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+        }
+      }
     }
     return out;
   }
@@ -338,7 +392,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return manager;
   }
 
-  private NDArray p(String name) {
+  NDArray p(String name) {
     return params.get(name);
   }
 
@@ -362,16 +416,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
-  private NDArray toFloat32(NDArray x) {
-    return dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+  NDArray toFloat32(NDArray x) {
+    return dtype == DataType.FLOAT32 ? x : Casts.toFloat32(x);
   }
 
   /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
-  private NDArray softmax(NDArray scores, NDArray bias) {
+  NDArray softmax(NDArray scores, NDArray bias) {
     if (dtype == DataType.FLOAT32) {
       return scores.add(bias).softmax(-1);
     }
-    return scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1).toType(dtype, false);
+    return Casts.toBf16(Casts.toFloat32(scores).add(bias).softmax(-1));
   }
 
   private NDArray layer(int l, NDArray x, NDArray[] rope, NDArray bias, long b, long t) {
@@ -392,22 +446,28 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /** Pre-norm, q/k/v projections with bias, rotary embeddings: q [B,H,t,D], k and v [B,K,t,D]. */
-  private NDArray[] projectQkv(String pre, NDArray x, NDArray[] rope, long b, long t) {
+  NDArray[] projectQkv(String pre, NDArray x, NDArray[] rope, long b, long t) {
     int hq = config.numAttentionHeads();
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
     NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
     NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
-        .reshape(b, t, hq, d).transpose(0, 2, 1, 3);
+        .reshape(b, t, hq, d); // [B,T,H,D]
     NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
-        .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
+        .reshape(b, t, hk, d); // [B,T,K,D]
+    if (config.family().qkNorm()) { // Qwen3: RMSNorm over D of every head, before rope
+      q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
+      k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"));
+    }
+    q = q.transpose(0, 2, 1, 3); // [B,H,T,D]
+    k = k.transpose(0, 2, 1, 3); // [B,K,T,D]
     NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
         .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
     return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
   }
 
   /** x + o_proj(attn), then x + down(silu(gate(h)) ⊙ up(h)) with h = post-attention norm. */
-  private NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
+  NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
     x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
     NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
@@ -419,9 +479,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
   NDArray rmsNorm(NDArray x, NDArray w) {
     if (dtype != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
-      NDArray xf = x.toType(DataType.FLOAT32, false);
+      NDArray xf = Casts.toFloat32(x);
       NDArray var = xf.square().mean(new int[] {-1}, true);
-      return xf.div(var.add(config.rmsNormEps()).sqrt()).toType(dtype, false).mul(w);
+      return Casts.toBf16(xf.div(var.add(config.rmsNormEps()).sqrt())).mul(w);
     }
     NDArray var = x.square().mean(new int[] {-1}, true);
     return x.div(var.add(config.rmsNormEps()).sqrt()).mul(w);
@@ -434,10 +494,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray inv = scope.create(invFreq).reshape(1, 1, invFreq.length); // [1,1,D/2]
     NDArray freqs = pos.mul(inv); // [B,T,D/2]
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
-    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
-      return new NDArray[] {emb.cos().toType(dtype, false), emb.sin().toType(dtype, false)};
+    NDArray cos = emb.cos();
+    NDArray sin = emb.sin();
+    if (ropeScale != 1f) { // yarn: cos, sin · attention_factor
+      cos = cos.mul(ropeScale);
+      sin = sin.mul(ropeScale);
     }
-    return new NDArray[] {emb.cos(), emb.sin()};
+    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
+      return new NDArray[] {Casts.toBf16(cos), Casts.toBf16(sin)};
+    }
+    return new NDArray[] {cos, sin};
   }
 
   /** x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁] over the halves of D. */

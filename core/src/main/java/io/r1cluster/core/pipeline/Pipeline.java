@@ -37,7 +37,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -174,9 +173,18 @@ public final class Pipeline {
       throw new InputException(recipe.file(), 0, "pipeline", "the recipe has no pipeline: stages");
     }
     check(stages);
-    Map<String, StageState> state = readState();
+    readState(); // an unreadable state file is bad input, found before anything is written
     prepareDemoData();
     DatasetPreflight.check(recipe, stages);
+    // one process per run folder (a second `r1 run` here exits 2); temp folders of a killed
+    // predecessor are repaired (an interrupted checkpoint overwrite gets its old copy back)
+    try (io.r1cluster.core.checkpoint.RunFolderLock lock = io.r1cluster.core.checkpoint.RunFolderLock.acquire(runDir)) {
+      io.r1cluster.core.checkpoint.HfCheckpoint.removeStaleTemps(runDir);
+      return runStages(stages, readState());
+    }
+  }
+
+  private List<StageState> runStages(List<Stage> stages, Map<String, StageState> state) {
     boolean evalAfter = recipe.settings().eval().evalAfterStage();
     if (evalAfter && !done(state, "base")) {
       Stage first = stages.get(0);
@@ -424,7 +432,7 @@ public final class Pipeline {
       student = Models.loadTokenizer(s.model().modelNameOrPath(), s.model().modelRevision(), runDir);
       teacher = new ChatCompletionsTeacher(d.teacherUrl(), d.teacherModel(), g.temperature(), g.topP(),
           g.maxCompletionLength(), ChatCompletionsTeacher.Options.defaults())
-          .withApiKey(System.getenv(d.teacherApiKeyEnv())).withTokenizer(student::encode);
+          .withApiKey(System.getenv(d.teacherApiKeyEnv()), d.teacherAllowInsecureHttp()).withTokenizer(student::encode);
     } else {
       teacher = localTeacher.create(loadModel(d.teacherModel(), s), d.teacherModel(), s, cancelled);
     }
@@ -512,9 +520,8 @@ public final class Pipeline {
       for (StageState s : state.values()) {
         arr.add(JSON.valueToTree(s));
       }
-      Path tmp = runDir.resolve(".state.json.tmp");
-      Files.writeString(tmp, JSON.writeValueAsString(root) + "\n");
-      Files.move(tmp, runDir.resolve("state.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      // fsynced before and after the rename: a power cut leaves the old state or the new one
+      io.r1cluster.core.checkpoint.DurableFiles.writeString(runDir.resolve("state.json"), JSON.writeValueAsString(root) + "\n");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

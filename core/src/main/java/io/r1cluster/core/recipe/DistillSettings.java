@@ -11,6 +11,8 @@ package io.r1cluster.core.recipe;
  * @param maxPrompts generate: prompts taken from the train split (null = all)
  * @param teacherApiKeyEnv generate with {@code teacherUrl}: the environment variable that holds the
  *     endpoint's API key, sent as {@code Authorization: Bearer …} when set (keys never go in recipes)
+ * @param teacherAllowInsecureHttp {@code teacher_allow_insecure_http}: allow sending that key over plain
+ *     http to a non-loopback host (off: https or loopback only)
  */
 public record DistillSettings(double alpha, double temperature, String teacherModel, String teacherUrl,
-    Integer maxPrompts, String teacherApiKeyEnv) {}
+    Integer maxPrompts, String teacherApiKeyEnv, boolean teacherAllowInsecureHttp) {}

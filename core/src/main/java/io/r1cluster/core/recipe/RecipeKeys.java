@@ -78,7 +78,7 @@ public final class RecipeKeys {
     k(TOP, "log_level", ValueType.ENUM, false, "passive", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "log_level_replica", ValueType.ENUM, false, "warning", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "log_on_each_node", ValueType.BOOL, false, "True", false, "TRAINING_ARGUMENTS", "");
-    k(TOP, "logging_dir", ValueType.STRING, true, "None", false, "TRAINING_ARGUMENTS", "");
+    k(TOP, "logging_dir", ValueType.STRING, true, "None", true, "TRAINING_ARGUMENTS", "TensorBoard event files (report_to)");
     k(TOP, "logging_strategy", ValueType.ENUM, false, "steps", true, "TRAINING_ARGUMENTS", "");
     k(TOP, "logging_first_step", ValueType.BOOL, false, "False", true, "TRAINING_ARGUMENTS", "");
     k(TOP, "logging_steps", ValueType.FLOAT, false, "500", true, "TRAINING_ARGUMENTS", "");
@@ -134,7 +134,8 @@ public final class RecipeKeys {
     k(TOP, "adafactor", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "group_by_length", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "length_column_name", ValueType.STRING, false, "length", false, "TRAINING_ARGUMENTS", "");
-    k(TOP, "report_to", ValueType.STRING_OR_LIST, true, "None", false, "TRAINING_ARGUMENTS", "");
+    k(TOP, "report_to", ValueType.STRING_OR_LIST, true, "None", true, "TRAINING_ARGUMENTS",
+        "tensorboard | all: event files in logging_dir; wandb: the same files for wandb sync --sync-tensorboard; none");
     k(TOP, "project", ValueType.STRING, false, "huggingface", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "trackio_space_id", ValueType.STRING, true, "trackio", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "ddp_find_unused_parameters", ValueType.BOOL, true, "None", false, "TRAINING_ARGUMENTS", "");
@@ -321,6 +322,7 @@ public final class RecipeKeys {
     own(TOP, "code_timeout_s", ValueType.FLOAT, "10.0", "code rewards: wall-clock limit per test run");
     own(TOP, "code_memory_mb", ValueType.INT, "1024", "code rewards: memory limit of the sandbox");
     own(TOP, "code_sandbox", ValueType.ENUM, "bwrap", "code rewards: bwrap = user+pid+mount+net namespaces, refuse to run when they cannot be set up; unsafe-local = no isolation (trusted completions only)");
+    own(TOP, "language", ValueType.STRING, "en", "language_consistency reward: the language the reasoning should be written in (en, zh, ja, ko, ru, …; a dataset column 'language' overrides it per row)");
     own(TOP, "teacher_allow_insecure_http", ValueType.BOOL, "false", "generate with teacher_url: allow sending the API key over plain http to a non-loopback host");
 
     own(CLUSTER, "max_staleness", ValueType.INT, "1", "policy versions a group may lag the learner (0 = synchronous)");

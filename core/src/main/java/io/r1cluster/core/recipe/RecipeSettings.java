@@ -20,7 +20,7 @@ public final class RecipeSettings {
   static final List<String> REWARD_KWARGS = List.of("cosine_min_value_wrong", "cosine_max_value_wrong",
       "cosine_min_value_correct", "cosine_max_value_correct", "cosine_max_len", "repetition_n_grams",
       "repetition_max_penalty", "code_language", "max_completion_len", "soft_punish_cache", "code_timeout_s", "code_memory_mb",
-      "code_sandbox");
+      "code_sandbox", "language");
 
   private final StageType kind;
   private final Map<String, Value> values;
@@ -76,6 +76,19 @@ public final class RecipeSettings {
     double eps = r.nonNegative("epsilon", 0.2);
     List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
         : List.of("accuracy", "format", "tag_count"));
+    for (String f : funcs) {
+      String problem = io.r1cluster.core.reward.RewardRegistry.problem(f);
+      if (problem != null) {
+        r.error("reward_funcs", problem);
+      }
+    }
+    if (values.containsKey("language")) {
+      try {
+        io.r1cluster.core.reward.LanguageConsistency.create(r.str("language", "en"));
+      } catch (IllegalArgumentException e) {
+        r.error("language", e.getMessage());
+      }
+    }
     List<Double> weights = r.doubles("reward_weights");
     if (weights != null && weights.size() != funcs.size()) {
       r.error("reward_weights", "has " + weights.size() + " weights for " + funcs.size() + " reward_funcs");
@@ -111,12 +124,19 @@ public final class RecipeSettings {
     checkGenerationBatch(r, training, grpo, cluster);
     distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
         r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"),
-        r.str("teacher_api_key_env", "OPENAI_API_KEY"));
+        r.str("teacher_api_key_env", "OPENAI_API_KEY"), r.bool("teacher_allow_insecure_http", false));
     if (distill.maxPrompts() != null && distill.maxPrompts() < 1) {
       r.error("max_prompts", "must be at least 1, got " + distill.maxPrompts());
     }
     if (distill.teacherUrl() != null && !distill.teacherUrl().matches("https?://.+")) {
       r.error("teacher_url", "expected an http:// or https:// URL, got '" + distill.teacherUrl() + "'");
+    } else if (distill.teacherUrl() != null && !distill.teacherAllowInsecureHttp()
+        && !io.r1cluster.core.generate.ChatCompletionsTeacher.keyTravelsSafely(distill.teacherUrl())
+        && distill.teacherApiKeyEnv() != null && System.getenv(distill.teacherApiKeyEnv()) != null
+        && !System.getenv(distill.teacherApiKeyEnv()).isBlank()) {
+      r.error("teacher_url", "the API key in $" + distill.teacherApiKeyEnv() + " would be sent over plain http to a"
+          + " non-loopback host (" + distill.teacherUrl() + "); use https, a loopback host, or set"
+          + " teacher_allow_insecure_http: true");
     }
     eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
         r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),
@@ -126,6 +146,9 @@ public final class RecipeSettings {
     }
     if (!(eval.topP() > 0 && eval.topP() <= 1)) {
       r.error("eval_top_p", "must be in (0, 1]");
+    }
+    for (String problem : io.r1cluster.core.train.ReportTo.problems(values.get("report_to"))) {
+      r.error("report_to", problem);
     }
   }
 

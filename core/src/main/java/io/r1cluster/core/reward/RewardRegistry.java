@@ -16,7 +16,62 @@ public final class RewardRegistry {
   /** Names this build implements. */
   public static final List<String> NAMES = List.of(
       "accuracy", "format", "tag_count", "reasoning_steps", "length", "cosine", "repetition_penalty",
-      "soft_overlong_punishment", "code", "binary_code", "code_format");
+      "soft_overlong_punishment", "code", "binary_code", "code_format", "language_consistency");
+
+  /**
+   * open-r1's reward names this build does not implement (they need IOI / Codeforces judges): a
+   * recipe that asks for one is an error at validation, not at the first training step.
+   */
+  public static final Map<String, String> NOT_IMPLEMENTED = Map.of(
+      "ioi_code", "open-r1's IOI reward runs submissions on a Piston/Morph IOI judge, which r1-cluster does not provide",
+      "cf_code", "open-r1's Codeforces reward runs submissions on a Piston/Morph Codeforces judge, which r1-cluster does not provide");
+
+  /**
+   * Why {@code name} cannot be used in {@code reward_funcs}, or null when it can: an open-r1 name
+   * this build lacks, or an unknown name with the closest known one ("did you mean").
+   */
+  public static String problem(String name) {
+    if (NAMES.contains(name)) {
+      return null;
+    }
+    String why = NOT_IMPLEMENTED.get(name);
+    if (why != null) {
+      return "reward function '" + name + "' is not implemented: " + why + "; available: " + String.join(", ", NAMES);
+    }
+    String best = null;
+    int bestD = Integer.MAX_VALUE;
+    for (String k : NAMES) {
+      int d = distance(name.toLowerCase(java.util.Locale.ROOT), k);
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
+    }
+    boolean close = best != null && (bestD <= Math.max(2, name.length() / 3) || best.startsWith(name) || name.startsWith(best));
+    return "unknown reward function '" + name + "'" + (close ? " (did you mean '" + best + "'?)" : "")
+        + "; known: " + String.join(", ", NAMES);
+  }
+
+  /** Edit distance (insert, delete, substitute, swap neighbours). */
+  private static int distance(String a, String b) {
+    int[][] d = new int[a.length() + 1][b.length() + 1];
+    for (int i = 0; i <= a.length(); i++) {
+      d[i][0] = i;
+    }
+    for (int j = 0; j <= b.length(); j++) {
+      d[0][j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.length()][b.length()];
+  }
 
   private RewardRegistry() {}
 
@@ -44,8 +99,9 @@ public final class RewardRegistry {
               Duration.ofMillis((long) (num(kw, "code_timeout_s", 10.0) * 1000)),
               (long) num(kw, "code_memory_mb", 1024) << 20, n.equals("binary_code"));
           case "code_format" -> CodeRewards.codeFormat(String.valueOf(kw == null ? "python" : kw.getOrDefault("code_language", "python")));
-          default -> throw new InputException(null, 0, "reward_funcs",
-              "unknown reward function '" + n + "'; known: " + NAMES);
+          case "language_consistency" -> LanguageConsistency.create(
+              String.valueOf(kw == null ? "en" : kw.getOrDefault("language", "en")));
+          default -> throw new InputException(null, 0, "reward_funcs", problem(n));
         });
       } catch (IllegalArgumentException e) {
         throw new InputException(null, 0, "reward_funcs", n + ": " + e.getMessage());

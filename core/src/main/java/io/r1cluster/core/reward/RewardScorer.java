@@ -93,6 +93,20 @@ public final class RewardScorer {
   }
 
   /** Scores a sampled group (the prompt's solution and metadata are the row columns). */
+  /**
+   * The group with no score at all (every cell and total NaN): what a scoring that did not finish in
+   * time gives, so the learner leaves the group out of its statistics and the stream goes on.
+   */
+  public ScoredGroup noScore(Group g) {
+    float[][] m = new float[g.size()][names().size()];
+    float[] t = new float[g.size()];
+    for (float[] row : m) {
+      java.util.Arrays.fill(row, Float.NaN);
+    }
+    java.util.Arrays.fill(t, Float.NaN);
+    return new ScoredGroup(g, names(), m, t);
+  }
+
   public ScoredGroup score(Group g) {
     List<String> texts = new ArrayList<>();
     List<int[]> ids = new ArrayList<>();

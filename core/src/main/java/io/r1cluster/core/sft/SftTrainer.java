@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.InputException;
@@ -29,6 +30,8 @@ import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.ReportTo;
+import io.r1cluster.core.train.TrainerState;
 import io.r1cluster.core.train.Progress;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -232,7 +235,12 @@ public final class SftTrainer {
         long windowStart = System.nanoTime();
         boolean completed = true;
         long ran = 0;
-        try (MetricsLog metrics = new MetricsLog(out.resolve(METRICS_FILE), start)) {
+        ReportTo report = ReportTo.of(settings);
+        report.notes().forEach(log::println);
+        long runStart = System.nanoTime();
+        int rowsPerStep = t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps();
+        ObjectNode finalState = null;
+        try (MetricsLog metrics = new MetricsLog(out.resolve(METRICS_FILE), start, report.sinks(out, start))) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;
@@ -289,12 +297,22 @@ public final class SftTrainer {
             }
             progress.update(done, String.format(Locale.ROOT, "loss %.4f lr %.2e", so.loss, lr));
             if (done % saveEvery == 0 && done < total) {
-              saveCheckpoint(out, done, total, skipped, plan.epochAt().get((int) step), loaded, opt, t.saveTotalLimit());
+              saveCheckpoint(out, done, total, skipped, plan.epochAt().get((int) step), loaded, opt, t, rowsPerStep);
             }
+          }
+          if (completed && total > 0) {
+            finalState = state(out, total, total, skipped, plan.epochAt().get(total - 1), t, rowsPerStep);
+            Map<String, Object> sum = TrainerState.summary((System.nanoTime() - runStart) / 1e9,
+                (total - start) * rowsPerStep, total - start, TrainerState.meanLoss((ArrayNode) finalState.get("log_history")));
+            TrainerState.appendSummary(finalState, sum);
+            metrics.summary(total, sum);
           }
         }
         if (completed) {
           saveFinal(out, loaded);
+          if (finalState != null) {
+            TrainerState.write(out.resolve(STATE_FILE), finalState); // as open-r1's trainer.save_state()
+          }
           MetricsLog.plot(out.resolve(METRICS_FILE), out.resolve("plots"), task + " ");
         }
         return new Result(out, start + ran, total, lastLoss, skipped, encoded.size(), start, completed);
@@ -471,13 +489,16 @@ public final class SftTrainer {
   }
 
   private static void saveCheckpoint(Path out, long step, long total, long skipped, double epoch, Models.Loaded loaded,
-      AdamW opt, int limit) {
-    ObjectNode st = JSON.createObjectNode();
-    st.put("global_step", step);
-    st.put("max_steps", total);
-    st.put("epoch", epoch);
-    st.put("skipped_nonfinite", skipped);
-    writeCheckpoint(out, step, loaded, opt, st, limit);
+      AdamW opt, TrainingSettings t, int rowsPerStep) {
+    writeCheckpoint(out, step, loaded, opt, state(out, step, total, skipped, epoch, t, rowsPerStep), t.saveTotalLimit());
+  }
+
+  /** trainer_state.json: transformers' fields and log_history, plus the count of skipped non-finite steps. */
+  private static ObjectNode state(Path out, long step, long total, long skipped, double epoch, TrainingSettings t,
+      int rowsPerStep) {
+    ObjectNode own = JSON.createObjectNode();
+    own.put("skipped_nonfinite", skipped);
+    return TrainerState.of(out.resolve(METRICS_FILE), step, total, epoch, t, rowsPerStep, own);
   }
 
   /**

@@ -1,81 +1,58 @@
 package io.r1cluster.core.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.LegacyOverrides;
-import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.filter.Filter;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.data.ChatMessage;
+import io.r1cluster.core.tokenizer.jinja.Template;
+import io.r1cluster.core.tokenizer.jinja.TemplateException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import jinjava.javax.el.CompositeELResolver;
 
 /**
- * A Hugging Face chat template ({@code tokenizer_config.json} {@code chat_template}) rendered with
- * Jinjava, configured like transformers' sandboxed Jinja environment: {@code trim_blocks} and
- * {@code lstrip_blocks} on; variables {@code messages} (list of maps with {@code role},
- * {@code content}), {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} and extra
- * keyword arguments; a {@code raise_exception(msg)} function that surfaces as an
- * {@link InputException}; a {@code tojson} filter formatted like Python's {@code json.dumps}
- * ({@code ensure_ascii=False}); Python string methods ({@code startswith}, {@code strip}, {@code split}, ...,
- * see {@link PyStringMethods}).
+ * A Hugging Face chat template ({@code tokenizer_config.json} {@code chat_template}) rendered as
+ * transformers' {@code apply_chat_template} renders it, by our jinja2-compatible engine
+ * ({@link Template}: sandboxed semantics, {@code trim_blocks}, {@code lstrip_blocks},
+ * {@code tojson}, {@code raise_exception}, {@code strftime_now}, slicing, {@code namespace},
+ * loop variables, Python string methods).
  *
- * <p>Known difference from Python Jinja: a boolean printed directly ({@code {{ flag }}}) renders as
- * {@code true}, not {@code True}; real chat templates test booleans rather than print them.
+ * <p>Variables: {@code messages}, {@code add_generation_prompt}, {@code bos_token} and
+ * {@code eos_token} (undefined when the tokenizer has none, as in transformers), the template
+ * keyword arguments bound with {@link #withKwargs} (the recipe key {@code chat_template_kwargs},
+ * e.g. {@code enable_thinking: false}) and per-call extras (e.g. {@code tools}).
+ *
+ * <p>Every failure (syntax, an undefined value used, a construct the engine does not implement,
+ * the template's own {@code raise_exception}) is an {@link InputException} with key
+ * {@code chat_template} and the template line; nothing renders differently without an error.
  */
 public final class ChatTemplate {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
-
   private final String source;
   private final String bosToken;
   private final String eosToken;
-  private final Jinjava jinjava;
+  private final Map<String, Object> kwargs;
+  private final Clock clock;
+  private final Template template;
 
-  private ChatTemplate(String source, String bosToken, String eosToken) {
+  private ChatTemplate(String source, String bosToken, String eosToken, Map<String, Object> kwargs, Clock clock,
+      Template parsed) {
     this.source = source;
     this.bosToken = bosToken;
     this.eosToken = eosToken;
-    CompositeELResolver resolver = new CompositeELResolver();
-    resolver.add(new PyStringMethods());
-    resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
-    JinjavaConfig config = JinjavaConfig.newBuilder()
-        .withTrimBlocks(true)
-        .withLstripBlocks(true)
-        .withElResolver(resolver)
-        .withFailOnUnknownTokens(false)
-        .withLegacyOverrides(LegacyOverrides.newBuilder()
-            .withUseTrimmingForNotesAndExpressions(true) // {{- x -}} trims like Jinja
-            .withUseNaturalOperatorPrecedence(true)
-            .withParseWhitespaceControlStrictly(true)
-            .withEvaluateMapKeys(true)
-            .withUsePyishObjectMapper(true)
-            .withKeepNullableLoopValues(true)
-            .build())
-        .build();
-    this.jinjava = new Jinjava(config);
+    this.kwargs = kwargs;
+    this.clock = clock;
     try {
-      jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception",
-          ChatTemplate.class.getDeclaredMethod("raiseException", Object.class)));
-    } catch (NoSuchMethodException e) {
-      throw new IllegalStateException(e);
+      this.template = parsed != null ? parsed : Template.parse(source);
+    } catch (TemplateException e) {
+      throw new InputException(null, e.line(), "chat_template", "template syntax: " + e.getMessage());
     }
-    jinjava.registerFilter(new ToJson());
   }
 
   /** A template from its source (e.g. the recipe key {@code chat_template} overriding the tokenizer's). */
   public static ChatTemplate of(String source, String bosToken, String eosToken) {
-    return new ChatTemplate(source, bosToken, eosToken);
+    return new ChatTemplate(source, bosToken, eosToken, Map.of(), Clock.systemDefaultZone(), null);
   }
 
   /**
@@ -102,6 +79,28 @@ public final class ChatTemplate {
     throw new InputException(null, 0, "chat_template", "must be a string or a list of {name, template}");
   }
 
+  /**
+   * This template with keyword arguments passed to every render (the recipe key
+   * {@code chat_template_kwargs}); per-call extras override them.
+   */
+  public ChatTemplate withKwargs(Map<String, ?> templateKwargs) {
+    Map<String, Object> k = new LinkedHashMap<>(kwargs);
+    if (templateKwargs != null) {
+      k.putAll(templateKwargs);
+    }
+    return new ChatTemplate(source, bosToken, eosToken, Map.copyOf(k), clock, template);
+  }
+
+  /** This template with {@code strftime_now} reading {@code clock} (tests pin the date). */
+  public ChatTemplate withClock(Clock c) {
+    return new ChatTemplate(source, bosToken, eosToken, kwargs, c, template);
+  }
+
+  /** The keyword arguments bound by {@link #withKwargs}. */
+  public Map<String, Object> kwargs() {
+    return kwargs;
+  }
+
   /** Template source. */
   public String source() {
     return source;
@@ -120,65 +119,32 @@ public final class ChatTemplate {
   }
 
   /**
-   * Renders messages given as maps (role, content and any other fields a template reads), with
-   * extra template variables (e.g. {@code tools}, {@code enable_thinking}).
+   * Renders messages given as maps (role, content and any other fields a template reads, e.g.
+   * {@code reasoning_content}, {@code tool_calls}), with extra template variables (e.g.
+   * {@code tools}) on top of the bound keyword arguments.
    *
    * @throws InputException with the template's message when it calls {@code raise_exception}, or
-   *     describing a template syntax/evaluation error
+   *     describing a template syntax/evaluation error and its line
    */
   public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
-    Map<String, Object> vars = new HashMap<>(extra);
+    Map<String, Object> vars = new HashMap<>();
+    vars.put("tools", null); // transformers always passes tools and documents (None when not given)
+    vars.put("documents", null);
+    if (bosToken != null) {
+      vars.put("bos_token", bosToken);
+    }
+    if (eosToken != null) {
+      vars.put("eos_token", eosToken);
+    }
+    vars.putAll(kwargs);
+    vars.putAll(extra);
     vars.put("messages", messages);
     vars.put("add_generation_prompt", addGenerationPrompt);
-    vars.put("bos_token", bosToken == null ? "" : bosToken);
-    vars.put("eos_token", eosToken == null ? "" : eosToken);
-    RAISED.remove();
-    RenderResult r;
     try {
-      r = jinjava.renderForResult(source, vars);
-    } finally {
-      String raised = RAISED.get();
-      RAISED.remove();
-      if (raised != null) {
-        throw new InputException(null, 0, "chat_template", "template raised: " + raised);
-      }
-    }
-    for (TemplateError e : r.getErrors()) {
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-        throw new InputException(null, Math.max(0, e.getLineno()), "chat_template",
-            e.getMessage());
-      }
-    }
-    return r.getOutput();
-  }
-
-  /** {@code raise_exception(msg)}: records the message for {@link #render} and aborts evaluation. */
-  public static Object raiseException(Object message) {
-    String m = String.valueOf(message);
-    RAISED.set(m);
-    throw new IllegalStateException(m);
-  }
-
-  /** {@code value | tojson(indent=None)}, formatted as Python's json.dumps with ensure_ascii=False. */
-  private static final class ToJson implements Filter {
-    @Override
-    public String getName() {
-      return "tojson";
-    }
-
-    @Override
-    public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-      Integer indent = args.length > 0 && args[0] != null && !args[0].isBlank() ? Integer.valueOf(args[0].trim()) : null;
-      return PyJson.dumps(JSON.valueToTree(var), indent);
-    }
-
-    @Override
-    public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-      Object indent = kwargs.get("indent");
-      if (indent == null && args.length > 0) {
-        indent = args[0];
-      }
-      return PyJson.dumps(JSON.valueToTree(var), indent == null ? null : ((Number) indent).intValue());
+      return template.render(vars, clock);
+    } catch (TemplateException e) {
+      throw new InputException(null, e.line(), "chat_template",
+          (e.raised() ? "template raised: " : "template line " + e.line() + ": ") + e.getMessage());
     }
   }
 }

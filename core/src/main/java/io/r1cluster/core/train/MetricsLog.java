@@ -21,19 +21,27 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * {@code metrics.jsonl}: one JSON object per logging step ({@code step} plus TRL metric names),
- * appended and flushed as training goes, and PNG plots of every metric against the step.
+ * appended and flushed as training goes, and PNG plots of every metric against the step. Each
+ * record also goes to the {@link MetricsSink}s given (e.g. TensorBoard event files for {@code report_to}).
  */
 public final class MetricsLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
   private final BufferedWriter out;
+  private final List<MetricsSink> sinks;
 
   /**
    * Opens {@code file} for appending. When resuming, lines after {@code keepUpToStep} (written by the
    * interrupted run after its last checkpoint) are dropped first so the log has each step once.
    */
   public MetricsLog(Path file, long keepUpToStep) {
+    this(file, keepUpToStep, List.of());
+  }
+
+  /** {@link #MetricsLog(Path, long)} that also passes every record to {@code sinks} (closed with this log). */
+  public MetricsLog(Path file, long keepUpToStep, List<MetricsSink> sinks) {
     this.file = file;
+    this.sinks = List.copyOf(sinks);
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
       if (Files.exists(file)) {
@@ -71,6 +79,15 @@ public final class MetricsLog implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    MetricsSink.logAll(sinks, step, metrics);
+  }
+
+  /**
+   * The end-of-training summary record (transformers' {@code train_runtime} entry): to the sinks only,
+   * so {@code metrics.jsonl} keeps one line per logged step; {@code trainer_state.json} has it too.
+   */
+  public synchronized void summary(long step, Map<String, ?> metrics) {
+    MetricsSink.logAll(sinks, step, metrics);
   }
 
   @Override
@@ -79,6 +96,8 @@ public final class MetricsLog implements AutoCloseable {
       out.close();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      MetricsSink.closeAll(sinks);
     }
   }
 

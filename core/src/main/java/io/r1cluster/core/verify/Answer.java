@@ -78,7 +78,15 @@ sealed interface Answer {
     if (t.isEmpty()) {
       return null;
     }
-    Budget.cap(t.length() > MAX_CHARS, "answer length");
+    if (t.length() > MAX_CHARS) {
+      // a number of any length compares exactly (Exact); any other over-long candidate is skipped
+      // like one that does not parse, so the extractor goes on to the next one
+      if (!Exact.numeral(t)) {
+        return null;
+      }
+      t = t.strip();
+      return new Scalar(t, percent, percent ? t + "\\%" : t);
+    }
     if (!wellFormed(t)) {
       // as latex2sympy: when the whole does not parse, try the last part of an equation chain
       if (!t.contains(",") && !t.contains(";")) {

@@ -24,6 +24,37 @@ record Exact(boolean negative, String intDigits, String fracDigits, BigInteger d
   private static final Pattern FRAC = Pattern.compile("([+-]?)\\\\frac\\{([+-]?\\d+)\\}\\{([+-]?\\d+)\\}");
   private static final Pattern SLASH = Pattern.compile("([+-]?\\d+)/([+-]?\\d+)");
 
+  /**
+   * True for a plain decimal numeral: optional sign, digits, optionally '.' and digits (spaces
+   * around allowed). Linear and allocation-free, so numbers of any length take the exact path.
+   */
+  static boolean numeral(CharSequence s) {
+    int n = s.length();
+    int i = 0;
+    while (i < n && Character.isWhitespace(s.charAt(i))) {
+      i++;
+    }
+    while (n > i && Character.isWhitespace(s.charAt(n - 1))) {
+      n--;
+    }
+    if (i < n && (s.charAt(i) == '-' || s.charAt(i) == '+')) {
+      i++;
+    }
+    int digits = 0;
+    boolean point = false;
+    for (; i < n; i++) {
+      char c = s.charAt(i);
+      if (c >= '0' && c <= '9') {
+        digits++;
+      } else if (c == '.' && !point) {
+        point = true;
+      } else {
+        return false;
+      }
+    }
+    return digits > 0;
+  }
+
   /** The literal number {@code tex} denotes, or null when it is not one. */
   static Exact of(String tex, boolean percent) {
     String t = tex.strip();

@@ -60,6 +60,7 @@ public final class Extract {
   private static final Pattern FINAL_IS_HOPE = Pattern.compile("(?i:final answer is):?");
   private static final Pattern FINAL_IS = Pattern.compile("(?i:final answer)");
   private static final Pattern ANSWER = Pattern.compile("(?i:answer)");
+  private static final Pattern IS = Pattern.compile("\\s+is:?");
 
   /** Index of the brace matching the one at {@code open}, or -1 (escaped braces skipped). */
   static int matchBrace(String s, int open) {
@@ -127,7 +128,8 @@ public final class Extract {
   private record Hit(int start, int end, List<Env> envs, String plainLatex, boolean plainPercent, boolean boxedAll) {}
 
   /** Extracts and parses; {@link Result#NONE} when nothing in the text looks like an answer. */
-  static Result extract(String text, Budget budget) {
+  static Result extract(String raw, Budget budget) {
+    Budget.Text text = budget.guard(raw);
     List<Env> envs = envs(text, budget);
     String fallback = null;
     for (int priority : new int[] {0, 50, 100, 200, 300}) {
@@ -176,7 +178,7 @@ public final class Extract {
    * the order $$…$$, \\[…\\], $…$, \\(…\\), " […] ", numeric \\frac. A hand-written scanner (no
    * regex group repetition), so a megabyte of digits costs linear time and no deep recursion.
    */
-  private static List<Env> envs(String text, Budget budget) {
+  private static List<Env> envs(Budget.Text text, Budget budget) {
     List<Env> out = new ArrayList<>();
     int n = text.length();
     int i = 0;
@@ -297,7 +299,7 @@ public final class Extract {
   }
 
   /** Chains of environments joined by "," / "and" / "or", starting at env {@code i} (up to 6). */
-  private static List<Env> chain(String text, List<Env> envs, int i) {
+  private static List<Env> chain(Budget.Text text, List<Env> envs, int i) {
     List<Env> c = new ArrayList<>();
     c.add(envs.get(i));
     for (int j = i + 1; j < envs.size() && c.size() < 6; j++) {
@@ -311,7 +313,7 @@ public final class Extract {
     return c;
   }
 
-  private static List<Hit> hits(String text, int priority, List<Env> envs, Budget budget) {
+  private static List<Hit> hits(Budget.Text text, int priority, List<Env> envs, Budget budget) {
     List<Hit> out = new ArrayList<>();
     switch (priority) {
       case 0 -> {
@@ -369,7 +371,7 @@ public final class Extract {
           budget.check();
           int lim = Math.min(text.length(), m.end() + 101);
           // ".{0,100}?\s+is:?" then the answer
-          Matcher is = Pattern.compile("\\s+is:?").matcher(text).region(m.end(), lim + 4 > text.length() ? text.length() : lim + 4);
+          Matcher is = IS.matcher(text).region(m.end(), lim + 4 > text.length() ? text.length() : lim + 4);
           while (is.find()) {
             if (is.start() - m.end() > 100) {
               break;
@@ -412,14 +414,14 @@ public final class Extract {
     return out;
   }
 
-  private static int firstBox(String text) {
+  private static int firstBox(Budget.Text text) {
     int b = text.indexOf("\\boxed");
     int f = text.indexOf("\\fbox");
     return b < 0 ? f : (f < 0 ? b : Math.min(b, f));
   }
 
   /** "answer[:] … X": a math environment starting within 50 characters, else a number/expression. */
-  private static Hit anchoredAnswer(String text, int from, List<Env> envs) {
+  private static Hit anchoredAnswer(Budget.Text text, int from, List<Env> envs) {
     for (Env e : envs) {
       if (e.start >= from && e.start - from <= 50) {
         int idx = envs.indexOf(e);
@@ -455,7 +457,7 @@ public final class Extract {
     return null;
   }
 
-  private static Hit after(String text, int from, List<Env> envs, boolean skipSpace, int unused) {
+  private static Hit after(Budget.Text text, int from, List<Env> envs, boolean skipSpace, int unused) {
     int k = from;
     while (skipSpace && k < text.length() && Character.isWhitespace(text.charAt(k))) {
       k++;
@@ -470,7 +472,7 @@ public final class Extract {
   }
 
   /** A plain number or expression whose anchor (start, space or '=') is at {@code at}. */
-  private static Hit plainAt(String text, int at, boolean afterEquals) {
+  private static Hit plainAt(Budget.Text text, int at, boolean afterEquals) {
     if (at < 0 || at > text.length()) {
       return null;
     }
@@ -496,7 +498,7 @@ public final class Extract {
     return null;
   }
 
-  private static boolean followedByEquals(String text, int end) {
+  private static boolean followedByEquals(Budget.Text text, int end) {
     int k = end;
     while (k < text.length() && Character.isWhitespace(text.charAt(k))) {
       k++;
@@ -504,7 +506,7 @@ public final class Extract {
     return k < text.length() && text.charAt(k) == '=';
   }
 
-  private static void addPlain(String text, Pattern p, List<Hit> out, Budget budget) {
+  private static void addPlain(Budget.Text text, Pattern p, List<Hit> out, Budget budget) {
     Matcher m = p.matcher(text);
     while (m.find()) {
       budget.check();
@@ -516,7 +518,7 @@ public final class Extract {
   }
 
   /** A number as plain LaTeX (separators dropped, decimal comma → point) or an expression. */
-  private static Hit plainHit(String text, Matcher m) {
+  private static Hit plainHit(Budget.Text text, Matcher m) {
     String expr = group(m, "expr");
     String integer = firstNonNull(group(m, "i1"), group(m, "i2"), group(m, "i3"));
     String decimal = firstNonNull(group(m, "d1"), group(m, "d2"), group(m, "d3"));

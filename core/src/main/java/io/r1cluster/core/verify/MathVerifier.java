@@ -80,6 +80,8 @@ public final class MathVerifier {
   private final Duration timeout;
   private final AtomicLong timeouts = new AtomicLong();
   private final AtomicLong casCalls = new AtomicLong();
+  /** Set once the CAS has answered in this JVM: only that first start-up is outside the budget. */
+  private static volatile boolean casStarted;
   private ExecutorService cas;
   private ExprEvaluator evaluator;
 
@@ -450,12 +452,16 @@ public final class MathVerifier {
         if (d.isZero()) {
           return true;
         }
+        if (d.isExactNumber()) {
+          return false; // exact arithmetic, any size: 10^33+1 and 10^33+2 differ by 1
+        }
         if (mode != -1) {
-          IExpr n = ev.eval(F.N(d));
+          // as SymPy's (a - b).evalf(chop=True) == 0: an absolute threshold on the difference,
+          // evaluated with 40 significant digits so that large magnitudes do not round it away
+          IExpr n = ev.eval(F.N(d, F.ZZ(40)));
           if (n.isNumber() && !n.isComplexInfinity()) {
-            IExpr na = ev.eval(F.N(x));
-            double scale = na.isNumber() ? Math.max(1.0, Math.abs(na.evalDouble())) : 1.0;
-            return n.isReal() ? Math.abs(n.evalDouble()) <= 1e-12 * scale : n.abs().evalDouble() <= 1e-12 * scale;
+            IExpr mag = ev.eval(F.N(F.Abs(n)));
+            return mag.isReal() && mag.evalDouble() <= 1e-12;
           }
         }
         IExpr s = ev.eval(F.Simplify(d));
@@ -505,7 +511,7 @@ public final class MathVerifier {
       Future<Boolean> f;
       boolean cold;
       synchronized (MathVerifier.this) {
-        cold = evaluator == null;
+        cold = !casStarted;
         if (cas == null) {
           cas = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "math-verify-cas");
@@ -515,7 +521,9 @@ public final class MathVerifier {
         }
         f = cas.submit(() -> {
           try {
-            return job.run(evaluator());
+            ExprEvaluator ev = evaluator();
+            casStarted = true;
+            return job.run(ev);
           } catch (Exception | StackOverflowError e) {
             return Boolean.FALSE;
           }

@@ -82,8 +82,9 @@ public class TraceGeneratorTest {
       assertEquals(12, st.total());
       assertEquals(2 + 0 + 3, st.kept());
       assertEquals(5 / 12.0, st.keepRate(), 1e-12);
-      assertEquals(Map.of("accuracy", 2 + 0 + 3, "format", 3 + 3 + 4), Map.copyOf(st.passed()),
-          "accuracy needs the <answer> tag; format: reasoning_content is wrapped in <think>");
+      assertEquals(Map.of("accuracy", 3 + 1 + 3, "format", 3 + 3 + 4), Map.copyOf(st.passed()),
+          "accuracy reads the whole completion as Math-Verify does ('The answer is 5.' and a bare '8' count), "
+              + "kept needs format too; format: reasoning_content is wrapped in <think>");
       // the request as vLLM's OpenAI server takes it; the model name came from GET /v1/models
       JsonNode req = server.requests().get(server.requests().size() - 1);
       assertEquals(ChatCompletionsServerFixture.MODEL, req.path("model").asText());

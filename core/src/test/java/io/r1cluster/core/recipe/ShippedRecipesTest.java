@@ -12,10 +12,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assertions;
 
 /** The recipes shipped in {@code recipes/} (open-r1's unchanged, and ours) all validate. */
 class ShippedRecipesTest {
   static final Path RECIPES = Path.of("..", "recipes");
+  static final Path CODEFORCES = Path.of("Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml");
 
   private static List<String> ignored(Recipe r) {
     return r.ignoredKeys().stream().map(IgnoredKey::key).toList();
@@ -29,6 +31,9 @@ class ShippedRecipesTest {
     }
     assertTrue(files.size() >= 5, "found " + files);
     for (Path f : files) {
+      if (f.endsWith(CODEFORCES)) {
+        continue; // asks for open-r1's cf_code, which this build does not implement: see openR1CodeGrpoRecipes
+      }
       Recipe.load(f); // throws RecipeException with file:line on any problem
     }
   }
@@ -52,9 +57,10 @@ class ShippedRecipesTest {
     assertTrue(s.model().chatTemplate().startsWith("{%- if tools %}"));
     assertEquals("<|im_end|>", s.model().eosToken());
     List<String> ign = ignored(r);
-    assertTrue(ign.containsAll(List.of("push_to_hub", "use_liger_kernel", "hub_model_id", "report_to", "bf16",
+    assertTrue(ign.containsAll(List.of("push_to_hub", "use_liger_kernel", "hub_model_id", "bf16",
         "gradient_checkpointing", "dataset_num_proc")), ign.toString());
     assertFalse(ign.contains("learning_rate"));
+    assertFalse(ign.contains("report_to"), "report_to is acted on (TensorBoard files)");
   }
 
   @Test
@@ -79,7 +85,13 @@ class ShippedRecipesTest {
     assertEquals(50.0, code.settings().training().saveSteps());
     assertEquals(0.01, code.settings().grpo().beta());
 
-    Recipe cf = Recipe.load(RECIPES.resolve("Qwen2.5-Coder-7B-Instruct/grpo/config_codeforces.yaml"));
+    // open-r1's Codeforces recipe: its cf_code reward needs a judge this build does not have, an
+    // error at validation that names the line
+    RecipeException e = Assertions.assertThrows(RecipeException.class,
+        () -> Recipe.load(RECIPES.resolve(CODEFORCES)));
+    assertTrue(e.getMessage().contains("config_codeforces.yaml:6") && e.getMessage().contains("reward_funcs")
+        && e.getMessage().contains("'cf_code' is not implemented"), e.getMessage());
+    Recipe cf = Recipe.load(RECIPES.resolve(CODEFORCES), RecipeOverride.parse(List.of("--reward_funcs", "[code, code_format]")));
     GrpoSettings g = cf.settings().grpo();
     assertEquals(LossType.DR_GRPO, g.lossType());
     assertEquals(ScaleRewards.NONE, g.scaleRewards()); // scale_rewards: false

@@ -117,24 +117,8 @@ public final class ValidateCommand implements CliCommand {
         }
       }
     }
-    java.util.List<String> unknown = new java.util.ArrayList<>();
-    java.util.List<io.r1cluster.core.recipe.RecipeSettings> all = new java.util.ArrayList<>();
-    all.add(r.settings());
-    r.stages().forEach(s -> all.add(s.settings()));
-    for (io.r1cluster.core.recipe.RecipeSettings s : all) {
-      if (s.kind() == io.r1cluster.core.recipe.StageType.GRPO || s.kind() == io.r1cluster.core.recipe.StageType.COMBINED) {
-        for (String f : s.grpo().rewardFuncs()) {
-          if (!io.r1cluster.core.reward.RewardRegistry.NAMES.contains(f) && !unknown.contains(f)) {
-            unknown.add(f);
-          }
-        }
-      }
-    }
-    if (!unknown.isEmpty()) {
-      out.println();
-      out.println("Warning: reward functions not implemented by r1-cluster (a GRPO run fails on them): "
-          + String.join(", ", unknown));
-    }
+    // reward_funcs names are checked while the recipe loads (RecipeSettings): unknown or
+    // unimplemented names never get here
     out.println();
     if (r.ignoredKeys().isEmpty()) {
       out.println("Ignored keys: none");

@@ -1,0 +1,135 @@
+package io.r1cluster.actors.grpo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import com.typesafe.config.ConfigFactory;
+import io.r1cluster.actors.transport.AeronSettings;
+import io.r1cluster.actors.transport.EmbeddedAeron;
+import io.r1cluster.actors.transport.WeightChannels;
+import io.r1cluster.actors.transport.WeightKey;
+import io.r1cluster.actors.transport.WeightPublisher;
+import io.r1cluster.actors.transport.WeightReceiver;
+import io.r1cluster.core.checkpoint.DType;
+import io.r1cluster.core.data.Completion;
+import io.r1cluster.core.data.Group;
+import io.r1cluster.core.data.Prompt;
+import io.r1cluster.core.data.WeightSnapshot;
+import io.r1cluster.core.generate.BatchEngine;
+import io.r1cluster.core.model.Qwen2Config;
+import io.r1cluster.core.model.Qwen2Model;
+import io.r1cluster.core.tokenizer.DemoTokenizer;
+import io.r1cluster.core.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Requests that reach a node through different {@link RolloutWorker} entities run in the node's one
+ * batch: a real {@link RolloutEngine} (weights over Aeron IPC), four entities, one group each.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RolloutBatchingTest {
+  static final ActorTestKit KIT = ActorTestKit.create("rollout-batching", ConfigFactory.load());
+
+  @AfterAll
+  static void stop() {
+    KIT.shutdownTestKit();
+  }
+
+  @TempDir Path tmp;
+
+  @Test
+  void groupsFromSeveralEntitiesShareOneBatch() throws Exception {
+    int g = 4;
+    int entities = 4;
+    AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
+    DemoTokenizer.write(tmp);
+    Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
+    try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
+        Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 5)) {
+      String channel = WeightChannels.ipc(as);
+      WeightKey key = WeightKey.random();
+      WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, as, key);
+      WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, as, pub.publisherId(), key);
+      rec.announced(Long.MAX_VALUE); // one process: every published version is announced
+      rec.start();
+      assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
+      pub.publish(new WeightSnapshot(0, policy.toTensors(DType.F32)));
+      Tokenizer tok = Tokenizer.load(tmp);
+      RunSpec.Sampling sampling = new RunSpec.Sampling(g, 64, 24, 1.0, 1.0, 0, 0);
+      RolloutEngine engine = new RolloutEngine(cfg, tok, tok.chatTemplate(), sampling, rec, pub,
+          List.of(Device.cpu()), 64, false);
+      try {
+        engine.generate(Prompt.ofProblem("warm", "1+1", "2"), 1, 0, Duration.ofSeconds(30)); // weights in, engine started
+        NodeResources res = NodeResources.get(KIT.system());
+        res.useSlots(1);
+        res.rollout().complete(engine);
+        GrpoActorSettings settings = GrpoActorSettings.fromConfig(KIT.system().settings().config());
+        List<ActorRef<RolloutWorker.Command>> workers = new ArrayList<>();
+        for (int i = 0; i < entities; i++) {
+          workers.add(KIT.spawn(RolloutWorker.create("rollout-" + i, settings)));
+        }
+        // hold the engine between two steps while every entity hands it a group
+        BatchEngine batch = engine.batchEngine(0);
+        CountDownLatch release = new CountDownLatch(1);
+        batch.withModel(m -> {
+          try {
+            return release.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        int before = batch.stats().maxActive();
+        TestProbe<RolloutWorker.Reply> probe = KIT.createTestProbe();
+        List<Prompt> prompts = new ArrayList<>();
+        for (int i = 0; i < entities; i++) {
+          prompts.add(Prompt.ofProblem("p" + i, (i + 2) + "+" + (7 - i), Integer.toString(9)));
+          workers.get(i).tell(new RolloutWorker.Generate(i, "run", prompts.get(i), 100 + i, 0, probe.ref()));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (batch.load() < entities * g) {
+          assertTrue(System.nanoTime() < deadline, "entities did not submit: load " + batch.load());
+          Thread.sleep(5);
+        }
+        release.countDown();
+        Map<Long, Group> groups = new HashMap<>();
+        for (int i = 0; i < entities; i++) {
+          RolloutWorker.Reply r = probe.receiveMessage(Duration.ofSeconds(60));
+          groups.put(r.dispatchId(), assertInstanceOf(RolloutWorker.Generated.class, r).group());
+        }
+        assertEquals(g, before, "before: one group at a time");
+        assertEquals(entities * g, batch.stats().maxActive(), "the four entities' groups ran in one batch");
+        // and sharing the batch changed nothing: each group again, alone, is the same
+        for (int i = 0; i < entities; i++) {
+          Group alone = engine.generate(prompts.get(i), 100 + i, 0, Duration.ofSeconds(30));
+          Group shared = groups.get((long) i);
+          assertEquals(g, shared.size());
+          for (int c = 0; c < g; c++) {
+            Completion a = alone.completions().get(c);
+            Completion b = shared.completions().get(c);
+            assertArrayEquals(a.tokenIds(), b.tokenIds(), "group " + i + " completion " + c);
+            assertArrayEquals(a.logProbs(), b.logProbs(), 1e-4f, "group " + i + " completion " + c);
+          }
+        }
+      } finally {
+        engine.close();
+      }
+    }
+  }
+}
