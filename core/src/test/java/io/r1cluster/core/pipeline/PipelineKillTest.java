@@ -57,6 +57,11 @@ class PipelineKillTest {
         }
       }
     }
+    for (String k : System.getProperties().stringPropertyNames()) {
+      if (k.startsWith("r1.")) {
+        cmd.add("-D" + k + "=" + System.getProperty(k)); // r1 settings this JVM runs with (e.g. r1.grpo.*)
+      }
+    }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), r.toString(), b.toString()));
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(childLog.toFile()).start();
     Path ckpt = b.resolve("grpo").resolve("checkpoint-2");
