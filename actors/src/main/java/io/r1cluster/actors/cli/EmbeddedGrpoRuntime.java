@@ -1,5 +1,7 @@
 package io.r1cluster.actors.cli;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.actors.pipeline.ActorGrpoStage;
@@ -35,8 +37,12 @@ public final class EmbeddedGrpoRuntime implements GrpoStageRuntime {
   public Pipeline.StageRunner runner(Path recipeFile, PrintStream log) {
     return (stage, settings, stopAfterSteps, cancelled) -> {
       List<String> roles = List.of(Roles.SEED, Roles.LEARNER, Roles.ROLLOUT, Roles.REWARD);
-      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM,
-          ClusterBoot.config(roles, "127.0.0.1", 0, List.of(), false));
+      // what an embedded node needs whatever cluster-config file is (or is not) found: a cluster of itself
+      // on loopback, no JVM exit when it leaves, no Java serialization
+      Config config = ConfigFactory.parseString(String.join("\n", "pekko.actor.provider = cluster",
+          "pekko.actor.allow-java-serialization = off", "pekko.remote.artery.transport = tcp"))
+          .withFallback(ClusterBoot.config(roles, "127.0.0.1", 0, List.of(), false)).resolve();
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
       try {
         Cluster c = Cluster.get(system);
         c.manager().tell(Join.create(c.selfMember().address()));

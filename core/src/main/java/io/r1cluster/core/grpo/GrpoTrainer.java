@@ -3,7 +3,6 @@ package io.r1cluster.core.grpo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.SafeTensors;
 import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.Group;
