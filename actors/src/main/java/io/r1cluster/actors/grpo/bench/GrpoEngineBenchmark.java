@@ -74,7 +74,7 @@ import org.apache.pekko.cluster.typed.Join;
  * <p>The three runs alternate {@code rounds} times (default 2, quick 1) and each path's best run
  * counts, so that a load spike on a shared machine does not decide the ratio.
  *
- * <p>Parameters: {@code steps} (default 12, quick 5), {@code rounds}, {@code model} (default {@code demo}: the demo
+ * <p>Parameters: {@code steps} (default 12, quick 4), {@code rounds}, {@code model} (default {@code demo}: the demo
  * architecture initialised from seed 42; or an SFT checkpoint folder such as
  * {@code runs/demo-pipeline/sft}).
  */
@@ -94,7 +94,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
 
   @Override
   public BenchReport run(BenchContext ctx) throws Exception {
-    int steps = ctx.intParam("steps", ctx.quick() ? 5 : 12);
+    int steps = ctx.intParam("steps", ctx.quick() ? 4 : 12);
     String model = ctx.param("model", "demo");
     if (steps < 3) {
       throw new IllegalArgumentException("--param steps must be at least 3 (steady state starts after step 1), got " + steps);
