@@ -57,6 +57,15 @@ final class CliExamples {
       Map.entry("completion", List.of(
           "r1 completion > ~/.local/share/bash-completion/completions/r1",
           "source <(r1 completion)")),
+      Map.entry("serve", List.of(
+          "r1 serve demo --port 8000",
+          "r1 serve runs/demo-pipeline/grpo --host 0.0.0.0 --api-key-env R1_API_KEY")),
+      Map.entry("chat", List.of(
+          "r1 chat demo",
+          "r1 chat runs/demo-pipeline/grpo --url http://127.0.0.1:8000")),
+      Map.entry("logits", List.of(
+          "r1 logits --model runs/demo-pipeline/grpo --ids 1,2,3",
+          "r1 logits --model MODEL_DIR --ids '1,2,3;4,5'")),
       Map.entry("help", List.of(
           "r1 help run")));
 
