@@ -194,6 +194,7 @@ public final class GrpoJob implements AutoCloseable {
         tokDir = HfCheckpoint.resolve(name, s.model().modelRevision());
         policy = Qwen2Model.load(tokDir, device);
       }
+      io.r1cluster.core.model.Models.forTraining(policy, s.model()); // bf16 compute, torch_dtype for checkpoints
       tokFiles.putAll(RunSpec.tokenizerFiles(tokDir));
       if (s.kind() == StageType.COMBINED) {
         try (Tokenizer tok = Tokenizer.load(tokDir)) {

@@ -60,6 +60,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final float[] invFreq;
   /** Parameter, activation and KV-cache type: FLOAT32, or BFLOAT16 for rollouts and evaluation. */
   private final DataType dtype;
+  /**
+   * Activation type: the weights' type, or BFLOAT16 over float32 weights (mixed precision, recipe
+   * {@code bf16: true}): every forward pass then casts each float32 weight to bf16 inside the autograd
+   * graph, so gradients, the optimizer and its state stay float32 (the master weights).
+   */
+  private volatile DataType compute;
+  /** The type checkpoints of this model are written in (the recipe's {@code torch_dtype}; F32 by default). */
+  private volatile DType savedAs = DType.F32;
+  /** The bf16 copies of the float32 weights for the forward pass running on this thread (mixed precision). */
+  private final ThreadLocal<Map<String, NDArray>> castWeights = new ThreadLocal<>();
 
   private Qwen2Model(Qwen2Config config, Device device) {
     this(config, device, DataType.FLOAT32);
@@ -71,6 +81,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     this.config = config;
     this.dtype = dtype;
+    this.compute = dtype;
     this.manager = Devices.manager(device);
     int d = config.headDim();
     invFreq = new float[d / 2];
@@ -315,6 +326,62 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return dtype;
   }
 
+  /** Saves checkpoints in {@code type} (F32 or BF16: the recipe's {@code torch_dtype}). */
+  public Qwen2Model saveAs(DType type) {
+    if (type != DType.F32 && type != DType.BF16) {
+      throw new IllegalArgumentException("checkpoints are saved in F32 or BF16, not " + type);
+    }
+    savedAs = type;
+    return this;
+  }
+
+  /** The type checkpoints of this model are written in. */
+  public DType savedAs() {
+    return savedAs;
+  }
+
+  /** {@code config.json} for a checkpoint of this model: its config with {@code torch_dtype} = {@link #savedAs}. */
+  public com.fasterxml.jackson.databind.node.ObjectNode checkpointConfig() {
+    com.fasterxml.jackson.databind.node.ObjectNode n = config.toJson();
+    n.put("torch_dtype", savedAs == DType.BF16 ? "bfloat16" : "float32");
+    return n;
+  }
+
+  /** The activations' element type (see {@link #computeIn}). */
+  public DataType computeType() {
+    return compute;
+  }
+
+  /**
+   * Computes in {@code type} from now on: BFLOAT16 over float32 weights is mixed precision (bf16
+   * matmuls, float32 master weights and gradients); FLOAT32 goes back. A bf16 model computes in bf16.
+   */
+  public Qwen2Model computeIn(DataType type) {
+    if (type != DataType.FLOAT32 && type != DataType.BFLOAT16) {
+      throw new IllegalArgumentException("compute is float32 or bfloat16, not " + type);
+    }
+    if (dtype == DataType.BFLOAT16 && type != DataType.BFLOAT16) {
+      throw new IllegalArgumentException("a bf16 model computes in bf16");
+    }
+    compute = type;
+    return this;
+  }
+
+  /** Mixed precision: the bf16 copies of the weights for one forward pass, in {@code scope}. */
+  private boolean beginForward(NDManager scope) {
+    if (compute == dtype) {
+      return false;
+    }
+    Map<String, NDArray> w = new java.util.HashMap<>();
+    for (var e : params.entrySet()) {
+      NDArray b = Casts.toBf16(e.getValue());
+      b.attach(scope);
+      w.put(e.getKey(), b);
+    }
+    castWeights.set(w);
+    return true;
+  }
+
   /** Loads {@code config.json} + {@code model.safetensors} from a Hugging Face checkpoint directory. */
   public static Qwen2Model load(Path dir, Device device) {
     Qwen2Config cfg = Qwen2Config.read(dir.resolve("config.json"));
@@ -329,11 +396,11 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  /** Writes {@code config.json} and {@code model.safetensors} (float32) into {@code dir}. */
+  /** Writes {@code config.json} and {@code model.safetensors} (in {@link #savedAs}) into {@code dir}. */
   public void save(Path dir) throws IOException {
     Files.createDirectories(dir);
-    config.write(dir.resolve("config.json"));
-    SafeTensors.write(dir.resolve("model.safetensors"), toTensors(DType.F32), Map.of());
+    Files.writeString(dir.resolve("config.json"), checkpointConfig().toPrettyString() + "\n");
+    SafeTensors.write(dir.resolve("model.safetensors"), toTensors(savedAs), Map.of());
   }
 
   /**
@@ -379,11 +446,23 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   private NDArray p(String name) {
-    return params.get(name);
+    Map<String, NDArray> w = castWeights.get();
+    return w != null ? w.get(name) : params.get(name);
   }
 
   @Override
   public NDArray logits(NDManager scope, NDArray inputIds, NDArray segmentIds, NDArray positionIds) {
+    boolean mixed = beginForward(scope);
+    try {
+      return logitsIn(scope, inputIds, segmentIds, positionIds);
+    } finally {
+      if (mixed) {
+        castWeights.remove();
+      }
+    }
+  }
+
+  private NDArray logitsIn(NDManager scope, NDArray inputIds, NDArray segmentIds, NDArray positionIds) {
     long b = inputIds.getShape().get(0);
     long t = inputIds.getShape().get(1);
     NDArray ids = inputIds.toType(DataType.INT64, false);
@@ -403,12 +482,12 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
   private NDArray toFloat32(NDArray x) {
-    return dtype == DataType.FLOAT32 ? x : Casts.toFloat32(x);
+    return compute == DataType.FLOAT32 ? x : Casts.toFloat32(x);
   }
 
   /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
   private NDArray softmax(NDArray scores, NDArray bias) {
-    if (dtype == DataType.FLOAT32) {
+    if (compute == DataType.FLOAT32) {
       return scores.add(bias).softmax(-1);
     }
     return Casts.toBf16(Casts.toFloat32(scores).add(bias).softmax(-1));
@@ -458,7 +537,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
   NDArray rmsNorm(NDArray x, NDArray w) {
-    if (dtype != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
+    if (compute != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
       NDArray xf = Casts.toFloat32(x);
       NDArray var = xf.square().mean(new int[] {-1}, true);
       return Casts.toBf16(xf.div(var.add(config.rmsNormEps()).sqrt())).mul(w);
@@ -474,7 +553,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     NDArray inv = scope.create(invFreq).reshape(1, 1, invFreq.length); // [1,1,D/2]
     NDArray freqs = pos.mul(inv); // [B,T,D/2]
     NDArray emb = NDArrays.concat(new NDList(freqs, freqs), -1).expandDims(1); // [B,1,T,D]
-    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
+    if (compute != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
       return new NDArray[] {Casts.toBf16(emb.cos()), Casts.toBf16(emb.sin())};
     }
     return new NDArray[] {emb.cos(), emb.sin()};
@@ -553,6 +632,17 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    * @return logits [B,t,V]
    */
   public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+    boolean mixed = beginForward(scope);
+    try {
+      return forwardCachedIn(scope, ids, valid, positions, cache);
+    } finally {
+      if (mixed) {
+        castWeights.remove();
+      }
+    }
+  }
+
+  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     long past = cache.length;

@@ -11,10 +11,12 @@ package io.r1cluster.core.recipe;
  * @param eosToken {@code eos_token} overriding the tokenizer's (null = the tokenizer's)
  * @param useCpu {@code use_cpu} (TRL): keep everything on the CPU even when a GPU is present
  *     ({@code --device} wins over it, it wins over {@code R1_DEVICE}; see {@code Devices})
+ * @param bf16 {@code bf16} (TrainingArguments): train with bf16 compute over float32 master weights and
+ *     optimizer state ({@code Qwen2Model.computeIn})
  */
 public record ModelSettings(
     String modelNameOrPath, String modelRevision, String torchDtype, String attnImplementation, String chatTemplate,
-    String eosToken, boolean useCpu) {
+    String eosToken, boolean useCpu, boolean bf16) {
   /** The recipe's weight type for rollouts, evaluation and saved checkpoints: bfloat16 or float32 (the default). */
   public boolean bfloat16() {
     return "bfloat16".equals(torchDtype);
