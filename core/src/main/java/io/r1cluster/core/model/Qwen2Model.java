@@ -188,6 +188,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       }
       m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
+    m.stage = null;
     return m;
   }
 
@@ -232,6 +233,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     shapes.keySet().forEach(n -> ordered.put(n, m.params.get(n)));
     m.params.clear();
     m.params.putAll(ordered);
+    m.stage = null;
     return m;
   }
 
@@ -288,33 +290,50 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     long rows = shape.dimension() == 0 ? 1 : shape.get(0);
     long rowElems = rows == 0 ? 0 : t.numel() / rows;
     long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
-    if (rows <= chunkRows) {
-      try (NDManager stage = manager.newSubManager()) {
-        NDArray f = stage.create(t.toFloats(), shape);
-        NDArray b = Casts.toBf16(f);
-        b.attach(manager);
-        return b;
-      }
-    }
     ByteBuffer src = t.data();
     int bytes = t.dtype().bytes();
     NDList parts = new NDList();
     try (NDManager stage = manager.newSubManager()) {
-      for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+      for (long r0 = 0; r0 < Math.max(rows, 1); r0 += chunkRows) {
         long n = Math.min(chunkRows, rows - r0);
-        ByteBuffer slice = src.slice(Math.toIntExact(r0 * rowElems * bytes), Math.toIntExact(n * rowElems * bytes));
         long[] dims = shape.getShape();
-        dims[0] = n;
-        TensorData piece = new TensorData(t.name(), t.dtype(), dims, slice);
-        try (NDArray f = stage.create(piece.toFloats(), new Shape(dims))) {
+        if (dims.length > 0) {
+          dims[0] = n;
+        }
+        int elems = Math.toIntExact(dims.length == 0 ? 1 : n * rowElems);
+        // float32 rows in the reused direct staging buffer; the array shares it until the cast has copied it
+        ByteBuffer staged = staging(elems);
+        java.nio.FloatBuffer f32 = staged.asFloatBuffer();
+        int off = Math.toIntExact((dims.length == 0 ? 0 : r0 * rowElems) * bytes);
+        if (t.dtype() == DType.BF16) {
+          for (int i = 0; i < elems; i++) {
+            f32.put(i, Float.intBitsToFloat((src.getShort(off + 2 * i) & 0xFFFF) << 16));
+          }
+        } else {
+          f32.put(0, new TensorData(t.name(), t.dtype(), dims, src.slice(off, elems * bytes)).toFloats());
+        }
+        try (NDArray f = stage.create(staged, new Shape(dims), DataType.FLOAT32)) {
           parts.add(Casts.toBf16(f));
         }
       }
-      NDArray joined = NDArrays.concat(parts, 0);
+      NDArray joined = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
       joined.attach(manager);
       return joined;
     }
   }
+
+  /** The staging buffer of {@link #param} (direct, native order, one per model, only while loading). */
+  private ByteBuffer stage;
+
+  private ByteBuffer staging(int elems) {
+    if (stage == null || stage.capacity() < elems * 4) {
+      stage = ByteBuffer.allocateDirect(Math.max(elems, 1) * 4).order(ByteOrder.nativeOrder());
+    }
+    ByteBuffer b = stage.duplicate();
+    b.position(0).limit(elems * 4);
+    return b.slice().order(ByteOrder.nativeOrder());
+  }
+
 
   /** The device the parameters (and every activation and KV cache of this model) live on. */
   public Device device() {
