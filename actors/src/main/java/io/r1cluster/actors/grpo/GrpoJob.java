@@ -165,6 +165,7 @@ public final class GrpoJob implements AutoCloseable {
     Path resumeDir = SftTrainer.resumeCheckpoint(out, t);
     // the learner's policy, reference and optimizer: the checkpoint it resumes from, or the recipe's model
     Models.Loaded loaded = GrpoPlan.loadPolicy(s, resumeDir, out);
+    Models.forTraining(loaded.model(), s.model()); // bf16 compute, torch_dtype for checkpoints
     List<SftEncoder.Encoded> traces = List.of();
     Map<String, String> tokFiles;
     try {

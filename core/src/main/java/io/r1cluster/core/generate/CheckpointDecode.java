@@ -78,12 +78,19 @@ public final class CheckpointDecode {
       for (int b : batches) {
         List<int[]> p = prompts(b, promptLen, cfg.vocabSize());
         s.generate(p, SamplingParams.greedy(2, List.of()), 0, 0); // warm-up at this batch size
+        double c0 = cpuSeconds();
         double t1 = time(s, p, 1);
+        double c1 = cpuSeconds();
         double tn = time(s, p, newTokens);
+        double c2 = cpuSeconds();
         double decode = b * (newTokens - 1) / (tn - t1);
+        // CPU time of this process (all its threads) per decoded token: the work, whatever else the machine runs
+        double cpuPerToken = ((c2 - c1) - (c1 - c0)) / (b * (newTokens - 1));
         fig.put("batch" + b + ".decode_tokens_per_s", decode);
+        fig.put("batch" + b + ".decode_cpu_s_per_token", cpuPerToken);
         fig.put("batch" + b + ".prefill_s", t1);
-        out.printf(Locale.ROOT, "%s batch %d: prefill %.2f s, decode %.2f tok/s%n", args[1], b, t1, decode);
+        out.printf(Locale.ROOT, "%s batch %d: prefill %.2f s, decode %.2f tok/s, %.3f CPU-s/token (load average %s)%n",
+            args[1], b, t1, decode, cpuPerToken, loadAverage());
       }
     }
     out.println(RESULT + JSON.writeValueAsString(fig));
@@ -162,6 +169,26 @@ public final class CheckpointDecode {
           + " before reporting (its errors are above)");
     } finally {
       p.destroy();
+    }
+  }
+
+  /** User + system CPU seconds of this process so far ({@code /proc/self/stat}, 100 ticks/s); NaN off Linux. */
+  static double cpuSeconds() {
+    try {
+      String st = Files.readString(Path.of("/proc/self/stat"));
+      String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
+  /** The 1-minute load average ({@code /proc/loadavg}), "?" off Linux. */
+  public static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException | RuntimeException e) {
+      return "?";
     }
   }
 

@@ -80,6 +80,7 @@ public final class GenerateBenchmark implements Benchmark {
     }
     Qwen2Config cfg = Qwen2Config.read(dir.resolve(HfCheckpoint.CONFIG_FILE));
     List<String> dtypes = List.of(ctx.param("dtypes", "float32,bfloat16").split(","));
+    String loadBefore = CheckpointDecode.loadAverage();
     for (String d : dtypes) {
       CheckpointDecode.dtype(d.trim());
     }
@@ -117,11 +118,16 @@ public final class GenerateBenchmark implements Benchmark {
       for (int b : batches) {
         double tps = ((Number) r.figures().get("batch" + b + ".decode_tokens_per_s")).doubleValue();
         double baseTps = ((Number) res.get(base).figures().get("batch" + b + ".decode_tokens_per_s")).doubleValue();
+        double cpt = ((Number) r.figures().get("batch" + b + ".decode_cpu_s_per_token")).doubleValue();
+        double baseCpt = ((Number) res.get(base).figures().get("batch" + b + ".decode_cpu_s_per_token")).doubleValue();
         figures.put(d + ".batch" + b + ".decode_tokens_per_s", tps);
+        figures.put(d + ".batch" + b + ".decode_cpu_s_per_token", cpt);
         if (!d.equals(base)) {
           figures.put(d + "_vs_" + base + ".batch" + b + ".speedup", tps / baseTps);
+          figures.put(d + "_vs_" + base + ".batch" + b + ".cpu_speedup", baseCpt / cpt);
         }
         rows.add(List.of(d, Integer.toString(b), BenchReport.fmt(tps, 2), BenchReport.fmt(tps / baseTps, 2) + "x",
+            BenchReport.fmt(cpt, 3), BenchReport.fmt(baseCpt / cpt, 2) + "x",
             BenchReport.fmt(peakMib, 0), BenchReport.fmt(peakMib / basePeak, 2) + "x"));
       }
       if (!d.equals(base)) {
@@ -131,11 +137,16 @@ public final class GenerateBenchmark implements Benchmark {
     figures.put("device", device.toString());
     figures.put("new_tokens", newTokens);
     figures.put("prompt_len", promptLen);
-    return new BenchReport("generate", List.of("dtype", "batch", "decode tok/s", "vs " + base, "peak RSS MiB",
-        "RSS vs " + base), rows, figures, List.of(dir + ": hidden " + cfg.hiddenSize() + ", " + cfg.numHiddenLayers()
+    String loadAfter = CheckpointDecode.loadAverage();
+    figures.put("load_average_before", loadBefore);
+    figures.put("load_average_after", loadAfter);
+    return new BenchReport("generate", List.of("dtype", "batch", "decode tok/s", "vs " + base, "CPU-s/token",
+        "tokens per CPU-s vs " + base, "peak RSS MiB", "RSS vs " + base), rows, figures, List.of(dir + ": hidden " + cfg.hiddenSize() + ", " + cfg.numHiddenLayers()
             + " layers, " + cfg.numAttentionHeads() + "/" + cfg.numKeyValueHeads() + " heads, vocab " + cfg.vocabSize()
             + "; greedy, KV cache, prompt " + promptLen + " tokens, decode rate = B(N-1)/(t(N)-t(1)) with N = "
             + newTokens + "; one process per dtype, peak RSS = its VmHWM read from /proc/PID/status; device " + device,
+            "CPU-s/token: user+system CPU time of the child per decoded token (robust to other load; load average "
+                + loadBefore + " before, " + loadAfter + " after)",
             "targets (issue 16, CPU): bfloat16 >= 1.5x float32 tok/s at batch 1, bfloat16 peak RSS <= 0.6x float32"));
   }
 

@@ -38,13 +38,18 @@ public final class LearnerBenchmark implements Benchmark {
   }
 
   static TrainBatch batch(int groups, int g, int promptLen, int complLen, long seed) {
+    return batch(groups, g, promptLen, complLen, seed, 128);
+  }
+
+  /** {@code groups} groups of {@code g} random completions with token ids below {@code vocab}. */
+  static TrainBatch batch(int groups, int g, int promptLen, int complLen, long seed, int vocab) {
     Random r = new Random(seed);
     List<ScoredGroup> out = new ArrayList<>();
     List<float[]> rewards = new ArrayList<>();
     for (int i = 0; i < groups; i++) {
       int[] prompt = new int[promptLen];
       for (int j = 0; j < promptLen; j++) {
-        prompt[j] = r.nextInt(128);
+        prompt[j] = r.nextInt(vocab);
       }
       List<Completion> cs = new ArrayList<>();
       float[] rw = new float[g];
@@ -53,7 +58,7 @@ public final class LearnerBenchmark implements Benchmark {
         int[] ids = new int[complLen];
         float[] lp = new float[complLen];
         for (int j = 0; j < complLen; j++) {
-          ids[j] = r.nextInt(128);
+          ids[j] = r.nextInt(vocab);
           lp[j] = -4.8f;
         }
         cs.add(new Completion(ids, lp, "", FinishReason.STOP, 0));
@@ -71,25 +76,30 @@ public final class LearnerBenchmark implements Benchmark {
     int steps = ctx.quick() ? 2 : 4;
     int promptLen = 24;
     int complLen = ctx.intParam("completion_len", 96);
+    // --model DIR: a checkpoint (float32 master weights; --param bf16=true computes in bf16) instead of the demo model
+    String model = ctx.param("model", null);
+    boolean bf16 = Boolean.parseBoolean(ctx.param("bf16", "false"));
+    int[] micros = model == null ? new int[] {8, 32} : new int[] {ctx.intParam("micro_batch", 8)};
+    int groups = model == null ? 8 : ctx.intParam("groups", 2);
     List<List<String>> rows = new ArrayList<>();
     Map<String, Object> figures = new LinkedHashMap<>();
-    for (int micro : new int[] {8, 32}) {
+    for (int micro : micros) {
       GrpoConfig c = new GrpoConfig(0.0, 0.2, 0.2, 0, LossType.BNPO, ScaleRewards.GROUP, 1, GrpoConfig.IsLevel.TOKEN,
           false, 2.0, complLen, micro, 1.0, 1e-4, 1.0, 0.0);
-      try (Qwen2Model m = Qwen2Model.random(GenerateBenchmark.demoConfig(128), Devices.selected(), 1);
+      try (Qwen2Model m = model(model, bf16);
           GrpoLearner l = new GrpoLearner(m, c, LrSchedule.of("constant", 1e-4, 100, 0, Map.of()))) {
-        TrainBatch b = batch(8, 8, promptLen, complLen, 7); // 64 sequences per step
+        TrainBatch b = batch(groups, 8, promptLen, complLen, 7, m.config().vocabSize()); // 8 x groups sequences per step
         l.step(b, 0); // warm-up
         long t0 = System.nanoTime();
         for (int i = 0; i < steps; i++) {
           l.step(b, i + 1);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        double tokens = steps * 64.0 * (promptLen + complLen);
+        double tokens = steps * 8.0 * groups * (promptLen + complLen);
         double rate = tokens / secs;
         long rss = peakRssKb();
         ctx.out().printf("micro-batch %d: %.0f tokens/s%n", micro, rate);
-        rows.add(List.of(Integer.toString(micro), Integer.toString(64), BenchReport.fmt(rate, 0),
+        rows.add(List.of(Integer.toString(micro), Integer.toString(8 * groups), BenchReport.fmt(rate, 0),
             BenchReport.fmt(secs / steps, 2), BenchReport.fmt(rss / 1024.0, 0)));
         figures.put("micro" + micro + ".tokens_per_s", rate);
         figures.put("micro" + micro + ".step_s", secs / steps);
@@ -97,8 +107,16 @@ public final class LearnerBenchmark implements Benchmark {
       }
     }
     return new BenchReport("learner", List.of("micro-batch", "sequences/step", "tokens/s", "s/step", "peak RSS MB"),
-        rows, figures, List.of("demo-size Qwen2 (hidden 128, 4 layers), sequences of " + promptLen + "+" + complLen
-            + " tokens, beta 0, CPU, 1 intra-op thread; peak RSS is the whole JVM (VmHWM)"));
+        rows, figures, List.of((model == null ? "demo-size Qwen2 (hidden 128, 4 layers)" : model)
+            + (bf16 ? ", bf16 compute over float32 master weights" : ", float32") + ", sequences of " + promptLen + "+"
+            + complLen + " tokens, beta 0, device " + Devices.selected() + "; peak RSS is the whole JVM (VmHWM)"));
+  }
+
+  private static Qwen2Model model(String dir, boolean bf16) {
+    Qwen2Model m = dir == null ? Qwen2Model.random(GenerateBenchmark.demoConfig(128), Devices.selected(), 1)
+        : Qwen2Model.loadStreaming(Path.of(dir), io.r1cluster.core.model.Qwen2Config.read(Path.of(dir, "config.json")),
+            Devices.selected(), ai.djl.ndarray.types.DataType.FLOAT32);
+    return m.computeIn(bf16 ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32);
   }
 
   static long peakRssKb() {

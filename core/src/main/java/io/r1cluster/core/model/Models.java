@@ -92,7 +92,19 @@ public final class Models {
    * {@code R1_DEVICE}, the default).
    */
   public static Loaded load(ModelSettings m, long seed, Path workDir) {
-    return load(m.modelNameOrPath(), m.modelRevision(), seed, workDir, Devices.forRecipe(m.useCpu()));
+    Loaded l = load(m.modelNameOrPath(), m.modelRevision(), seed, workDir, Devices.forRecipe(m.useCpu()));
+    forTraining(l.model(), m);
+    return l;
+  }
+
+  /**
+   * A recipe's precision on a float32 model it trains: {@code bf16: true} computes in bf16 over the
+   * float32 master weights, {@code torch_dtype: bfloat16} saves checkpoints in bf16.
+   */
+  public static Qwen2Model forTraining(Qwen2Model model, ModelSettings m) {
+    model.computeIn(m.bf16() ? DataType.BFLOAT16 : DataType.FLOAT32);
+    model.saveAs(m.bfloat16() ? io.r1cluster.core.checkpoint.DType.BF16 : io.r1cluster.core.checkpoint.DType.F32);
+    return model;
   }
 
   /**

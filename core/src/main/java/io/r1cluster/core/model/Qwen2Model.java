@@ -66,6 +66,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final float ropeScale;
   /** Parameter, activation and KV-cache type: FLOAT32, or BFLOAT16 for rollouts and evaluation. */
   private final DataType dtype;
+  /**
+   * Activation type: the weights' type, or BFLOAT16 over float32 weights (mixed precision, recipe
+   * {@code bf16: true}): every forward pass then casts each float32 weight to bf16 inside the autograd
+   * graph, so gradients, the optimizer and its state stay float32 (the master weights).
+   */
+  private volatile DataType compute;
+  /** The type checkpoints of this model are written in (the recipe's {@code torch_dtype}; F32 by default). */
+  private volatile DType savedAs = DType.F32;
+  /** The bf16 copies of the float32 weights for the forward pass running on this thread (mixed precision). */
+  private final ThreadLocal<Map<String, NDArray>> castWeights = new ThreadLocal<>();
 
   private Qwen2Model(Qwen2Config config, Device device) {
     this(config, device, DataType.FLOAT32);
@@ -77,6 +87,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     this.config = config;
     this.dtype = dtype;
+    this.compute = dtype;
     this.manager = Devices.manager(device);
     invFreq = RopeScaling.invFreq(config.family().ropeScaling(), config.ropeTheta(), config.headDim());
     ropeScale = (float) RopeScaling.attentionScaling(config.family().ropeScaling());
@@ -191,6 +202,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       }
       m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
+    m.stage = null;
     return m;
   }
 
@@ -235,6 +247,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     shapes.keySet().forEach(n -> ordered.put(n, m.params.get(n)));
     m.params.clear();
     m.params.putAll(ordered);
+    m.stage = null;
     return m;
   }
 
@@ -291,33 +304,50 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     long rows = shape.dimension() == 0 ? 1 : shape.get(0);
     long rowElems = rows == 0 ? 0 : t.numel() / rows;
     long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
-    if (rows <= chunkRows) {
-      try (NDManager stage = manager.newSubManager()) {
-        NDArray f = stage.create(t.toFloats(), shape);
-        NDArray b = Casts.toBf16(f);
-        b.attach(manager);
-        return b;
-      }
-    }
     ByteBuffer src = t.data();
     int bytes = t.dtype().bytes();
     NDList parts = new NDList();
     try (NDManager stage = manager.newSubManager()) {
-      for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+      for (long r0 = 0; r0 < Math.max(rows, 1); r0 += chunkRows) {
         long n = Math.min(chunkRows, rows - r0);
-        ByteBuffer slice = src.slice(Math.toIntExact(r0 * rowElems * bytes), Math.toIntExact(n * rowElems * bytes));
         long[] dims = shape.getShape();
-        dims[0] = n;
-        TensorData piece = new TensorData(t.name(), t.dtype(), dims, slice);
-        try (NDArray f = stage.create(piece.toFloats(), new Shape(dims))) {
+        if (dims.length > 0) {
+          dims[0] = n;
+        }
+        int elems = Math.toIntExact(dims.length == 0 ? 1 : n * rowElems);
+        // float32 rows in the reused direct staging buffer; the array shares it until the cast has copied it
+        ByteBuffer staged = staging(elems);
+        java.nio.FloatBuffer f32 = staged.asFloatBuffer();
+        int off = Math.toIntExact((dims.length == 0 ? 0 : r0 * rowElems) * bytes);
+        if (t.dtype() == DType.BF16) {
+          for (int i = 0; i < elems; i++) {
+            f32.put(i, Float.intBitsToFloat((src.getShort(off + 2 * i) & 0xFFFF) << 16));
+          }
+        } else {
+          f32.put(0, new TensorData(t.name(), t.dtype(), dims, src.slice(off, elems * bytes)).toFloats());
+        }
+        try (NDArray f = stage.create(staged, new Shape(dims), DataType.FLOAT32)) {
           parts.add(Casts.toBf16(f));
         }
       }
-      NDArray joined = NDArrays.concat(parts, 0);
+      NDArray joined = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
       joined.attach(manager);
       return joined;
     }
   }
+
+  /** The staging buffer of {@link #param} (direct, native order, one per model, only while loading). */
+  private ByteBuffer stage;
+
+  private ByteBuffer staging(int elems) {
+    if (stage == null || stage.capacity() < elems * 4) {
+      stage = ByteBuffer.allocateDirect(Math.max(elems, 1) * 4).order(ByteOrder.nativeOrder());
+    }
+    ByteBuffer b = stage.duplicate();
+    b.position(0).limit(elems * 4);
+    return b.slice().order(ByteOrder.nativeOrder());
+  }
+
 
   /** The device the parameters (and every activation and KV cache of this model) live on. */
   public Device device() {
@@ -327,6 +357,62 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   /** The parameters' element type (FLOAT32 or BFLOAT16). */
   public DataType dataType() {
     return dtype;
+  }
+
+  /** Saves checkpoints in {@code type} (F32 or BF16: the recipe's {@code torch_dtype}). */
+  public Qwen2Model saveAs(DType type) {
+    if (type != DType.F32 && type != DType.BF16) {
+      throw new IllegalArgumentException("checkpoints are saved in F32 or BF16, not " + type);
+    }
+    savedAs = type;
+    return this;
+  }
+
+  /** The type checkpoints of this model are written in. */
+  public DType savedAs() {
+    return savedAs;
+  }
+
+  /** {@code config.json} for a checkpoint of this model: its config with {@code torch_dtype} = {@link #savedAs}. */
+  public com.fasterxml.jackson.databind.node.ObjectNode checkpointConfig() {
+    com.fasterxml.jackson.databind.node.ObjectNode n = config.toJson();
+    n.put("torch_dtype", savedAs == DType.BF16 ? "bfloat16" : "float32");
+    return n;
+  }
+
+  /** The activations' element type (see {@link #computeIn}). */
+  public DataType computeType() {
+    return compute;
+  }
+
+  /**
+   * Computes in {@code type} from now on: BFLOAT16 over float32 weights is mixed precision (bf16
+   * matmuls, float32 master weights and gradients); FLOAT32 goes back. A bf16 model computes in bf16.
+   */
+  public Qwen2Model computeIn(DataType type) {
+    if (type != DataType.FLOAT32 && type != DataType.BFLOAT16) {
+      throw new IllegalArgumentException("compute is float32 or bfloat16, not " + type);
+    }
+    if (dtype == DataType.BFLOAT16 && type != DataType.BFLOAT16) {
+      throw new IllegalArgumentException("a bf16 model computes in bf16");
+    }
+    compute = type;
+    return this;
+  }
+
+  /** Mixed precision: the bf16 copies of the weights for one forward pass, in {@code scope}. */
+  private boolean beginForward(NDManager scope) {
+    if (compute == dtype) {
+      return false;
+    }
+    Map<String, NDArray> w = new java.util.HashMap<>();
+    for (var e : params.entrySet()) {
+      NDArray b = Casts.toBf16(e.getValue());
+      b.attach(scope);
+      w.put(e.getKey(), b);
+    }
+    castWeights.set(w);
+    return true;
   }
 
   /** Loads {@code config.json} + {@code model.safetensors} from a Hugging Face checkpoint directory. */
@@ -343,11 +429,11 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  /** Writes {@code config.json} and {@code model.safetensors} (float32) into {@code dir}. */
+  /** Writes {@code config.json} and {@code model.safetensors} (in {@link #savedAs}) into {@code dir}. */
   public void save(Path dir) throws IOException {
     Files.createDirectories(dir);
-    config.write(dir.resolve("config.json"));
-    SafeTensors.write(dir.resolve("model.safetensors"), toTensors(DType.F32), Map.of());
+    Files.writeString(dir.resolve("config.json"), checkpointConfig().toPrettyString() + "\n");
+    SafeTensors.write(dir.resolve("model.safetensors"), toTensors(savedAs), Map.of());
   }
 
   /**
@@ -393,11 +479,23 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   NDArray p(String name) {
-    return params.get(name);
+    Map<String, NDArray> w = castWeights.get();
+    return w != null ? w.get(name) : params.get(name);
   }
 
   @Override
   public NDArray logits(NDManager scope, NDArray inputIds, NDArray segmentIds, NDArray positionIds) {
+    boolean mixed = beginForward(scope);
+    try {
+      return logitsIn(scope, inputIds, segmentIds, positionIds);
+    } finally {
+      if (mixed) {
+        castWeights.remove();
+      }
+    }
+  }
+
+  private NDArray logitsIn(NDManager scope, NDArray inputIds, NDArray segmentIds, NDArray positionIds) {
     long b = inputIds.getShape().get(0);
     long t = inputIds.getShape().get(1);
     NDArray ids = inputIds.toType(DataType.INT64, false);
@@ -417,12 +515,12 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
   NDArray toFloat32(NDArray x) {
-    return dtype == DataType.FLOAT32 ? x : Casts.toFloat32(x);
+    return compute == DataType.FLOAT32 ? x : Casts.toFloat32(x);
   }
 
   /** softmax(scores + bias) over the last axis; in float32 for bf16 models (as transformers does). */
   NDArray softmax(NDArray scores, NDArray bias) {
-    if (dtype == DataType.FLOAT32) {
+    if (compute == DataType.FLOAT32) {
       return scores.add(bias).softmax(-1);
     }
     return Casts.toBf16(Casts.toFloat32(scores).add(bias).softmax(-1));
@@ -478,7 +576,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
   NDArray rmsNorm(NDArray x, NDArray w) {
-    if (dtype != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
+    if (compute != DataType.FLOAT32) { // the statistics in float32, the result back in the model's type (HF)
       NDArray xf = Casts.toFloat32(x);
       NDArray var = xf.square().mean(new int[] {-1}, true);
       return Casts.toBf16(xf.div(var.add(config.rmsNormEps()).sqrt())).mul(w);
@@ -500,7 +598,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       cos = cos.mul(ropeScale);
       sin = sin.mul(ropeScale);
     }
-    if (dtype != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
+    if (compute != DataType.FLOAT32) { // tables computed in float32, used in the activations' type (HF)
       return new NDArray[] {Casts.toBf16(cos), Casts.toBf16(sin)};
     }
     return new NDArray[] {cos, sin};
@@ -579,6 +677,17 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    * @return logits [B,t,V]
    */
   public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+    boolean mixed = beginForward(scope);
+    try {
+      return forwardCachedIn(scope, ids, valid, positions, cache);
+    } finally {
+      if (mixed) {
+        castWeights.remove();
+      }
+    }
+  }
+
+  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     long past = cache.length;

@@ -13,10 +13,12 @@ package io.r1cluster.core.recipe;
  *     (e.g. {@code enable_thinking: false} for Qwen3); empty when not set
  * @param useCpu {@code use_cpu} (TRL): keep everything on the CPU even when a GPU is present
  *     ({@code --device} wins over it, it wins over {@code R1_DEVICE}; see {@code Devices})
+ * @param bf16 {@code bf16} (TrainingArguments): train with bf16 compute over float32 master weights and
+ *     optimizer state ({@code Qwen2Model.computeIn})
  */
 public record ModelSettings(
     String modelNameOrPath, String modelRevision, String torchDtype, String attnImplementation, String chatTemplate,
-    String eosToken, boolean useCpu, java.util.Map<String, Object> chatTemplateKwargs) {
+    String eosToken, boolean useCpu, boolean bf16, java.util.Map<String, Object> chatTemplateKwargs) {
   public ModelSettings {
     chatTemplateKwargs = chatTemplateKwargs == null ? java.util.Map.of()
         : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(chatTemplateKwargs));

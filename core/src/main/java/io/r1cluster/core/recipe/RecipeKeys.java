@@ -96,7 +96,7 @@ public final class RecipeKeys {
     k(TOP, "seed", ValueType.INT, false, "42", true, "TRAINING_ARGUMENTS", "");
     k(TOP, "data_seed", ValueType.INT, true, "None", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "jit_mode_eval", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
-    k(TOP, "bf16", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
+    k(TOP, "bf16", ValueType.BOOL, false, "False", true, "TRAINING_ARGUMENTS", "bf16 compute in training, float32 master weights and optimizer state");
     k(TOP, "fp16", ValueType.BOOL, false, "False", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "fp16_opt_level", ValueType.STRING, false, "O1", false, "TRAINING_ARGUMENTS", "");
     k(TOP, "half_precision_backend", ValueType.STRING, false, "auto", false, "TRAINING_ARGUMENTS", "");

@@ -39,7 +39,7 @@ public final class RecipeSettings {
     Reader r = new Reader(values, errors);
     model = new ModelSettings(r.str("model_name_or_path", null), r.str("model_revision", "main"),
         r.str("torch_dtype", null), r.str("attn_implementation", null), r.str("chat_template", null),
-        r.str("eos_token", null), r.bool("use_cpu", false), r.dict("chat_template_kwargs"));
+        r.str("eos_token", null), r.bool("use_cpu", false), r.bool("bf16", false), r.dict("chat_template_kwargs"));
     data = new DataSettings(r.str("dataset_name", null), r.str("dataset_config", null),
         r.str("dataset_train_split", "train"), r.str("dataset_test_split", "test"),
         r.str("dataset_prompt_column", "prompt"), r.str("system_prompt", null), mixture(r, errors),

@@ -513,11 +513,11 @@ public final class SftTrainer {
   /** {@link #writeCheckpoint(Path, long, Models.Loaded, AdamW, ObjectNode, int)} for a model and the folder of its tokenizer files. */
   public static void writeCheckpoint(Path out, long step, Qwen2Model model, Path tokenizerDir, AdamW opt,
       ObjectNode state, int limit) {
-    List<TensorData> weights = model.toTensors(DType.F32);
+    List<TensorData> weights = model.toTensors(model.savedAs()); // the recipe's torch_dtype
     Map<String, TensorData> optState = opt.state();
     HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
       Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.config().toJson()) + "\n");
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.checkpointConfig()) + "\n");
       HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
       HfCheckpoint.copyTokenizerFiles(tokenizerDir, tmp);
       SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
@@ -546,7 +546,7 @@ public final class SftTrainer {
     Integer eos = model.config().eosTokenId() >= 0 ? model.config().eosTokenId() : null;
     GenerationConfig gen = new GenerationConfig(model.config().bosTokenId() >= 0 ? model.config().bosTokenId() : null,
         eos == null ? List.of() : List.of(eos), null, null, null, null, null, null);
-    HfCheckpoint.save(tmp, model.config().toJson(), model.toTensors(DType.F32), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, gen,
+    HfCheckpoint.save(tmp, model.checkpointConfig(), model.toTensors(model.savedAs()), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, gen,
         tokenizerDir);
     try (Stream<Path> files = Files.list(tmp)) {
       List<Path> list = new ArrayList<>(files.toList());

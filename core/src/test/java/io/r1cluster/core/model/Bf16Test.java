@@ -122,6 +122,30 @@ class Bf16Test {
     }
   }
 
+  @Test
+  void aBf16WeightPushIsHalfTheBytesAndItsModelGenerates() {
+    Qwen2Config cfg = Qwen2Config.of(64, 32, 80, 2, 4, 2, 128, true);
+    try (Qwen2Model learner = Qwen2Model.random(cfg, Devices.host(), 5)) {
+      List<TensorData> f32 = learner.toTensors(DType.F32);
+      List<TensorData> bf = learner.toTensors(DType.BF16); // what GrpoJob publishes for torch_dtype: bfloat16
+      long fb = f32.stream().mapToLong(TensorData::byteSize).sum();
+      long bb = bf.stream().mapToLong(TensorData::byteSize).sum();
+      assertEquals(fb, 2 * bb);
+      Map<String, TensorData> named = new java.util.LinkedHashMap<>();
+      bf.forEach(t -> named.put(t.name(), t));
+      // the rollout engine's path: a bf16 push becomes a bf16 model
+      try (Qwen2Model rollout = Qwen2Model.fromTensors(cfg, named, Devices.host(), DataType.BFLOAT16)) {
+        var out = new io.r1cluster.core.generate.Sampler(rollout, ids -> "").generate(
+            List.of(new int[] {1, 2, 3}, new int[] {4, 5}), io.r1cluster.core.generate.SamplingParams.greedy(6, List.of()), 0, 0);
+        assertEquals(6, out.get(0).tokenIds().length);
+        assertEquals(6, out.get(1).tokenIds().length);
+        for (TensorData t : rollout.toTensors(DType.BF16)) { // and exports the pushed bits unchanged
+          assertArrayEquals(bytes(named.get(t.name())), bytes(t), t.name());
+        }
+      }
+    }
+  }
+
   static byte[] bytes(TensorData t) {
     ByteBuffer b = t.data();
     byte[] out = new byte[b.remaining()];

@@ -57,8 +57,10 @@ class ShippedRecipesTest {
     assertTrue(s.model().chatTemplate().startsWith("{%- if tools %}"));
     assertEquals("<|im_end|>", s.model().eosToken());
     List<String> ign = ignored(r);
-    assertTrue(ign.containsAll(List.of("push_to_hub", "use_liger_kernel", "hub_model_id", "bf16",
+    assertTrue(ign.containsAll(List.of("push_to_hub", "use_liger_kernel", "hub_model_id",
         "gradient_checkpointing", "dataset_num_proc")), ign.toString());
+    assertFalse(ign.contains("bf16"), "bf16: true trains with bf16 compute");
+    assertTrue(s.model().bf16());
     assertFalse(ign.contains("learning_rate"));
     assertFalse(ign.contains("report_to"), "report_to is acted on (TensorBoard files)");
   }
