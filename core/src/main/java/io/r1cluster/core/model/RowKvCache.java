@@ -110,7 +110,13 @@ public final class RowKvCache implements AutoCloseable {
   }
 
   private NDArray regrow(NDArray old, Shape shape) {
-    NDArray fresh = mgr.zeros(shape, dtype);
+    // DJL cannot create bf16 arrays directly (its JNI has no bf16 type code): zeros in float32, cast by Casts
+    NDArray fresh = mgr.zeros(shape, DataType.FLOAT32);
+    if (dtype != DataType.FLOAT32) {
+      NDArray f32 = fresh;
+      fresh = io.r1cluster.core.device.Casts.to(f32, dtype);
+      f32.close();
+    }
     if (old != null) {
       fresh.set(new NDIndex("0:" + rows + ", :, 0:" + len + ", :"), old);
       old.close();

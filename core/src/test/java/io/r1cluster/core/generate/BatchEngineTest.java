@@ -82,6 +82,24 @@ class BatchEngineTest {
     }
   }
 
+  /** A bf16 model (what a bf16 weight push builds) runs in the engine: bf16 KV rows, same greedy tokens as Sampler. */
+  @Test
+  void bf16ModelRunsInTheEngine() throws Exception {
+    SamplingParams greedy = SamplingParams.greedy(10, List.of());
+    try (Qwen2Model f32 = Qwen2Model.random(CFG, Device.cpu(), 5)) {
+      java.util.Map<String, io.r1cluster.core.checkpoint.TensorData> named = new java.util.LinkedHashMap<>();
+      f32.toTensors(io.r1cluster.core.checkpoint.DType.BF16).forEach(t -> named.put(t.name(), t));
+      try (Qwen2Model m = Qwen2Model.fromTensors(CFG, named, Device.cpu(), ai.djl.ndarray.types.DataType.BFLOAT16);
+          BatchEngine e = new BatchEngine(m, false, 1, BatchEngineTest::decode, new BatchEngine.Options(8, 64, false), "t")) {
+        List<Completion> want = new Sampler(m, BatchEngineTest::decode).generate(PROMPTS, greedy, 3, 1);
+        List<Completion> got = viaEngine(e, PROMPTS, greedy, 3);
+        for (int r = 0; r < want.size(); r++) {
+          assertArrayEquals(want.get(r).tokenIds(), got.get(r).tokenIds(), "bf16 row " + r);
+        }
+      }
+    }
+  }
+
   /** Sequences join while others run, rows are reused after they leave, and nothing changes a sequence's output. */
   @Test
   void joiningAndLeavingMidBatchDoNotChangeOutputs() throws Exception {
