@@ -417,7 +417,7 @@ public final class RecipeKeys {
   }
 
   /** Damerau–Levenshtein distance (optimal string alignment: insert, delete, substitute, swap neighbours). */
-  static int editDistance(String a, String b) {
+  public static int editDistance(String a, String b) {
     int[][] d = new int[a.length() + 1][b.length() + 1];
     for (int i = 0; i <= a.length(); i++) {
       d[i][0] = i;

@@ -41,7 +41,7 @@ public final class RewardRegistry {
     String best = null;
     int bestD = Integer.MAX_VALUE;
     for (String k : NAMES) {
-      int d = distance(name.toLowerCase(java.util.Locale.ROOT), k);
+      int d = io.r1cluster.core.recipe.RecipeKeys.editDistance(name.toLowerCase(java.util.Locale.ROOT), k);
       if (d < bestD) {
         bestD = d;
         best = k;
@@ -50,27 +50,6 @@ public final class RewardRegistry {
     boolean close = best != null && (bestD <= Math.max(2, name.length() / 3) || best.startsWith(name) || name.startsWith(best));
     return "unknown reward function '" + name + "'" + (close ? " (did you mean '" + best + "'?)" : "")
         + "; known: " + String.join(", ", NAMES);
-  }
-
-  /** Edit distance (insert, delete, substitute, swap neighbours). */
-  private static int distance(String a, String b) {
-    int[][] d = new int[a.length() + 1][b.length() + 1];
-    for (int i = 0; i <= a.length(); i++) {
-      d[i][0] = i;
-    }
-    for (int j = 0; j <= b.length(); j++) {
-      d[0][j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
-          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-      }
-    }
-    return d[a.length()][b.length()];
   }
 
   private RewardRegistry() {}
