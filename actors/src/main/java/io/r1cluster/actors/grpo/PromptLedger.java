@@ -182,10 +182,15 @@ public final class PromptLedger {
     long id = nextDispatchId++;
     attemptKey.put(id, key);
     deadline.put(id, deadlineNanos);
-    liveAttempts.computeIfAbsent(key, k -> new ArrayList<>()).add(id);
+    List<Long> live = liveAttempts.computeIfAbsent(key, k -> new ArrayList<>());
+    // the sampling seed is a function of the run's seed, the key and which attempt of the key this is,
+    // never of the dispatch counter: a resumed ledger starts counting dispatches again, and its first
+    // attempt at a key must sample what the uninterrupted run's did (reproducible at max_staleness 0)
+    int attemptOfKey = live.size();
+    live.add(id);
     dispatched++;
     int n = prompts.size();
-    long s = seed * 0x9E3779B97F4A7C15L + key * 0xBF58476D1CE4E5B9L + id;
+    long s = seed * 0x9E3779B97F4A7C15L + key * 0xBF58476D1CE4E5B9L + attemptOfKey;
     return new Dispatch(id, key, (int) (key / n), prompts.get((int) (key % n)), s);
   }
 

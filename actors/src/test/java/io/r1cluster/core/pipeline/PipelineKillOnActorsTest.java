@@ -16,16 +16,12 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(600)
 class PipelineKillOnActorsTest extends PipelineKillTest {
   /**
-   * Passed on this branch at 740c4b3 (before main's rollouts on the continuous-batching BatchEngine were
-   * merged in); after that merge the resumed run's step-8 reward differs from the uninterrupted run's
-   * (0.25 vs 0.0, the same on two runs; the second with -Dr1.grpo.rollout.batch-rows=1 on the mvn command
-   * line, not checked to have reached the engine): reproducibility of the
-   * actor path at max_staleness 0 is broken by the merge and not yet explained. Disabled so CI shows the
-   * rest; see notes/grpo.md.
+   * The resumed run's rollouts sample what the uninterrupted run's did because a prompt's sampling
+   * seed comes from the run seed, its key and its attempt number, not from the ledger's dispatch
+   * counter, which restarts with the resumed ledger (the cause of a step-3 divergence seen earlier).
    */
   @Override
   @Test
-  @org.junit.jupiter.api.Disabled("resume parity on the actors broke when main's BatchEngine rollouts were merged; see javadoc")
   void aPipelineKilledWithSigkillMidGrpoResumesToTheUninterruptedResult(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
     super.aPipelineKilledWithSigkillMidGrpoResumesToTheUninterruptedResult(dir);
