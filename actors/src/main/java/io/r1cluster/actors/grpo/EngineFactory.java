@@ -76,6 +76,6 @@ final class EngineFactory {
     receiver.announced(w.version()); // the spec names the newest version published when it was sent
     receiver.start();
     return new RolloutEngine(cfg, tok, template, spec.sampling(), receiver, aeron, devices(config), batchRows(config),
-        config.hasPath(INFLIGHT) && config.getBoolean(INFLIGHT));
+        spec.inflightWeightUpdate() || (config.hasPath(INFLIGHT) && config.getBoolean(INFLIGHT)));
   }
 }

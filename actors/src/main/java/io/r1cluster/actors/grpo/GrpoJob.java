@@ -256,7 +256,7 @@ public final class GrpoJob implements AutoCloseable {
     return new RunSpec(runId, cfg, tokenizerFiles, settings.model().chatTemplate(),
         settings.model().chatTemplateKwargs(), sampling,
         g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(), g.rewardKwargs(),
-        settings.cluster().rolloutSlots(),
+        settings.cluster().rolloutSlots(), settings.cluster().inflightWeightUpdate(),
         feed.source(version), learner);
   }
 

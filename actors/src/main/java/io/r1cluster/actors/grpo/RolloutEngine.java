@@ -211,7 +211,9 @@ public final class RolloutEngine implements RolloutBackend {
     return CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
         .thenApply(x -> {
           List<Completion> cs = hs.stream().map(h -> h.result().join()).toList();
-          return new Group(prompt, promptIds, cs, cs.get(0).policyVersion());
+          // the group is as stale as its oldest token (in-flight updates: rows may have seen several versions)
+          long oldest = cs.stream().mapToLong(Completion::policyVersion).min().orElse(version);
+          return new Group(prompt, promptIds, cs, oldest);
         });
   }
 

@@ -32,13 +32,16 @@ import org.apache.pekko.actor.typed.ActorRef;
  * @param rewardKwargs reward function parameters
  * @param rolloutSlots the recipe's {@code cluster.rollout_slots}: generations per rollout node
  *     (a member started with {@code --slots N} uses N instead)
+ * @param inflightWeightUpdate the recipe's {@code cluster.inflight_weight_update}: rollout engines swap
+ *     weights between token steps without draining (a node's {@code r1.grpo.rollout.inflight-weight-update} also turns it on)
  * @param weights where the weight stream is published
  * @param resendTo the owner of the weights (the learner, or the teacher's host), for resend requests
  */
 public record RunSpec(
     String runId, String configJson, Map<String, String> tokenizerFiles, String chatTemplate,
     Map<String, Object> chatTemplateKwargs, Sampling sampling,
-    List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, WeightSource weights,
+    List<String> rewardFuncs, List<Double> rewardWeights, Map<String, Object> rewardKwargs, int rolloutSlots, boolean inflightWeightUpdate,
+    WeightSource weights,
     ActorRef<Learner.Resend> resendTo) implements KryoMessage {
 
   /** The tokenizer files a spec carries ({@code tokenizer.json}, {@code tokenizer_config.json}), read from {@code dir}. */

@@ -87,7 +87,7 @@ final class RolloutTeacher implements TraceTeacher {
     try {
       host = system.systemActorOf(TeacherHost.create(runId, resendTo -> new RunSpec(runId, config, tokenizer,
               s.model().chatTemplate(), s.model().chatTemplateKwargs(), sampling, g.rewardFuncs(), g.rewardWeights() == null ? List.of() : g.rewardWeights(),
-              g.rewardKwargs(), s.cluster().rolloutSlots(), feed.source(weights.version()), resendTo), weights, feed),
+              g.rewardKwargs(), s.cluster().rolloutSlots(), s.cluster().inflightWeightUpdate(), feed.source(weights.version()), resendTo), weights, feed),
           "r1-teacher-" + run, Props.empty());
     } catch (RuntimeException e) {
       feed.close();

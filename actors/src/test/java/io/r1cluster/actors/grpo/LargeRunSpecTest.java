@@ -1,6 +1,7 @@
 package io.r1cluster.actors.grpo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
@@ -58,12 +59,13 @@ class LargeRunSpecTest {
     }
     String tokenizer = sb.toString();
     RunSpec spec = new RunSpec("run-1", "{}", Map.of("tokenizer.json", tokenizer, "tokenizer_config.json", "{}"), null, Map.of(),
-        new RunSpec.Sampling(8, 64, 64, 1.0, 1.0, 0, 0.0), List.of("accuracy"), List.of(), Map.of(), 1,
+        new RunSpec.Sampling(8, 64, 64, 1.0, 1.0, 0, 0.0), List.of("accuracy"), List.of(), Map.of(), 1, true,
         new RunSpec.WeightSource("IPC", "/dev/shm/x", "", 42L, 0L,
             io.r1cluster.actors.transport.WeightKey.random().bytes()), null);
     remote.tell(new NodeAgent.Join(spec));
     NodeAgent.Join j = got.receiveMessage(Duration.ofSeconds(40));
     assertEquals(tokenizer, j.spec().tokenizerFiles().get("tokenizer.json"));
     assertEquals("run-1", j.spec().runId());
+    assertTrue(j.spec().inflightWeightUpdate(), "the recipe's cluster.inflight_weight_update crosses Artery");
   }
 }

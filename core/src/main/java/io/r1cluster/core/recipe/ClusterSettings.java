@@ -11,7 +11,8 @@ package io.r1cluster.core.recipe;
  * @param maxNumGenBatches most generation batches per step under dynamic sampling (0 = unlimited)
  * @param offPolicyIsCap cap of the truncated importance weight for stale groups
  * @param transport weight transport
+ * @param inflightWeightUpdate swap weights into the running batch between token steps, without draining (PipelineRL)
  */
 public record ClusterSettings(
     int maxStaleness, Integer promptsPerStep, int rolloutSlots, int weightSyncSteps, boolean dynamicSampling,
-    int maxNumGenBatches, double offPolicyIsCap, Transport transport) {}
+    int maxNumGenBatches, double offPolicyIsCap, Transport transport, boolean inflightWeightUpdate) {}

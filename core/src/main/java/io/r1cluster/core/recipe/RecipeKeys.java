@@ -329,11 +329,13 @@ public final class RecipeKeys {
 
     own(CLUSTER, "max_staleness", ValueType.INT, "1", "policy versions a group may lag the learner (0 = synchronous)");
     own(CLUSTER, "prompts_per_step", ValueType.INT, null, "prompts per learner step (default: batch x accumulation / num_generations)");
-    own(CLUSTER, "rollout_slots", ValueType.INT, "1", "generations each rollout node runs at once (r1 member --slots N wins over it)");
+    own(CLUSTER, "rollout_slots", ValueType.INT, "1", "threads a rollout node uses to wait for and load new weights; the generation itself is one continuous batch per device (r1 member --slots N wins over it)");
     own(CLUSTER, "weight_sync_steps", ValueType.INT, "1", "learner steps between weight broadcasts");
     own(CLUSTER, "dynamic_sampling", ValueType.BOOL, "false", "same as the top-level key");
     own(CLUSTER, "max_num_gen_batches", ValueType.INT, "10", "same as the top-level key");
     own(CLUSTER, "off_policy_is_cap", ValueType.FLOAT, "2.0", "same as the top-level key");
+    own(CLUSTER, "inflight_weight_update", ValueType.BOOL, "false",
+        "swap new weights into the running batch between token steps without draining it (PipelineRL); a completion keeps the oldest version that wrote any of its tokens");
     own(CLUSTER, "transport", ValueType.ENUM, "ipc", "weight transport between JVMs on one host (ipc) or across hosts (udp)");
 
     own(STAGE_ONLY, "name", ValueType.STRING, null, "stage name, unique in the pipeline");

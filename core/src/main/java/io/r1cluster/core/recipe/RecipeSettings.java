@@ -72,7 +72,7 @@ public final class RecipeSettings {
     double isCap = r.agree("off_policy_is_cap", clusterValues, 2.0);
     cluster = new ClusterSettings(c.nonNegativeInt("max_staleness", 1), c.intOrNull("prompts_per_step"),
         c.positiveInt("rollout_slots", 1), c.positiveInt("weight_sync_steps", 1), dyn, maxGen, isCap,
-        Transport.valueOf(c.str("transport", "ipc").toUpperCase(Locale.ROOT)));
+        Transport.valueOf(c.str("transport", "ipc").toUpperCase(Locale.ROOT)), c.bool("inflight_weight_update", false));
     double eps = r.nonNegative("epsilon", 0.2);
     List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
         : List.of("accuracy", "format", "tag_count"));
