@@ -161,7 +161,11 @@ public final class DemoDataset {
   public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, Path recipeFile, java.io.PrintStream log) {
     io.r1cluster.core.recipe.Value v = settings.values().get("demo_data_train");
     String ds = settings.data().datasetName();
-    if (v == null || v.value() == null || ds == null || java.nio.file.Files.exists(Path.of(ds).resolve("train.jsonl"))) {
+    if (v == null || v.value() == null || ds == null) {
+      return;
+    }
+    if (java.nio.file.Files.exists(Path.of(ds).resolve("train.jsonl"))) {
+      checkWrittenFor(settings, recipeFile, Path.of(ds));
       return;
     }
     Options d = Options.defaults();
@@ -181,5 +185,38 @@ public final class DemoDataset {
     Summary s = write(Path.of(ds), new Options(train, test, settings.training().seed(),
         rate, d.digits(), d.tasks()));
     log.printf("wrote the demo dataset to %s (teacher accuracy %.3f)%n", ds, s.teacherAccuracy());
+  }
+
+  /**
+   * A demo dataset already in the folder must be the one the recipe asks for: the same {@code seed},
+   * {@code demo_data_train} and {@code demo_data_error_rate} (per its {@code dataset_info.json}).
+   * Otherwise a second seed run with a shared {@code dataset_name} would silently train and
+   * evaluate on the first seed's data.
+   */
+  private static void checkWrittenFor(io.r1cluster.core.recipe.RecipeSettings settings, Path recipeFile, Path dir) {
+    Path info = dir.resolve("dataset_info.json");
+    if (!java.nio.file.Files.isRegularFile(info)) {
+      return; // not written by us: the user's own data under the demo keys
+    }
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = JSON.readTree(info.toFile());
+    } catch (java.io.IOException e) {
+      return; // unreadable metadata: the data itself is checked by the dataset loaders
+    }
+    long seed = settings.training().seed();
+    io.r1cluster.core.recipe.Value e = settings.values().get("demo_data_error_rate");
+    double rate = e == null || e.value() == null ? Options.defaults().errorRate() : ((Number) e.value()).doubleValue();
+    long train = ((Number) settings.values().get("demo_data_train").value()).longValue();
+    long haveTrain = n.path("splits").path("train").path("num_examples").asLong(-1);
+    String want = String.format(java.util.Locale.ROOT, "seed %d, %d training rows, error rate %s", seed, train, rate);
+    String have = String.format(java.util.Locale.ROOT, "seed %d, %d training rows, error rate %s", n.path("seed").asLong(),
+        haveTrain, n.path("error_rate").asDouble());
+    if (n.path("seed").asLong() != seed || haveTrain != train || n.path("error_rate").asDouble() != rate) {
+      io.r1cluster.core.recipe.Value at = settings.values().get("dataset_name");
+      throw new io.r1cluster.core.InputException(recipeFile, at == null ? 0 : at.line(), "dataset_name",
+          dir + " holds the demo data of " + have + ", but this recipe asks for " + want
+              + ": point dataset_name at another folder (e.g. --dataset_name " + dir + "-seed" + seed + ") or delete it");
+    }
   }
 }

@@ -142,5 +142,12 @@ public class PipelineTest {
     InputException e4 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r3), run, QUIET).run());
     assertTrue(e4.getMessage().contains("pipeline.yaml:6") && e4.getMessage().contains("demo_data_error_rate"), e4.getMessage());
     assertTrue(!Files.exists(dir.resolve("fresh-data")) && !Files.exists(run.resolve("sft")), "nothing written");
+    // demo data already written for another seed: a second seed must not silently reuse it
+    DemoDataset.write(dir.resolve("fresh-data"), new DemoDataset.Options(50, 5, 5, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    Files.writeString(r3, Files.readString(r3).replace("demo_data_error_rate: 1.5\n", "").replace("seed: 5\n", "seed: 6\n"));
+    InputException e5 = assertThrows(InputException.class, () -> new Pipeline(Recipe.load(r3), run, QUIET).run());
+    assertTrue(e5.getMessage().contains("pipeline.yaml:2") && e5.getMessage().contains("dataset_name")
+        && e5.getMessage().contains("seed 5") && e5.getMessage().contains("seed 6"), e5.getMessage());
+    assertTrue(!Files.exists(run.resolve("sft")), "nothing trained");
   }
 }
