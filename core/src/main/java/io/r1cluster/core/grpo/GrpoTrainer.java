@@ -11,6 +11,7 @@ import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.data.TrainBatch;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.dataset.SftExample;
+import io.r1cluster.core.generate.BatchEngine;
 import io.r1cluster.core.generate.Sampler;
 import io.r1cluster.core.generate.SamplingParams;
 import io.r1cluster.core.model.Models;
@@ -112,12 +113,17 @@ public final class GrpoTrainer {
       List<Integer> eos = new ArrayList<>();
       loaded.tokenizer().eosTokenId().ifPresent(eos::add);
       SamplingParams sp = plan.sampling().params(eos);
-      Sampler sampler = new Sampler(model, ids -> loaded.tokenizer().decode(ids, true));
+      // the continuously batched engine the rollout actors use, on the policy itself: a step's groups
+      // are one batch (the learner changes the weights in place between steps, never while it runs)
+      int maxRows = promptsPerStep * G;
+      BatchEngine.Options engineOpts = new BatchEngine.Options(maxRows, g.maxPromptLength() + g.maxCompletionLength(), false);
       // combined stage: trace rows of the same dataset, packed like SFT
       List<SftEncoder.Encoded> traces = combined ? traces(settings, loaded.tokenizer(), template) : List.of();
       long start = 0;
       long drawn = 0; // prompts drawn so far (the position in the epochs' permutations)
-      try (GrpoLearner learner = new GrpoLearner(model, cfg, schedule)) {
+      try (GrpoLearner learner = new GrpoLearner(model, cfg, schedule);
+          BatchEngine engine = new BatchEngine(model, false, 0, ids -> loaded.tokenizer().decode(ids, true), engineOpts,
+              combined ? "combined" : "grpo")) {
         if (g.syncRefModel()) {
           learner.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
         }
@@ -167,7 +173,7 @@ public final class GrpoTrainer {
                 int[] perm = SftTrainer.permutation(prompts.size(), t.seed() + epoch);
                 batchPrompts.add(prompts.get(perm[(int) (drawn % prompts.size())]));
               }
-              pool.addAll(generate(batchPrompts, loaded, template, g, sampler, sp, scorer,
+              pool.addAll(generate(batchPrompts, loaded, template, g, engine, sp, scorer,
                   t.seed() * 1_000_003L + step + 7_919_000_003L * rounds, version));
               rounds++;
               sel = BatchSelector.select(totals(pool), promptsPerStep, g.dynamicSampling(), budget);
@@ -235,7 +241,7 @@ public final class GrpoTrainer {
 
   /** G completions for each prompt, sampled at {@code seed}, scored: one group per prompt. */
   private static List<ScoredGroup> generate(List<Prompt> batchPrompts, Models.Loaded loaded, ChatTemplate template,
-      GrpoSettings g, Sampler sampler, SamplingParams sp, RewardScorer scorer, long seed, long version) {
+      GrpoSettings g, BatchEngine engine, SamplingParams sp, RewardScorer scorer, long seed, long version) {
     int G = g.numGenerations();
     List<int[]> ids = new ArrayList<>();
     List<int[]> promptIds = new ArrayList<>();
@@ -249,7 +255,12 @@ public final class GrpoTrainer {
         ids.add(e);
       }
     }
-    List<Completion> comps = sampler.generate(ids, sp, seed, version);
+    engine.updateWeights(loaded.model(), version); // the policy, trained in place: only the version advances
+    List<BatchEngine.Request> rs = new ArrayList<>();
+    for (int r = 0; r < ids.size(); r++) {
+      rs.add(new BatchEngine.Request(ids.get(r), sp, Sampler.rowSeed(seed, r), null)); // row seeds as Sampler's
+    }
+    List<Completion> comps = engine.submitAll(rs).stream().map(h -> h.result().join()).toList();
     List<ScoredGroup> groups = new ArrayList<>();
     for (int p = 0; p < batchPrompts.size(); p++) {
       Group grp = new Group(batchPrompts.get(p), promptIds.get(p), comps.subList(p * G, (p + 1) * G), version);

@@ -24,6 +24,7 @@ import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.data.WeightSnapshot;
 import io.r1cluster.core.dataset.Datasets;
 import io.r1cluster.core.demo.DemoDataset;
+import io.r1cluster.core.generate.BatchEngine;
 import io.r1cluster.core.generate.Sampler;
 import io.r1cluster.core.generate.SamplingParams;
 import io.r1cluster.core.grpo.GrpoTrainer;
@@ -61,15 +62,16 @@ import org.apache.pekko.cluster.typed.Join;
  *   <li><b>actor engine</b>: {@link GrpoJob} on an embedded actor system (every role in this JVM,
  *       rollout entities feeding the node's batched engine, weights over Aeron IPC), at
  *       {@code max_staleness} 0 and 1;
- *   <li><b>baseline</b>: the same steps as one batched generate of the step's 128 sequences + one
- *       learner step, in process ({@link GrpoTrainer}).
+ *   <li><b>baseline</b>: the same steps as one batched generate of the step's 128 sequences (the
+ *       same {@link BatchEngine}, all 128 submitted at once) + one learner step, in process, nothing
+ *       overlapped ({@link GrpoTrainer}).
  * </ul>
  *
  * Steps/s are steady state: from the end of step 1 to the end of the last step (the first step
  * pays JIT and engine start-up on both paths). {@code ratio} = actor / baseline.
  *
  * <p>Also the rollout tokens/s of a node's {@link RolloutEngine} (real Aeron IPC weights) handed 16
- * groups of 8 one by one, against one {@link Sampler} generation of the same 128 sequences.
+ * groups of 8 one by one, against one batch of the same 128 sequences on a {@link BatchEngine}.
  *
  * <p>The three runs alternate {@code rounds} times (default 2, quick 1) and each path's best run
  * counts, so that a load spike on a shared machine does not decide the ratio.
@@ -250,7 +252,8 @@ public final class GrpoEngineBenchmark implements Benchmark {
 
   /**
    * Rollout tokens/s: a {@link RolloutEngine} (weights over Aeron IPC) handed the 16 groups of 8 of
-   * one step one by one, and one {@link Sampler} generation of the same 128 sequences; best of 2
+   * one step one by one, and the same 128 sequences submitted to a {@link BatchEngine} at once (one
+   * batch from the first step, the engine's best case; same row seeds); best of 2
    * rounds each, after a warm-up round, in alternation.
    */
   static double[] nodeRollout(BenchContext ctx, String model, Path dir) throws Exception {
@@ -272,7 +275,8 @@ public final class GrpoEngineBenchmark implements Benchmark {
       Tokenizer tok = Tokenizer.load(loaded.tokenizerDir());
       ChatTemplate template = tok.chatTemplate(s.model().chatTemplate());
       try (RolloutEngine engine = RolloutEngine.open(loaded.model().config(), tok, template, sampling, rec, pub, 256, false)) {
-        Sampler sampler = new Sampler(loaded.model(), ids -> loaded.tokenizer().decode(ids, true));
+        BatchEngine oneBatch = new BatchEngine(loaded.model(), false, 0, ids -> loaded.tokenizer().decode(ids, true),
+            new BatchEngine.Options(128, 128, false), "one-batch");
         List<Integer> eos = new ArrayList<>();
         loaded.tokenizer().eosTokenId().ifPresent(eos::add);
         for (String t : List.of("<|im_end|>", "<|endoftext|>")) {
@@ -306,7 +310,11 @@ public final class GrpoEngineBenchmark implements Benchmark {
           }
           double node = nodeTokens / ((System.nanoTime() - t0) / 1e9);
           t0 = System.nanoTime();
-          List<Completion> cs = sampler.generate(batch, sp, 1000L * round, 0);
+          List<BatchEngine.Request> rs = new ArrayList<>();
+          for (int r = 0; r < batch.size(); r++) {
+            rs.add(new BatchEngine.Request(batch.get(r), sp, Sampler.rowSeed(1000L * round + r / 8, r % 8), null));
+          }
+          List<Completion> cs = oneBatch.submitAll(rs).stream().map(h -> h.result().join()).toList();
           double batched = cs.stream().mapToLong(c -> c.tokenIds().length).sum() / ((System.nanoTime() - t0) / 1e9);
           ctx.out().printf("rollout round %d%s: node %.0f tok/s, one batch %.0f tok/s%n", round,
               round == 0 ? " (warm-up)" : "", node, batched);
@@ -315,6 +323,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
             bestBatch = Math.max(bestBatch, batched);
           }
         }
+        oneBatch.close();
         return new double[] {bestNode, bestBatch};
       }
     }
