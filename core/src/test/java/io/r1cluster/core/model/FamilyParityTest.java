@@ -88,6 +88,79 @@ class FamilyParityTest {
     }
   }
 
+  /**
+   * What we save is read by a loader that is not ours: {@code scripts/reference_decoder.py logits}
+   * parses our {@code config.json} and {@code model.safetensors} by hand (no code shared with the
+   * Java side, written from the transformers source) and its last-position logits equal ours. Needs
+   * Debian's python3-torch (installed by .ci/run); skipped, saying so, where it is missing.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-qwen2", "tiny-qwen3", "tiny-llama3", "tiny-qwen2-yarn"})
+  void savedCheckpointsLoadInTheIndependentReference(String name, @TempDir Path tmp) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(referencePython(), "/usr/bin/python3 with torch and numpy is not installed");
+    long[][] rows = {{1, 2, 3, 4, 5, 6, 7}, {9, 3, 17, 30, 41, 8, 2, 11, 5, 60, 33, 12, 7, 21, 40, 50, 1, 2, 3, 4, 5, 6, 7, 8,
+        9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34}};
+    float[][] ours = new float[rows.length][];
+    try (Qwen2Model model = Qwen2Model.load(fixture(name), Device.cpu())) {
+      model.save(tmp);
+    }
+    try (Qwen2Model saved = Qwen2Model.load(tmp, Device.cpu()); NDManager scope = NDManager.newBaseManager()) {
+      for (int r = 0; r < rows.length; r++) {
+        long[][] pos = {new long[rows[r].length]};
+        long[][] seg = {new long[rows[r].length]};
+        for (int i = 0; i < rows[r].length; i++) {
+          pos[0][i] = i;
+          seg[0][i] = 1;
+        }
+        NDArray l = saved.logits(scope, scope.create(new long[][] {rows[r]}), scope.create(seg), scope.create(pos));
+        ours[r] = l.get("0, " + (rows[r].length - 1) + ", :").toFloatArray();
+      }
+    }
+    StringBuilder spec = new StringBuilder();
+    for (long[] row : rows) {
+      spec.append(spec.length() == 0 ? "" : ";");
+      for (int i = 0; i < row.length; i++) {
+        spec.append(i == 0 ? "" : ",").append(row[i]);
+      }
+    }
+    Process p = new ProcessBuilder("/usr/bin/python3", script().toString(), "logits", tmp.toString(), spec.toString())
+        .redirectErrorStream(false).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), "reference_decoder.py logits failed:\n" + err);
+    JsonNode theirs = JSON.readTree(out).get("logits");
+    double max = 0;
+    for (int r = 0; r < rows.length; r++) {
+      assertEquals(ours[r].length, theirs.get(r).size(), name + " row " + r + ": vocabulary");
+      for (int k = 0; k < ours[r].length; k++) {
+        max = Math.max(max, Math.abs(ours[r][k] - theirs.get(r).get(k).asDouble()));
+      }
+    }
+    System.out.printf("%s saved by us, loaded by the reference: max |diff| = %.3g%n", name, max);
+    assertTrue(max <= 1e-4, name + ": max |ours - reference on our saved checkpoint| = " + max);
+  }
+
+  static boolean referencePython() {
+    try {
+      Process p = new ProcessBuilder("/usr/bin/python3", "-c", "import torch, numpy").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor() == 0;
+    } catch (java.io.IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  static Path script() {
+    Path here = Path.of("").toAbsolutePath();
+    for (Path d = here; d != null; d = d.getParent()) {
+      Path s = d.resolve("scripts/reference_decoder.py");
+      if (Files.isRegularFile(s)) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("scripts/reference_decoder.py not found above " + here);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"tiny-qwen3", "tiny-llama3", "tiny-qwen2-yarn"})
   void cachedDecodingMatchesTheFullForward(String name) throws Exception {
