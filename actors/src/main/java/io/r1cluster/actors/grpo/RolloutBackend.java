@@ -25,7 +25,8 @@ public interface RolloutBackend extends AutoCloseable {
    * The same group without holding a generation thread for it: a batched backend ({@link RolloutEngine})
    * puts its G sequences into the node's running batch and completes the future when the last one
    * finishes; others run {@link #generate} on {@code slots}. Fails with the exceptions of
-   * {@link #generate}.
+   * {@link #generate}. Cancelling the future frees the group's rows at the next token step (batched
+   * backend; others finish the generation and drop it).
    */
   default CompletableFuture<Group> submit(Prompt prompt, long seed, long minVersion, Duration wait, Executor slots) {
     return CompletableFuture.supplyAsync(() -> {

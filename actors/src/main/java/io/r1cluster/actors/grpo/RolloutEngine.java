@@ -183,7 +183,28 @@ public final class RolloutEngine implements RolloutBackend {
         }
       }, slots);
     }
-    return ready.thenCompose(x -> submitGroup(prompt, seed));
+    // the caller's future: cancelling it (an entity stopped) cancels the group's sequences in the batch
+    CompletableFuture<Group> out = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles = new java.util.concurrent.atomic.AtomicReference<>();
+    ready.thenCompose(x -> {
+      if (out.isDone()) {
+        return CompletableFuture.<Group>failedFuture(new java.util.concurrent.CancellationException("group cancelled"));
+      }
+      return submitGroup(prompt, seed, handles, out);
+    }).whenComplete((g, e) -> {
+      if (e != null) {
+        out.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+      } else {
+        out.complete(g);
+      }
+    });
+    out.whenComplete((g, e) -> {
+      List<BatchEngine.Handle> hs = handles.get();
+      if (out.isCancelled() && hs != null) {
+        hs.forEach(BatchEngine.Handle::cancel);
+      }
+    });
+    return out;
   }
 
   @Override
@@ -191,7 +212,8 @@ public final class RolloutEngine implements RolloutBackend {
     return true;
   }
 
-  private CompletableFuture<Group> submitGroup(Prompt prompt, long seed) {
+  private CompletableFuture<Group> submitGroup(Prompt prompt, long seed,
+      java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles, CompletableFuture<Group> caller) {
     int[] promptIds = encode(prompt);
     BatchEngine[] es = engines;
     if (es == null) {
@@ -208,6 +230,10 @@ public final class RolloutEngine implements RolloutBackend {
       rs.add(new BatchEngine.Request(promptIds, params, Sampler.rowSeed(seed, i), null));
     }
     List<BatchEngine.Handle> hs = e.submitAll(rs);
+    handles.set(hs);
+    if (caller.isCancelled()) {
+      hs.forEach(BatchEngine.Handle::cancel); // cancelled while the sequences were being submitted
+    }
     return CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
         .thenApply(x -> {
           List<Completion> cs = hs.stream().map(h -> h.result().join()).toList();

@@ -81,6 +81,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private final NodeResources resources;
   private final ArrayDeque<Generate> waiting = new ArrayDeque<>();
   private final java.util.Map<Long, Generate> running = new java.util.HashMap<>();
+  /** The backend's futures of the running requests (written from the engine's threads, read on stop). */
+  private final java.util.Map<Long, CompletableFuture<Group>> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
   private RolloutWorker(ActorContext<Command> ctx, String entityId, GrpoActorSettings settings) {
     super(ctx);
@@ -127,8 +129,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /**
    * Stopped (Cluster Sharding hands the entity over to a new member, or the node leaves): every
    * request it holds — waiting or generating — fails back now, so the stream re-dispatches it at
-   * once instead of after the dispatch timeout. A generation still running finishes on the
-   * executor and its result is dropped, so nothing is trained twice.
+   * once instead of after the dispatch timeout. Its sequences still in the node's batch are
+   * cancelled (their rows free at the next token step); a late result is dropped, so nothing is
+   * trained twice.
    */
   private Behavior<Command> onStop() {
     String why = entityId + ": stopped (shard handed over or node leaving)";
@@ -138,8 +141,12 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     for (Generate g : waiting) {
       g.replyTo().tell(new GenerateFailed(g.dispatchId(), why));
     }
+    for (CompletableFuture<Group> f : inFlight.values()) {
+      f.cancel(false);
+    }
     running.clear();
     waiting.clear();
+    inFlight.clear();
     return this;
   }
 
@@ -153,6 +160,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
       } catch (RuntimeException e) {
         group = CompletableFuture.failedFuture(e);
       }
+      inFlight.put(g.dispatchId(), group);
       return group.handle((grp, err) -> new Done(g, grp, System.nanoTime() - t0, err == null ? null : unwrap(err)));
     }));
     getContext().pipeToSelf(work, (ok, err) -> ok != null ? ok : new Done(g, null, 0, unwrap(err)));
@@ -164,6 +172,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private Behavior<Command> onDone(Done done) {
     Generate g = done.request();
+    inFlight.remove(g.dispatchId());
     if (running.remove(g.dispatchId()) == null) {
       return this; // already failed back (cannot happen while running; kept for safety)
     }

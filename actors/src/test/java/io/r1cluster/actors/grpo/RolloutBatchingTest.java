@@ -132,4 +132,74 @@ class RolloutBatchingTest {
       }
     }
   }
+
+  /**
+   * An entity that stops (shard handed over, node leaving) takes its sequences out of the node's
+   * batch: none of its tokens is generated after the stop, and the batch empties.
+   */
+  @Test
+  void aStoppedEntityFreesItsRows() throws Exception {
+    int g = 4;
+    AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
+    Path dir = tmp.resolve("stop");
+    java.nio.file.Files.createDirectories(dir);
+    DemoTokenizer.write(dir);
+    Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 512, true);
+    // a kit of its own: NodeResources is per actor system, and the other test's engine is another one
+    ActorTestKit kit = ActorTestKit.create("rollout-stop", ConfigFactory.load());
+    try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
+        Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 6)) {
+      String channel = WeightChannels.ipc(as);
+      WeightKey key = WeightKey.random();
+      WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, as, key);
+      WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, as, pub.publisherId(), key);
+      rec.announced(Long.MAX_VALUE);
+      rec.start();
+      assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
+      pub.publish(new WeightSnapshot(0, policy.toTensors(DType.F32)));
+      Tokenizer tok = Tokenizer.load(dir);
+      RunSpec.Sampling sampling = new RunSpec.Sampling(g, 64, 400, 1.0, 1.0, 0, 0);
+      RolloutEngine engine = new RolloutEngine(cfg, tok, tok.chatTemplate(), sampling, rec, pub,
+          List.of(Device.cpu()), 64, false);
+      try {
+        engine.submit(Prompt.ofProblem("warm", "1+1", "2"), 1, 0, Duration.ofSeconds(30), Runnable::run)
+            .get(60, TimeUnit.SECONDS); // weights in, engine started
+        NodeResources res = NodeResources.get(kit.system());
+        res.useSlots(1);
+        res.rollout().complete(engine);
+        GrpoActorSettings settings = GrpoActorSettings.fromConfig(kit.system().settings().config());
+        ActorRef<RolloutWorker.Command> worker = kit.spawn(RolloutWorker.create("rollout-stop", settings));
+        BatchEngine batch = engine.batchEngine(0);
+        CountDownLatch release = new CountDownLatch(1);
+        batch.withModel(m -> {
+          try {
+            return release.await(60, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        TestProbe<RolloutWorker.Reply> probe = kit.createTestProbe();
+        worker.tell(new RolloutWorker.Generate(7, "run", Prompt.ofProblem("long", "2+2", "4"), 3, 0, probe.ref()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (batch.load() < g) {
+          assertTrue(System.nanoTime() < deadline, "the entity did not submit: load " + batch.load());
+          Thread.sleep(5);
+        }
+        long tokensBefore = batch.stats().tokens();
+        kit.stop(worker);
+        assertInstanceOf(RolloutWorker.GenerateFailed.class, probe.receiveMessage(Duration.ofSeconds(10)));
+        release.countDown();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (batch.load() > 0) {
+          assertTrue(System.nanoTime() < deadline, "the stopped entity's rows stayed in the batch: load " + batch.load());
+          Thread.sleep(5);
+        }
+        assertEquals(tokensBefore, batch.stats().tokens(), "no token generated for a stopped entity");
+      } finally {
+        engine.close();
+      }
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
 }
