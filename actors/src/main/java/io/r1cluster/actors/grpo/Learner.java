@@ -2,6 +2,7 @@ package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.metrics.Metrics;
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.core.data.ScoredGroup;
@@ -59,6 +60,14 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   /** A node misses parts of a weight version: publish them again. */
   public record Resend(ResendRequest request) implements Command, KryoMessage {}
+
+  /** This protocol's wire ids (see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1009, Resend.class);
+    }
+  }
 
   private record Agents(Set<ActorRef<NodeAgent.Command>> agents) implements Command, NoSerializationVerificationNeeded {}
 
