@@ -9,6 +9,7 @@ import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.optim.AdamW;
 import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.RunFolder;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.BitSet;
 import java.util.List;
 
 /**
- * The actor learner's {@code checkpoint-N/}: the files {@link SftTrainer#writeCheckpoint} writes
+ * The actor learner's {@code checkpoint-N/}: the files {@link RunFolder#writeCheckpoint} writes
  * (weights, config, tokenizer, {@code optimizer.safetensors}, written atomically) with a
  * {@code trainer_state.json} that also holds the prompt ledger's position:
  *
@@ -93,8 +94,8 @@ final class LearnerCheckpoint {
    * order of {@link SftTrainer#permutation} with {@code seed + epoch}), so those keys are consumed.
    */
   static Resume read(Path dir, int prompts, int epochs, long seed, boolean shuffle, int promptsPerStep) {
-    Path file = dir.resolve(SftTrainer.STATE_FILE);
-    JsonNode st = SftTrainer.readJson(file);
+    Path file = dir.resolve(RunFolder.STATE_FILE);
+    JsonNode st = RunFolder.readJson(file);
     JsonNode l = st.path(LEDGER);
     if (!l.isObject()) {
       if (!st.path("global_step").canConvertToLong() || !st.has("policy_version")) {
@@ -150,10 +151,10 @@ final class LearnerCheckpoint {
    */
   static void write(GrpoJob job, AdamW optimizer, int step, ObjectNode state) {
     requireFinite(job.policy.toTensors(DType.F32), step);
-    ObjectNode full = io.r1cluster.core.train.TrainerState.of(job.outputDir.resolve(SftTrainer.METRICS_FILE), step,
+    ObjectNode full = io.r1cluster.core.train.TrainerState.of(job.outputDir.resolve(RunFolder.METRICS_FILE), step,
         job.totalSteps, state.path("epoch").asDouble(), job.settings.training(),
         job.settings.training().perDeviceTrainBatchSize(), state); // transformers' fields + log_history
-    SftTrainer.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, full,
+    RunFolder.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, full,
         job.settings.training().saveTotalLimit());
   }
 
