@@ -129,4 +129,27 @@ class RecipeDefaultsTest {
     assertEquals(2.0, empty(StageType.DISTILL).distill().temperature(), "the distillation temperature");
     assertEquals(List.of("accuracy", "format"), empty(StageType.GENERATE).grpo().rewardFuncs());
   }
+
+  @Test
+  void theRewardKeywordDefaults() {
+    Map<String, Object> expected = Map.ofEntries(Map.entry("cosine_min_value_wrong", -1.0),
+        Map.entry("cosine_max_value_wrong", -0.5), Map.entry("cosine_min_value_correct", 0.5),
+        Map.entry("cosine_max_value_correct", 1.0), Map.entry("cosine_max_len", 1000L),
+        Map.entry("repetition_n_grams", 3L), Map.entry("repetition_max_penalty", -1.0),
+        Map.entry("max_completion_len", 16384L), Map.entry("soft_punish_cache", 4096L),
+        Map.entry("code_timeout_s", 10.0), Map.entry("code_memory_mb", 1024L), Map.entry("code_language", "python"),
+        Map.entry("language", "en"), Map.entry("demo_data_test", 200L), Map.entry("demo_data_error_rate", 0.3));
+    expected.forEach((k, v) -> assertEquals(v, RecipeKeys.defaultFor(k, StageType.GRPO), k));
+  }
+
+  @Test
+  void everyDefaultTheSettingsReadIsTheTables() throws Exception {
+    RecipeSettings s = empty(StageType.SFT);
+    assertEquals(RecipeKeys.defaultFor("learning_rate", StageType.SFT), s.training().learningRate());
+    assertEquals(RecipeKeys.defaultFor("adam_beta2", StageType.SFT), s.training().adamBeta2());
+    assertEquals(RecipeKeys.defaultFor("output_dir", StageType.SFT), s.training().outputDir());
+    assertEquals(((Number) RecipeKeys.clusterDefault("max_staleness")).intValue(), s.cluster().maxStaleness());
+    assertEquals(RecipeKeys.defaultFor("loss_type", StageType.SFT), s.grpo().lossType().name().toLowerCase());
+    assertEquals(RecipeKeys.defaultFor("reward_funcs", StageType.GENERATE), empty(StageType.GENERATE).grpo().rewardFuncs());
+  }
 }
