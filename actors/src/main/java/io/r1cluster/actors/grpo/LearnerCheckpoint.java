@@ -8,7 +8,7 @@ import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.optim.AdamW;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.RunFolder;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -91,7 +91,7 @@ final class LearnerCheckpoint {
    * shuffle), else an {@link InputException} names the file and key. A checkpoint of the in-process
    * {@code GrpoTrainer} (no ledger: the stage ran under {@code r1 run} before) resumes too: its
    * position is a function of the step ({@code promptsPerStep} prompts per step, each epoch in the
-   * order of {@link SftTrainer#permutation} with {@code seed + epoch}), so those keys are consumed.
+   * order of {@link EpochOrder#permutation} with {@code seed + epoch}), so those keys are consumed.
    */
   static Resume read(Path dir, int prompts, int epochs, long seed, boolean shuffle, int promptsPerStep) {
     Path file = dir.resolve(RunFolder.STATE_FILE);
@@ -109,7 +109,7 @@ final class LearnerCheckpoint {
       for (int pos = 0; pos < consumed; pos++) {
         int epoch = pos / prompts;
         if (pos % prompts == 0) {
-          perm = SftTrainer.permutation(prompts, seed + epoch);
+          perm = EpochOrder.permutation(prompts, seed + epoch);
         }
         keys[pos] = (long) epoch * prompts + perm[pos % prompts];
       }

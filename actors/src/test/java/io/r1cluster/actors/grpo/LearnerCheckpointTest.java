@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.TensorData;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.RunFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,8 +51,8 @@ class LearnerCheckpointTest {
     LearnerCheckpoint.Resume r = LearnerCheckpoint.read(tmp, 4, 2, 11, true, 2);
     assertEquals(3, r.step());
     assertEquals(3, r.version());
-    int[] e0 = SftTrainer.permutation(4, 11);
-    int[] e1 = SftTrainer.permutation(4, 12);
+    int[] e0 = EpochOrder.permutation(4, 11);
+    int[] e1 = EpochOrder.permutation(4, 12);
     assertArrayEquals(new long[] {e0[0], e0[1], e0[2], e0[3], 4 + e1[0], 4 + e1[1]}, r.trainedKeys());
     assertEquals(0, r.filteredKeys().length);
   }

@@ -28,6 +28,7 @@ import io.r1cluster.core.sft.SftEncoder;
 import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.tokenizer.Tokenizer;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.ReportTo;
 import io.r1cluster.core.train.RunFolder;
@@ -165,7 +166,7 @@ public final class GrpoTrainer {
               List<Prompt> batchPrompts = new ArrayList<>();
               for (int i = 0; i < need; i++, drawn++) {
                 int epoch = (int) (drawn / prompts.size());
-                int[] perm = SftTrainer.permutation(prompts.size(), t.seed() + epoch);
+                int[] perm = EpochOrder.permutation(prompts.size(), t.seed() + epoch);
                 batchPrompts.add(prompts.get(perm[(int) (drawn % prompts.size())]));
               }
               pool.addAll(generate(batchPrompts, loaded, template, g, sampler, sp, scorer,
@@ -297,7 +298,7 @@ public final class GrpoTrainer {
    * a seeded shuffle of the traces, deterministic in the step.
    */
   static List<SftBatcher.Row> traceRows(List<SftEncoder.Encoded> traces, long step, long seed, int rows, int maxLength) {
-    int[] perm = SftTrainer.permutation(traces.size(), seed + 7919L * (step + 1));
+    int[] perm = EpochOrder.permutation(traces.size(), seed + 7919L * (step + 1));
     List<SftBatcher.Row> all = SftBatcher.rows(traces, perm, maxLength, true);
     return all.subList(0, Math.min(all.size(), Math.max(1, rows)));
   }

@@ -29,6 +29,7 @@ import io.r1cluster.core.recipe.IntervalStrategy;
 import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.tokenizer.ChatTemplate;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.ReportTo;
 import io.r1cluster.core.train.RunFolder;
@@ -120,7 +121,7 @@ public final class SftTrainer {
       if (maxSteps <= 0 && e >= Math.ceil(epochs)) {
         break;
       }
-      List<SftBatcher.Row> rows = SftBatcher.rows(encoded, permutation(encoded.size(), t.seed() + e), maxLength, packing);
+      List<SftBatcher.Row> rows = SftBatcher.rows(encoded, EpochOrder.permutation(encoded.size(), t.seed() + e), maxLength, packing);
       int n = (rows.size() + rowsPerStep - 1) / rowsPerStep;
       int take = n;
       if (maxSteps <= 0 && e + 1 > epochs) {
@@ -138,21 +139,6 @@ public final class SftTrainer {
       }
     }
     return new Plan(steps, epochAt);
-  }
-
-  public static int[] permutation(int n, long seed) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    Random r = new Random(seed);
-    for (int i = n - 1; i > 0; i--) {
-      int j = r.nextInt(i + 1);
-      int tmp = p[i];
-      p[i] = p[j];
-      p[j] = tmp;
-    }
-    return p;
   }
 
   public Result train() {
@@ -440,8 +426,6 @@ public final class SftTrainer {
     return new StepOut(a.loss(), a.accuracy(), norm, a.realTokens(), false, a.parts());
   }
 
-
-
   private static void saveCheckpoint(Path out, long step, long total, long skipped, double epoch, Models.Loaded loaded,
       AdamW opt, TrainingSettings t, int rowsPerStep) {
     RunFolder.writeCheckpoint(out, step, loaded, opt, state(out, step, total, skipped, epoch, t, rowsPerStep), t.saveTotalLimit());
@@ -454,8 +438,5 @@ public final class SftTrainer {
     own.put("skipped_nonfinite", skipped);
     return TrainerState.of(out.resolve(RunFolder.METRICS_FILE), step, total, epoch, t, rowsPerStep, own);
   }
-
-
-
 
 }
