@@ -22,7 +22,7 @@ import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.recipe.Value;
 import io.r1cluster.core.sft.SftEncoder;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.RunFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,7 +116,7 @@ public final class GrpoJob implements AutoCloseable {
         l.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
       }
       if (resume != null) {
-        l.optimizer().load(SafeTensors.read(resume.dir().resolve(SftTrainer.OPTIMIZER_FILE)));
+        l.optimizer().load(SafeTensors.read(resume.dir().resolve(RunFolder.OPTIMIZER_FILE)));
         l.resumeAt(resume.step());
       }
       // combined stage: sft_loss_weight x the SFT loss on trace rows, in the same optimizer step (as GrpoTrainer)
@@ -162,7 +162,7 @@ public final class GrpoJob implements AutoCloseable {
       throw new InputException(recipeFile, 0, "model_name_or_path", "the recipe names no model");
     }
     Path out = Path.of(t.outputDir()).toAbsolutePath();
-    Path resumeDir = SftTrainer.resumeCheckpoint(out, t);
+    Path resumeDir = RunFolder.resumeCheckpoint(out, t);
     // the learner's policy, reference and optimizer: the checkpoint it resumes from, or the recipe's model
     Models.Loaded loaded = GrpoPlan.loadPolicy(s, resumeDir, out);
     Models.forTraining(loaded.model(), s.model()); // bf16 compute, torch_dtype for checkpoints
@@ -303,32 +303,32 @@ public final class GrpoJob implements AutoCloseable {
 
   /**
    * Writes the final model into output_dir as {@link GrpoTrainer} does (config, safetensors,
-   * generation config, tokenizer files; see {@link SftTrainer#saveFinal}) and plots metrics.jsonl.
+   * generation config, tokenizer files; see {@link RunFolder#saveFinal}) and plots metrics.jsonl.
    */
   void saveCheckpoint() throws IOException {
     Files.createDirectories(outputDir);
     if (policy == null) {
       return; // simulated run: no model
     }
-    SftTrainer.saveFinal(outputDir, policy, tokenizerDir);
+    RunFolder.saveFinal(outputDir, policy, tokenizerDir);
     writeFinalState();
-    io.r1cluster.core.train.MetricsLog.plot(outputDir.resolve(SftTrainer.METRICS_FILE), outputDir.resolve("plots"),
+    io.r1cluster.core.train.MetricsLog.plot(outputDir.resolve(RunFolder.METRICS_FILE), outputDir.resolve("plots"),
         settings.kind() == StageType.COMBINED ? "combined " : "grpo ");
   }
 
   /** output_dir/trainer_state.json as open-r1's {@code trainer.save_state()}: log_history and the train_runtime record. */
   private void writeFinalState() {
-    var history = io.r1cluster.core.train.TrainerState.logHistory(outputDir.resolve(SftTrainer.METRICS_FILE));
+    var history = io.r1cluster.core.train.TrainerState.logHistory(outputDir.resolve(RunFolder.METRICS_FILE));
     var last = history.isEmpty() ? null : history.get(history.size() - 1);
     long step = last == null ? 0 : last.path("step").asLong();
-    var state = io.r1cluster.core.train.TrainerState.of(outputDir.resolve(SftTrainer.METRICS_FILE), step, totalSteps,
+    var state = io.r1cluster.core.train.TrainerState.of(outputDir.resolve(RunFolder.METRICS_FILE), step, totalSteps,
         last == null ? 0 : last.path("epoch").asDouble(), settings.training(),
         settings.training().perDeviceTrainBatchSize(), null);
     long ran = step - startStep();
     io.r1cluster.core.train.TrainerState.appendSummary(state, io.r1cluster.core.train.TrainerState.summary(
         (System.nanoTime() - createdNanos) / 1e9, ran * promptsPerStep * (long) settings.grpo().numGenerations(), ran,
         io.r1cluster.core.train.TrainerState.meanLoss((com.fasterxml.jackson.databind.node.ArrayNode) state.get("log_history"))));
-    io.r1cluster.core.train.TrainerState.write(outputDir.resolve(SftTrainer.STATE_FILE), state);
+    io.r1cluster.core.train.TrainerState.write(outputDir.resolve(RunFolder.STATE_FILE), state);
   }
 
   @Override

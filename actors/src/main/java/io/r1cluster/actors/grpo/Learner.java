@@ -2,6 +2,7 @@ package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.metrics.Metrics;
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.actors.transport.WeightPublisher;
 import io.r1cluster.core.data.ScoredGroup;
@@ -14,8 +15,9 @@ import io.r1cluster.core.recipe.ClusterSettings;
 import io.r1cluster.core.recipe.GrpoSettings;
 import io.r1cluster.core.recipe.IntervalStrategy;
 import io.r1cluster.core.recipe.TrainingSettings;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.ReportTo;
+import io.r1cluster.core.train.RunFolder;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -60,6 +62,14 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   /** A node misses parts of a weight version: publish them again. */
   public record Resend(ResendRequest request) implements Command, KryoMessage {}
 
+  /** This protocol's wire ids (see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1009, Resend.class);
+    }
+  }
+
   private record Agents(Set<ActorRef<NodeAgent.Command>> agents) implements Command, NoSerializationVerificationNeeded {}
 
   private record StepDone(GrpoLearner.StepResult result, long stepNanos, long pushNanos, boolean published,
@@ -88,6 +98,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private final Executor learnerExec;
   private final Executor io;
   private final MetricsLog metrics;
+  private final LearnerMetrics progressLine;
   private final Set<ActorRef<NodeAgent.Command>> agents = new HashSet<>();
   private final int weightSyncSteps;
   private final int maxSteps;
@@ -118,7 +129,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     TrainingSettings t = job.settings.training();
     this.maxSteps = t.maxSteps();
     this.saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE
-        : SftTrainer.interval(t.saveSteps(), job.totalSteps);
+        : RunFolder.interval(t.saveSteps(), job.totalSteps);
     this.checkpoint = new LearnerCheckpoint(job.resume);
     if (job.resume != null) {
       this.steps = job.resume.step();
@@ -130,10 +141,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     this.io = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.IO_DISPATCHER));
     ReportTo report = ReportTo.of(job.settings);
     report.notes().forEach(progress::println);
-    this.metrics = new MetricsLog(job.outputDir.resolve(SftTrainer.METRICS_FILE), steps, progress,
-        settings.progressInterval(), report.sinks(job.outputDir, steps));
+    this.metrics = new MetricsLog(job.outputDir.resolve(RunFolder.METRICS_FILE), steps, report.sinks(job.outputDir, steps));
+    this.progressLine = new LearnerMetrics(progress, settings.progressInterval());
     this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
-    this.logEvery = SftTrainer.interval(t.loggingSteps(), job.totalSteps);
+    this.logEvery = RunFolder.interval(t.loggingSteps(), job.totalSteps);
     this.logFirst = t.loggingFirstStep();
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
     PromptLedger ledger = new PromptLedger(job.prompts, job.epochs, t.seed(), g.shuffleDataset(), budget);
@@ -266,11 +277,11 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     PromptLedger.Counters c = b.counters();
     checkpoint.consumed(b.trainedKeys(), b.filteredKeys());
     double wall = Math.max(1e-9, (now - lastStepEnd) / 1e9);
-    Map<String, Double> m = MetricsLog.stepMetrics(d.result().metrics(), c, b.completionTokens() / wall,
+    Map<String, Double> m = LearnerMetrics.stepMetrics(d.result().metrics(), c, b.completionTokens() / wall,
         Math.min(1.0, idleNanos / 1e9 / wall), d.stepNanos() / 1e9, d.pushNanos() / 1e6, Math.max(0, published), steps);
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
-    MetricsLog.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
-    metrics.progress(steps, job.totalSteps, m, steps == 1);
+    LearnerMetrics.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
+    progressLine.progress(steps, job.totalSteps, m, steps == 1);
     lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c, b.trainedKeys()));
     lastStepEnd = now;
@@ -392,7 +403,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       return fail(s.error());
     }
     ended = true;
-    metrics.progress(steps, job.totalSteps, lastMetrics, true);
+    progressLine.progress(steps, job.totalSteps, lastMetrics, true);
     closeLogs();
     getContext().stop(dispatcher);
     job.done.complete(new GrpoJob.RunResult(steps, version, current.counters(), current.trainedCounts(), job.outputDir,

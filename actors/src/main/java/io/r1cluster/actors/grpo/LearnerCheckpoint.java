@@ -8,7 +8,8 @@ import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.optim.AdamW;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.EpochOrder;
+import io.r1cluster.core.train.RunFolder;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.BitSet;
 import java.util.List;
 
 /**
- * The actor learner's {@code checkpoint-N/}: the files {@link SftTrainer#writeCheckpoint} writes
+ * The actor learner's {@code checkpoint-N/}: the files {@link RunFolder#writeCheckpoint} writes
  * (weights, config, tokenizer, {@code optimizer.safetensors}, written atomically) with a
  * {@code trainer_state.json} that also holds the prompt ledger's position:
  *
@@ -90,11 +91,11 @@ final class LearnerCheckpoint {
    * shuffle), else an {@link InputException} names the file and key. A checkpoint of the in-process
    * {@code GrpoTrainer} (no ledger: the stage ran under {@code r1 run} before) resumes too: its
    * position is a function of the step ({@code promptsPerStep} prompts per step, each epoch in the
-   * order of {@link SftTrainer#permutation} with {@code seed + epoch}), so those keys are consumed.
+   * order of {@link EpochOrder#permutation} with {@code seed + epoch}), so those keys are consumed.
    */
   static Resume read(Path dir, int prompts, int epochs, long seed, boolean shuffle, int promptsPerStep) {
-    Path file = dir.resolve(SftTrainer.STATE_FILE);
-    JsonNode st = SftTrainer.readJson(file);
+    Path file = dir.resolve(RunFolder.STATE_FILE);
+    JsonNode st = RunFolder.readJson(file);
     JsonNode l = st.path(LEDGER);
     if (!l.isObject()) {
       if (!st.path("global_step").canConvertToLong() || !st.has("policy_version")) {
@@ -108,7 +109,7 @@ final class LearnerCheckpoint {
       for (int pos = 0; pos < consumed; pos++) {
         int epoch = pos / prompts;
         if (pos % prompts == 0) {
-          perm = SftTrainer.permutation(prompts, seed + epoch);
+          perm = EpochOrder.permutation(prompts, seed + epoch);
         }
         keys[pos] = (long) epoch * prompts + perm[pos % prompts];
       }
@@ -150,10 +151,10 @@ final class LearnerCheckpoint {
    */
   static void write(GrpoJob job, AdamW optimizer, int step, ObjectNode state) {
     requireFinite(job.policy.toTensors(DType.F32), step);
-    ObjectNode full = io.r1cluster.core.train.TrainerState.of(job.outputDir.resolve(SftTrainer.METRICS_FILE), step,
+    ObjectNode full = io.r1cluster.core.train.TrainerState.of(job.outputDir.resolve(RunFolder.METRICS_FILE), step,
         job.totalSteps, state.path("epoch").asDouble(), job.settings.training(),
         job.settings.training().perDeviceTrainBatchSize(), state); // transformers' fields + log_history
-    SftTrainer.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, full,
+    RunFolder.writeCheckpoint(job.outputDir, step, job.policy, job.tokenizerDir, optimizer, full,
         job.settings.training().saveTotalLimit());
   }
 

@@ -1,6 +1,7 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.core.reward.RewardRegistry;
 import io.r1cluster.core.reward.RewardScorer;
@@ -38,6 +39,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
   /** The run spec, wrapped (RunSpec is also sent to other parties). */
   public record Join(RunSpec spec) implements Command, KryoMessage {}
+
+  /**
+   * This protocol's wire ids (see {@code KryoRegistry}); the run spec inside {@link Join} registers its
+   * own ({@link RunSpec.KryoIds}).
+   */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1003, Join.class);
+      ids.add(1004, WeightsAnnounced.class);
+    }
+  }
 
   private record Booted(String runId, RolloutEngine engine, Throwable error) implements Command, NoSerializationVerificationNeeded {}
 

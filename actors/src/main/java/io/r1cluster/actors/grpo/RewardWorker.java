@@ -1,6 +1,7 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.ScoredGroup;
 import java.time.Duration;
@@ -60,6 +61,16 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   /** Scoring failed; the prompt is re-dispatched. */
   public record ScoreFailed(long dispatchId, String reason) implements Reply, KryoMessage {}
+
+  /** This protocol's wire ids (see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1006, Score.class);
+      ids.add(1012, Scored.class);
+      ids.add(1013, ScoreFailed.class);
+    }
+  }
 
   private record Done(long attempt, Score request, ScoredGroup scored, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}

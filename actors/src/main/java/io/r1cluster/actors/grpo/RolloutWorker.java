@@ -1,6 +1,7 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
 import java.time.Duration;
@@ -61,6 +62,16 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   /** An attempt failed; the prompt is re-dispatched. */
   public record GenerateFailed(long dispatchId, String reason) implements Reply, KryoMessage {}
+
+  /** This protocol's wire ids (see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1005, Generate.class);
+      ids.add(1010, Generated.class);
+      ids.add(1011, GenerateFailed.class);
+    }
+  }
 
   private record Done(Generate request, Group group, long nanos, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}

@@ -1,6 +1,7 @@
 package io.r1cluster.actors.grpo;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -117,6 +118,16 @@ public record RunSpec(
     public String toString() {
       return "WeightSource[" + transport + ", aeronDir=" + aeronDir + ", control=" + controlEndpoint
           + ", publisher=" + publisherId + ", version=" + version + ", key=redacted]";
+    }
+  }
+
+  /** Wire ids of the spec and its records, carried by {@link NodeAgent.Join} (see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1000, RunSpec.class);
+      ids.add(1001, Sampling.class);
+      ids.add(1002, WeightSource.class);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.r1cluster.actors.pipeline;
 import io.r1cluster.actors.grpo.NoGrad;
 import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import io.r1cluster.core.pipeline.Pipeline;
 import io.r1cluster.core.recipe.Recipe;
 import java.io.PrintStream;
@@ -66,6 +67,15 @@ public final class StageSupervisor {
    * @param error why it failed, else empty
    */
   public record Status(String phase, String host, String table, String error) implements KryoMessage {}
+
+  /** This protocol's wire ids (block 1100–1199; see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(1100, GetStatus.class);
+      ids.add(1101, Status.class);
+    }
+  }
 
   private record Finished(List<Pipeline.StageState> states) implements Command, NoSerializationVerificationNeeded {}
 

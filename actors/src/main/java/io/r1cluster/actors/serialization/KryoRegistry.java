@@ -4,8 +4,6 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.ImmutableCollectionsSerializers;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.serializers.RecordSerializer;
-import io.r1cluster.actors.transport.ChunkRange;
-import io.r1cluster.actors.transport.ResendRequest;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.data.ChatMessage;
 import io.r1cluster.core.data.Completion;
@@ -19,7 +17,9 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Comparator;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
@@ -28,12 +28,17 @@ import org.apache.pekko.actor.typed.ActorRefResolver;
 
 /**
  * The fixed Kryo class ids. Every class that may appear inside a message bound to
- * {@link KryoSerializer} is listed here with an id that never changes once released: the id, not
- * the class name, goes on the wire, and a node only decodes ids it knows.
+ * {@link KryoSerializer} has an id that never changes once released: the id, not the class name,
+ * goes on the wire, and a node only decodes ids it knows.
  *
- * <p>To add a message: append one {@code add(ID, Type.class);} line in the block of your package.
- * Records get Kryo's {@link RecordSerializer} (canonical constructor, so their validation runs on
- * the receiving side too), enums the enum serializer, everything else Kryo's default for its type.
+ * <p>This class lists the payload types every protocol shares (JDK arrays and collections, the
+ * core data records, Pekko's typed ActorRef). Messages are registered by their own protocol: a
+ * nested {@link KryoProtocol} next to the messages (e.g. {@code RolloutWorker.KryoIds}), found
+ * with {@link ServiceLoader}. To add a message: add one {@code ids.add(ID, Type.class);} line to
+ * its protocol's {@code KryoIds}, with an id from your package's block below (a new protocol also
+ * gets a line in {@code META-INF/services/io.r1cluster.actors.serialization.KryoProtocol}). Records
+ * get Kryo's {@link RecordSerializer} (canonical constructor, so their validation runs on the
+ * receiving side too), enums the enum serializer, everything else Kryo's default for its type.
  *
  * <p>Id blocks:
  * <pre>
@@ -54,6 +59,9 @@ public final class KryoRegistry {
 
   /** Smallest id accepted from {@code r1.serialization.kryo.extra-registrations}. */
   public static final int FIRST_EXTRA_ID = 10_000;
+
+  /** Smallest id a {@link KryoProtocol} may use (below: the shared payload types listed here). */
+  public static final int FIRST_PROTOCOL_ID = 300;
 
   private static final List<Entry> ENTRIES = new ArrayList<>();
 
@@ -96,32 +104,32 @@ public final class KryoRegistry {
     add(107, DType.class);
     // ---- Pekko ----
     add(200, typedActorRefClass());
-    // ---- io.r1cluster.actors.transport ----
-    add(300, ChunkRange.class);
-    add(301, ResendRequest.class);
-    // ---- io.r1cluster.actors (1000–1999): add lines here ----
-    add(1000, io.r1cluster.actors.grpo.RunSpec.class);
-    add(1001, io.r1cluster.actors.grpo.RunSpec.Sampling.class);
-    add(1002, io.r1cluster.actors.grpo.RunSpec.WeightSource.class);
-    add(1003, io.r1cluster.actors.grpo.NodeAgent.Join.class);
-    add(1004, io.r1cluster.actors.grpo.NodeAgent.WeightsAnnounced.class);
-    add(1005, io.r1cluster.actors.grpo.RolloutWorker.Generate.class);
-    add(1006, io.r1cluster.actors.grpo.RewardWorker.Score.class);
-    // 1007, 1008: retired (the dispatcher's Scored / GenerateFailed before the GRPO stream asked the workers)
-    add(1009, io.r1cluster.actors.grpo.Learner.Resend.class);
-    add(1010, io.r1cluster.actors.grpo.RolloutWorker.Generated.class);
-    add(1011, io.r1cluster.actors.grpo.RolloutWorker.GenerateFailed.class);
-    add(1012, io.r1cluster.actors.grpo.RewardWorker.Scored.class);
-    add(1013, io.r1cluster.actors.grpo.RewardWorker.ScoreFailed.class);
-    // pipeline supervisor (1100–1199)
-    add(1100, io.r1cluster.actors.pipeline.StageSupervisor.GetStatus.class);
-    add(1101, io.r1cluster.actors.pipeline.StageSupervisor.Status.class);
+    // ---- every protocol's messages (ids >= FIRST_PROTOCOL_ID), in a fixed order ----
+    // (retired, never to be reused: 1007, 1008 — the dispatcher's Scored / GenerateFailed before the
+    // GRPO stream asked the workers)
+    List<KryoProtocol> protocols = new ArrayList<>();
+    ServiceLoader.load(KryoProtocol.class, KryoRegistry.class.getClassLoader()).forEach(protocols::add);
+    protocols.sort(Comparator.comparing(p -> p.getClass().getName()));
+    for (KryoProtocol p : protocols) {
+      p.register((id, type) -> {
+        if (id < FIRST_PROTOCOL_ID) {
+          throw new IllegalStateException("Kryo registry: " + p.getClass().getName() + " registers " + type.getName()
+              + " with id " + id + ", below the protocol range (>= " + FIRST_PROTOCOL_ID + ")");
+        }
+        add(id, type);
+      });
+    }
   }
 
   private KryoRegistry() {}
 
   private static void add(int id, Class<?> type) {
-    for (Entry e : ENTRIES) {
+    checkedAdd(ENTRIES, id, type);
+  }
+
+  /** Appends {@code id → type} to {@code entries}, failing when the id or the class is taken or out of range. */
+  static void checkedAdd(List<Entry> entries, int id, Class<?> type) {
+    for (Entry e : entries) {
       if (e.id() == id || e.type() == type) {
         throw new IllegalStateException("Kryo registry: " + type.getName() + " id " + id + " clashes with "
             + e.type().getName() + " id " + e.id());
@@ -130,7 +138,7 @@ public final class KryoRegistry {
     if (id >= FIRST_EXTRA_ID) {
       throw new IllegalStateException("Kryo registry: id " + id + " is in the config range (>= " + FIRST_EXTRA_ID + ")");
     }
-    ENTRIES.add(new Entry(id, type));
+    entries.add(new Entry(id, type));
   }
 
   private static Class<?> typedActorRefClass() {

@@ -154,7 +154,7 @@ public final class KryoSerializer extends JSerializer {
       return bytes;
     } catch (IllegalArgumentException | KryoException e) {
       throw new IllegalArgumentException("r1-kryo cannot serialize " + o.getClass().getName()
-          + " (every class in a message needs a line in KryoRegistry): " + e.getMessage(), e);
+          + " (every class in a message needs a Kryo id: a line in its protocol's KryoIds, see KryoRegistry): " + e.getMessage(), e);
     } finally {
       pool.free(h);
     }

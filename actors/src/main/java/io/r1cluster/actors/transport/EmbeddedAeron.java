@@ -76,7 +76,8 @@ public final class EmbeddedAeron implements AutoCloseable {
     }
   }
 
-  static BackoffIdleStrategy idle() {
+  /** The idle strategy of every r1 Aeron loop: the driver, publishers, receivers and the weights benchmark. */
+  public static BackoffIdleStrategy idle() {
     return new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
   }
 

@@ -1,6 +1,7 @@
 package io.r1cluster.actors.transport;
 
 import io.r1cluster.actors.serialization.KryoMessage;
+import io.r1cluster.actors.serialization.KryoProtocol;
 import java.util.List;
 
 /**
@@ -15,5 +16,14 @@ import java.util.List;
 public record ResendRequest(long publisherId, long version, List<ChunkRange> ranges) implements KryoMessage {
   public ResendRequest {
     ranges = List.copyOf(ranges);
+  }
+
+  /** Wire ids of the resend protocol (block 300–399; see {@code KryoRegistry}). */
+  public static final class KryoIds implements KryoProtocol {
+    @Override
+    public void register(KryoProtocol.Ids ids) {
+      ids.add(300, ChunkRange.class);
+      ids.add(301, ResendRequest.class);
+    }
   }
 }

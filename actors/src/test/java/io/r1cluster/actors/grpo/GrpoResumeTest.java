@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.RunFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,14 +68,14 @@ class GrpoResumeTest {
       j1.close();
     }
     assertFalse(Files.exists(out.resolve("model.safetensors")), "the cut-off run saved no final model");
-    Path ckpt = SftTrainer.latestCheckpoint(out);
+    Path ckpt = RunFolder.latestCheckpoint(out);
     assertNotNull(ckpt, "a checkpoint-N before the cut");
-    JsonNode st = new ObjectMapper().readTree(ckpt.resolve(SftTrainer.STATE_FILE).toFile());
+    JsonNode st = new ObjectMapper().readTree(ckpt.resolve(RunFolder.STATE_FILE).toFile());
     int k = st.get("global_step").asInt();
     assertTrue(k == 6 || k == 8, "latest checkpoint " + ckpt);
     assertEquals(k, st.get("policy_version").asInt(), "one version per step");
     assertEquals(k, st.get("ledger").get("trained_keys").size(), "one prompt per step");
-    assertTrue(Files.isRegularFile(ckpt.resolve(SftTrainer.OPTIMIZER_FILE)));
+    assertTrue(Files.isRegularFile(ckpt.resolve(RunFolder.OPTIMIZER_FILE)));
     assertTrue(Files.isRegularFile(ckpt.resolve("model.safetensors")));
 
     ActorTestKit second = kit();
@@ -158,7 +158,7 @@ class GrpoResumeTest {
     Path out = r.outputDir();
     assertFalse(Files.exists(out.resolve("model.safetensors")), "no final save");
     assertEquals(r.steps(), Files.readAllLines(out.resolve("metrics.jsonl")).size());
-    assertEquals(out.resolve("checkpoint-" + r.steps() / 2 * 2), SftTrainer.latestCheckpoint(out),
+    assertEquals(out.resolve("checkpoint-" + r.steps() / 2 * 2), RunFolder.latestCheckpoint(out),
         "the run resumes from its last checkpoint");
   }
 

@@ -156,7 +156,7 @@ public final class DemoDataset {
   /**
    * Writes the demo dataset to the recipe's {@code dataset_name} folder when the recipe sets
    * {@code demo_data_train} and the folder has no {@code train.jsonl} yet (seeded by {@code seed};
-   * {@code demo_data_test} test rows, default 200; {@code demo_data_error_rate}, default 0.3).
+   * {@code demo_data_test} test rows and {@code demo_data_error_rate}, defaults from the recipe key table).
    */
   public static void ensure(io.r1cluster.core.recipe.RecipeSettings settings, Path recipeFile, java.io.PrintStream log) {
     io.r1cluster.core.recipe.Value v = settings.values().get("demo_data_train");
@@ -170,7 +170,8 @@ public final class DemoDataset {
     }
     Options d = Options.defaults();
     io.r1cluster.core.recipe.Value t = settings.values().get("demo_data_test");
-    int test = t == null || t.value() == null ? d.test() : ((Number) t.value()).intValue();
+    int test = t == null || t.value() == null ? ((Number) recipeDefault("demo_data_test", settings)).intValue()
+        : ((Number) t.value()).intValue();
     int train = ((Number) v.value()).intValue();
     if (train < 1 || test < 1) {
       boolean bad = train < 1;
@@ -178,7 +179,8 @@ public final class DemoDataset {
           bad ? "demo_data_train" : "demo_data_test", "must be at least 1, got " + (bad ? train : test));
     }
     io.r1cluster.core.recipe.Value e = settings.values().get("demo_data_error_rate");
-    double rate = e == null || e.value() == null ? d.errorRate() : ((Number) e.value()).doubleValue();
+    double rate = e == null || e.value() == null ? ((Number) recipeDefault("demo_data_error_rate", settings)).doubleValue()
+        : ((Number) e.value()).doubleValue();
     if (!(rate >= 0 && rate <= 1)) {
       throw new io.r1cluster.core.InputException(recipeFile, e.line(), "demo_data_error_rate", "must be in [0, 1], got " + rate);
     }
@@ -206,7 +208,7 @@ public final class DemoDataset {
     }
     long seed = settings.training().seed();
     io.r1cluster.core.recipe.Value e = settings.values().get("demo_data_error_rate");
-    double rate = e == null || e.value() == null ? Options.defaults().errorRate() : ((Number) e.value()).doubleValue();
+    double rate = e == null || e.value() == null ? ((Number) recipeDefault("demo_data_error_rate", settings)).doubleValue() : ((Number) e.value()).doubleValue();
     long train = ((Number) settings.values().get("demo_data_train").value()).longValue();
     long haveTrain = n.path("splits").path("train").path("num_examples").asLong(-1);
     String want = String.format(java.util.Locale.ROOT, "seed %d, %d training rows, error rate %s", seed, train, rate);
@@ -218,5 +220,9 @@ public final class DemoDataset {
           dir + " holds the demo data of " + have + ", but this recipe asks for " + want
               + ": point dataset_name at another folder (e.g. --dataset_name " + dir + "-seed" + seed + ") or delete it");
     }
+  }
+
+  private static Object recipeDefault(String key, io.r1cluster.core.recipe.RecipeSettings settings) {
+    return io.r1cluster.core.recipe.RecipeKeys.defaultFor(key, settings.kind());
   }
 }

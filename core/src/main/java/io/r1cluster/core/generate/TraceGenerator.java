@@ -14,8 +14,8 @@ import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.reward.RewardInput;
 import io.r1cluster.core.reward.RewardRegistry;
 import io.r1cluster.core.reward.RewardScorer;
-import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.train.Progress;
+import io.r1cluster.core.train.RunFolder;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -231,7 +231,7 @@ public final class TraceGenerator {
     String prefix = "." + abs.getFileName() + ".tmp-";
     try (Stream<Path> s = Files.list(parent)) {
       for (Path p : s.filter(x -> x.getFileName().toString().startsWith(prefix)).toList()) {
-        SftTrainer.deleteTree(p);
+        RunFolder.deleteTree(p);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

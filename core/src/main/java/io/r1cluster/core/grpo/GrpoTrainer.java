@@ -29,8 +29,10 @@ import io.r1cluster.core.sft.SftEncoder;
 import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.tokenizer.Tokenizer;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.ReportTo;
+import io.r1cluster.core.train.RunFolder;
 import io.r1cluster.core.train.TrainerState;
 import io.r1cluster.core.train.Progress;
 import java.io.IOException;
@@ -100,7 +102,7 @@ public final class GrpoTrainer {
     }
     List<Prompt> prompts = Datasets.prompts(settings.data(), settings.data().trainSplit()).items();
     GrpoPlan plan = GrpoPlan.of(settings, prompts.size(), null);
-    Path resume = SftTrainer.resumeCheckpoint(out, t);
+    Path resume = RunFolder.resumeCheckpoint(out, t);
     try (Models.Loaded loaded = GrpoPlan.loadPolicy(settings, resume, out)) {
       Qwen2Model model = loaded.model();
       ChatTemplate template = loaded.tokenizer().chatTemplateFor(settings.model());
@@ -128,10 +130,10 @@ public final class GrpoTrainer {
           learner.syncReference(true, g.refModelMixupAlpha(), g.refModelSyncSteps());
         }
         if (resume != null) {
-          JsonNode st = SftTrainer.readJson(resume.resolve(SftTrainer.STATE_FILE));
+          JsonNode st = RunFolder.readJson(resume.resolve(RunFolder.STATE_FILE));
           start = st.path("global_step").asLong();
           drawn = st.path("prompts_drawn").asLong(start * promptsPerStep);
-          learner.optimizer().load(SafeTensors.read(resume.resolve(SftTrainer.OPTIMIZER_FILE)));
+          learner.optimizer().load(SafeTensors.read(resume.resolve(RunFolder.OPTIMIZER_FILE)));
           learner.resumeAt((int) start);
           log.printf("resuming from %s (step %d of %d)%n", resume, start, total);
         }
@@ -140,8 +142,8 @@ public final class GrpoTrainer {
             g.lossType().name().toLowerCase(Locale.ROOT),
             combined ? String.format(Locale.ROOT, ", sft_loss_weight %.3f on %d traces", settings.sft().sftLossWeight(),
                 traces.size()) : "");
-        int logEvery = SftTrainer.interval(t.loggingSteps(), total);
-        int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : SftTrainer.interval(t.saveSteps(), total);
+        int logEvery = RunFolder.interval(t.loggingSteps(), total);
+        int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : RunFolder.interval(t.saveSteps(), total);
         Progress progress = new Progress(combined ? "combined" : "grpo", start, total, "steps", log, 5000);
         double lastReward = Double.NaN;
         boolean completed = true;
@@ -151,7 +153,7 @@ public final class GrpoTrainer {
         report.notes().forEach(log::println);
         long runStart = System.nanoTime();
         ObjectNode finalState = null;
-        try (MetricsLog metrics = new MetricsLog(out.resolve(SftTrainer.METRICS_FILE), start, report.sinks(out, start));
+        try (MetricsLog metrics = new MetricsLog(out.resolve(RunFolder.METRICS_FILE), start, report.sinks(out, start));
             CompletionLog completions = g.logCompletions() ? new CompletionLog(out) : null) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
@@ -170,7 +172,7 @@ public final class GrpoTrainer {
               List<Prompt> batchPrompts = new ArrayList<>();
               for (int i = 0; i < need; i++, drawn++) {
                 int epoch = (int) (drawn / prompts.size());
-                int[] perm = SftTrainer.permutation(prompts.size(), t.seed() + epoch);
+                int[] perm = EpochOrder.permutation(prompts.size(), t.seed() + epoch);
                 batchPrompts.add(prompts.get(perm[(int) (drawn % prompts.size())]));
               }
               pool.addAll(generate(batchPrompts, loaded, template, g, engine, sp, scorer,
@@ -228,11 +230,11 @@ public final class GrpoTrainer {
           }
         }
         if (completed) {
-          SftTrainer.saveFinal(out, loaded);
+          RunFolder.saveFinal(out, loaded);
           if (finalState != null) {
-            TrainerState.write(out.resolve(SftTrainer.STATE_FILE), finalState); // as open-r1's trainer.save_state()
+            TrainerState.write(out.resolve(RunFolder.STATE_FILE), finalState); // as open-r1's trainer.save_state()
           }
-          MetricsLog.plot(out.resolve(SftTrainer.METRICS_FILE), out.resolve("plots"), combined ? "combined " : "grpo ");
+          MetricsLog.plot(out.resolve(RunFolder.METRICS_FILE), out.resolve("plots"), combined ? "combined " : "grpo ");
         }
         return new Result(out, start + ran, total, lastReward, start, completed);
       }
@@ -307,14 +309,14 @@ public final class GrpoTrainer {
    * a seeded shuffle of the traces, deterministic in the step.
    */
   static List<SftBatcher.Row> traceRows(List<SftEncoder.Encoded> traces, long step, long seed, int rows, int maxLength) {
-    int[] perm = SftTrainer.permutation(traces.size(), seed + 7919L * (step + 1));
+    int[] perm = EpochOrder.permutation(traces.size(), seed + 7919L * (step + 1));
     List<SftBatcher.Row> all = SftBatcher.rows(traces, perm, maxLength, true);
     return all.subList(0, Math.min(all.size(), Math.max(1, rows)));
   }
 
   private static void saveCheckpoint(Path out, long step, long total, long drawn, Models.Loaded loaded,
       GrpoLearner learner, TrainingSettings t, double epoch) {
-    SftTrainer.writeCheckpoint(out, step, loaded, learner.optimizer(), state(out, step, total, drawn, t, epoch),
+    RunFolder.writeCheckpoint(out, step, loaded, learner.optimizer(), state(out, step, total, drawn, t, epoch),
         t.saveTotalLimit());
   }
 
@@ -323,6 +325,6 @@ public final class GrpoTrainer {
     ObjectNode own = JSON.createObjectNode();
     own.put("policy_version", step);
     own.put("prompts_drawn", drawn);
-    return TrainerState.of(out.resolve(SftTrainer.METRICS_FILE), step, total, epoch, t, t.perDeviceTrainBatchSize(), own);
+    return TrainerState.of(out.resolve(RunFolder.METRICS_FILE), step, total, epoch, t, t.perDeviceTrainBatchSize(), own);
   }
 }

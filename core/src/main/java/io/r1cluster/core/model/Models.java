@@ -6,7 +6,7 @@ import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
 import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.recipe.ModelSettings;
-import io.r1cluster.core.generate.GenerateBenchmark;
+import io.r1cluster.core.demo.DemoModel;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -60,7 +60,7 @@ public final class Models {
   public static Qwen2Config demoConfig(Tokenizer tok) {
     int eos = tok.tokenId("<|im_end|>");
     int bos = tok.tokenId("<|endoftext|>");
-    return GenerateBenchmark.demoConfig(tok.vocabSize()).withTokens(bos, eos);
+    return DemoModel.config(tok.vocabSize()).withTokens(bos, eos);
   }
 
   /**

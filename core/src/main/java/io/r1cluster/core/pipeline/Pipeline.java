@@ -32,6 +32,7 @@ import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.ChatTemplate;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.RunFolder;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -575,6 +576,6 @@ public final class Pipeline {
 
   /** For tests: the metrics of a stage. */
   public Map<String, double[][]> metrics(String stage) {
-    return MetricsLog.read(runDir.resolve(stage).resolve(SftTrainer.METRICS_FILE));
+    return MetricsLog.read(runDir.resolve(stage).resolve(RunFolder.METRICS_FILE));
   }
 }

@@ -14,8 +14,9 @@ import java.util.Set;
  * {@code configs.py}, a few legacy keys open-r1 recipes still carry, and r1-cluster's own keys.
  *
  * <p>Each entry says whether this project acts on the key; the others are accepted and reported once
- * as ignored. Upstream defaults are kept as the source text (for printing); typed defaults live in
- * the settings records.
+ * as ignored. Upstream defaults are kept as the source text (for printing); the typed default a
+ * recipe gets ({@link #defaultFor}) is read from that text, with r1-cluster's few deliberate
+ * differences listed once at the end of this class. {@code RecipeSettings} takes every default from here.
  */
 public final class RecipeKeys {
   private static final Map<String, List<String>> CHOICES = Map.ofEntries(
@@ -445,5 +446,111 @@ public final class RecipeKeys {
 
   static List<String> all(Map<String, KeySpec> table) {
     return Arrays.asList(table.keySet().toArray(new String[0]));
+  }
+
+  // ---- Typed defaults: what a recipe gets for a key it leaves out (the one place that says it) ----
+
+  /**
+   * r1-cluster's default where it is not the upstream text of the tables above; each is a deliberate
+   * difference, said once here.
+   */
+  private static final Map<String, Object> R1_DEFAULTS = Map.of(
+      "output_dir", "trainer_output", // transformers >= 4.50 turns None into "trainer_output"
+      "save_total_limit", 0L, // None: keep every checkpoint
+      "scale_rewards", "group", // TRL 0.18's True: scale by the group's std
+      "cosine_min_value_wrong", -1.0); // get_cosine_scaled_reward's own default (open-r1's dataclass says 0.0)
+
+  /** Defaults of r1-cluster's own stage types, where they differ from the trainer config the stage takes. */
+  private static final Map<StageType, Map<String, Object>> STAGE_DEFAULTS = Map.of(
+      StageType.DISTILL, Map.of("temperature", 2.0), // the distillation (softmax) temperature
+      StageType.GENERATE, Map.of("reward_funcs", List.of("accuracy", "format"))); // teacher traces: no tag count
+
+  /** The upstream config whose defaults a stage type takes (e.g. {@code learning_rate}: TRL_SFT=2e-05). */
+  private static KeySource trainerOf(StageType kind) {
+    return switch (kind) {
+      case SFT, DISTILL -> KeySource.TRL_SFT;
+      case GRPO, COMBINED -> KeySource.TRL_GRPO;
+      default -> KeySource.TRAINING_ARGUMENTS;
+    };
+  }
+
+  /**
+   * The default of a top-level key in a stage of type {@code kind}, typed: {@link Boolean} (BOOL),
+   * {@link Long} (INT), {@link Double} (FLOAT), {@link String} (STRING, ENUM), {@code List<String>}
+   * (STRING_LIST) or {@code null} (none). In order: the stage type's own default, r1-cluster's
+   * default, the stage's trainer config's default (the key's note, e.g. {@code TRL_GRPO=1e-06}), the
+   * upstream default text.
+   */
+  public static Object defaultFor(String key, StageType kind) {
+    Object own = STAGE_DEFAULTS.getOrDefault(kind, Map.of()).get(key);
+    if (own != null) {
+      return own;
+    }
+    KeySpec spec = TOP.get(key);
+    if (spec == null) {
+      throw new IllegalArgumentException("not a recipe key: " + key);
+    }
+    String text = spec.defaultText();
+    KeySource trainer = trainerOf(kind);
+    if (spec.sources().contains(trainer)) {
+      for (String part : spec.note().split(" ")) {
+        if (part.startsWith(trainer.name() + "=")) {
+          text = part.substring(trainer.name().length() + 1);
+        }
+      }
+    }
+    return typed(spec, text);
+  }
+
+  /** The default of a key of the {@code cluster:} section (see {@link #defaultFor}). */
+  public static Object clusterDefault(String key) {
+    KeySpec spec = CLUSTER.get(key);
+    if (spec == null) {
+      throw new IllegalArgumentException("not a cluster key: " + key);
+    }
+    return typed(spec, spec.defaultText());
+  }
+
+  /** The default of a key of {@code dataset_mixture:} or of one of its datasets (see {@link #defaultFor}). */
+  public static Object mixtureDefault(String key) {
+    KeySpec spec = MIXTURE.containsKey(key) ? MIXTURE.get(key) : MIXTURE_DATASET.get(key);
+    if (spec == null) {
+      throw new IllegalArgumentException("not a dataset_mixture key: " + key);
+    }
+    return typed(spec, spec.defaultText());
+  }
+
+  private static Object typed(KeySpec spec, String text) {
+    if (R1_DEFAULTS.containsKey(spec.name())) {
+      return R1_DEFAULTS.get(spec.name());
+    }
+    if (text == null || text.equals("None")) {
+      return null;
+    }
+    try {
+      return switch (spec.type()) {
+        case BOOL -> Boolean.parseBoolean(text.toLowerCase(java.util.Locale.ROOT));
+        case INT -> Long.parseLong(text);
+        case FLOAT -> Double.parseDouble(text);
+        case STRING_LIST -> pythonStrings(text);
+        default -> text;
+      };
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("recipe key " + spec.name() + ": default '" + text + "' is not a "
+          + spec.type(), e);
+    }
+  }
+
+  /** {@code ['a', 'b']} as written in Python sources. */
+  private static List<String> pythonStrings(String text) {
+    String body = text.trim();
+    if (!body.startsWith("[") || !body.endsWith("]")) {
+      throw new NumberFormatException("not a list: " + text);
+    }
+    body = body.substring(1, body.length() - 1).trim();
+    if (body.isEmpty()) {
+      return List.of();
+    }
+    return Arrays.stream(body.split(",")).map(x -> x.trim().replaceAll("^['\"]|['\"]$", "")).toList();
   }
 }

@@ -36,46 +36,41 @@ public final class RecipeSettings {
   private RecipeSettings(StageType kind, Map<String, Value> values, RecipeParser errors) {
     this.kind = kind;
     this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
-    Reader r = new Reader(values, errors);
-    model = new ModelSettings(r.str("model_name_or_path", null), r.str("model_revision", "main"),
-        r.str("torch_dtype", null), r.str("attn_implementation", null), r.str("chat_template", null),
-        r.str("eos_token", null), r.bool("use_cpu", false), r.bool("bf16", false), r.dict("chat_template_kwargs"));
-    data = new DataSettings(r.str("dataset_name", null), r.str("dataset_config", null),
-        r.str("dataset_train_split", "train"), r.str("dataset_test_split", "test"),
-        r.str("dataset_prompt_column", "prompt"), r.str("system_prompt", null), mixture(r, errors),
-        r.bool("skip_bad_rows", false));
-    double lrDefault = switch (kind) {
-      case SFT, DISTILL -> 2e-5;
-      case GRPO, COMBINED -> 1e-6;
-      default -> 5e-5;
-    };
-    training = new TrainingSettings(r.str("output_dir", "trainer_output"), r.bool("overwrite_output_dir", false),
-        r.positive("learning_rate", lrDefault),
-        LrSchedulerType.valueOf(r.str("lr_scheduler_type", "linear").toUpperCase(Locale.ROOT)),
-        r.dict("lr_scheduler_kwargs"), r.fraction("warmup_ratio", 0.0), r.nonNegativeInt("warmup_steps", 0),
-        r.dbl("num_train_epochs", 3.0), (int) r.integer("max_steps", -1), r.positiveInt("per_device_train_batch_size", 8),
-        r.positiveInt("gradient_accumulation_steps", 1), r.dbl("max_grad_norm", 1.0), r.dbl("weight_decay", 0.0),
-        r.dbl("adam_beta1", 0.9), r.dbl("adam_beta2", 0.999), r.dbl("adam_epsilon", 1e-8), r.integer("seed", 42),
-        strategy(r.str("logging_strategy", "steps")), r.positive("logging_steps", 500),
-        r.bool("logging_first_step", false), strategy(r.str("save_strategy", "steps")), r.positive("save_steps", 500),
-        r.nonNegativeInt("save_total_limit", 0),
-        strategy(r.str("eval_strategy", r.str("evaluation_strategy", "no"))), r.dblOrNull("eval_steps"),
-        r.str("resume_from_checkpoint", null));
+    Reader r = new Reader(values, errors, key -> RecipeKeys.defaultFor(key, kind));
+    model = new ModelSettings(r.str("model_name_or_path"), r.str("model_revision"),
+        r.str("torch_dtype"), r.str("attn_implementation"), r.str("chat_template"),
+        r.str("eos_token"), r.bool("use_cpu"), r.bool("bf16"), r.dict("chat_template_kwargs"));
+    data = new DataSettings(r.str("dataset_name"), r.str("dataset_config"),
+        r.str("dataset_train_split"), r.str("dataset_test_split"),
+        r.str("dataset_prompt_column"), r.str("system_prompt"), mixture(r, errors),
+        r.bool("skip_bad_rows"));
+    training = new TrainingSettings(r.str("output_dir"), r.bool("overwrite_output_dir"),
+        r.positive("learning_rate"),
+        LrSchedulerType.valueOf(r.str("lr_scheduler_type").toUpperCase(Locale.ROOT)),
+        r.dict("lr_scheduler_kwargs"), r.fraction("warmup_ratio"), r.nonNegativeInt("warmup_steps"),
+        r.dbl("num_train_epochs"), (int) r.integer("max_steps"), r.positiveInt("per_device_train_batch_size"),
+        r.positiveInt("gradient_accumulation_steps"), r.dbl("max_grad_norm"), r.dbl("weight_decay"),
+        r.dbl("adam_beta1"), r.dbl("adam_beta2"), r.dbl("adam_epsilon"), r.integer("seed"),
+        strategy(r.str("logging_strategy")), r.positive("logging_steps"),
+        r.bool("logging_first_step"), strategy(r.str("save_strategy")), r.positive("save_steps"),
+        r.nonNegativeInt("save_total_limit"),
+        strategy(r.str("eval_strategy", r.str("evaluation_strategy"))), r.dblOrNull("eval_steps"),
+        r.str("resume_from_checkpoint"));
     Integer maxSeq = r.intOrNull("max_seq_length");
-    sft = new SftSettings(r.positiveInt("max_length", maxSeq == null ? 1024 : maxSeq), r.bool("packing", false),
-        r.boolOrNull("completion_only_loss"), r.str("dataset_text_field", "text"),
-        r.nonNegative("sft_loss_weight", 0.1));
+    int maxLength = maxSeq == null ? ((Number) r.def("max_length")).intValue() : maxSeq; // max_seq_length: TRL's old name
+    sft = new SftSettings(r.positiveInt("max_length", maxLength), r.bool("packing"),
+        r.boolOrNull("completion_only_loss"), r.str("dataset_text_field"),
+        r.nonNegative("sft_loss_weight"));
     Map<String, Value> clusterValues = r.section("cluster");
-    Reader c = new Reader(clusterValues, errors);
-    boolean dyn = r.agree("dynamic_sampling", clusterValues, Boolean.FALSE);
-    int maxGen = r.agree("max_num_gen_batches", clusterValues, 10);
-    double isCap = r.agree("off_policy_is_cap", clusterValues, 2.0);
-    cluster = new ClusterSettings(c.nonNegativeInt("max_staleness", 1), c.intOrNull("prompts_per_step"),
-        c.positiveInt("rollout_slots", 1), c.positiveInt("weight_sync_steps", 1), dyn, maxGen, isCap,
-        Transport.valueOf(c.str("transport", "ipc").toUpperCase(Locale.ROOT)), c.bool("inflight_weight_update", false));
-    double eps = r.nonNegative("epsilon", 0.2);
-    List<String> funcs = r.list("reward_funcs", kind == StageType.GENERATE ? List.of("accuracy", "format")
-        : List.of("accuracy", "format", "tag_count"));
+    Reader c = new Reader(clusterValues, errors, RecipeKeys::clusterDefault);
+    boolean dyn = r.agree("dynamic_sampling", clusterValues, (Boolean) r.def("dynamic_sampling"));
+    int maxGen = r.agree("max_num_gen_batches", clusterValues, ((Number) r.def("max_num_gen_batches")).intValue());
+    double isCap = r.agree("off_policy_is_cap", clusterValues, ((Number) r.def("off_policy_is_cap")).doubleValue());
+    cluster = new ClusterSettings(c.nonNegativeInt("max_staleness"), c.intOrNull("prompts_per_step"),
+        c.positiveInt("rollout_slots"), c.positiveInt("weight_sync_steps"), dyn, maxGen, isCap,
+        Transport.valueOf(c.str("transport").toUpperCase(Locale.ROOT)), c.bool("inflight_weight_update"));
+    double eps = r.nonNegative("epsilon");
+    List<String> funcs = r.list("reward_funcs");
     for (String f : funcs) {
       String problem = io.r1cluster.core.reward.RewardRegistry.problem(f);
       if (problem != null) {
@@ -84,7 +79,7 @@ public final class RecipeSettings {
     }
     if (values.containsKey("language")) {
       try {
-        io.r1cluster.core.reward.LanguageConsistency.create(r.str("language", "en"));
+        io.r1cluster.core.reward.LanguageConsistency.create(r.str("language"));
       } catch (IllegalArgumentException e) {
         r.error("language", e.getMessage());
       }
@@ -101,30 +96,32 @@ public final class RecipeSettings {
       }
     }
     if (values.containsKey("code_timeout_s")) {
-      r.positive("code_timeout_s", 10.0);
+      r.positive("code_timeout_s");
     }
-    if (values.containsKey("code_memory_mb") && r.integer("code_memory_mb", 1024) < 16) {
-      r.error("code_memory_mb", "must be at least 16 (MiB), got " + r.integer("code_memory_mb", 1024));
+    if (values.containsKey("code_memory_mb") && r.integer("code_memory_mb") < 16) {
+      r.error("code_memory_mb", "must be at least 16 (MiB), got " + r.integer("code_memory_mb"));
     }
-    int numGen = r.positiveInt("num_generations", 8);
+    int numGen = r.positiveInt("num_generations");
     if ((kind == StageType.GRPO || kind == StageType.COMBINED) && numGen < 2) {
       r.error("num_generations", "GRPO needs at least 2 generations per prompt, got " + numGen);
     }
-    grpo = new GrpoSettings(numGen, r.positiveInt("max_prompt_length", 512),
-        r.positiveInt("max_completion_length", 256), r.nonNegative("temperature", 1.0), r.fraction("top_p", 1.0),
-        r.intOrNull("top_k"), r.dblOrNull("min_p"), r.nonNegative("beta", 0.04), r.positiveInt("num_iterations", 1),
+    // the sampling temperature takes GRPO's default in every stage (a distill stage's default is its KD temperature's)
+    double samplingTemperature = ((Number) RecipeKeys.defaultFor("temperature", StageType.GRPO)).doubleValue();
+    grpo = new GrpoSettings(numGen, r.positiveInt("max_prompt_length"),
+        r.positiveInt("max_completion_length"), r.nonNegative("temperature", samplingTemperature), r.fraction("top_p"),
+        r.intOrNull("top_k"), r.dblOrNull("min_p"), r.nonNegative("beta"), r.positiveInt("num_iterations"),
         eps, r.dbl("epsilon_high", eps), r.dblOrNull("delta"),
-        ScaleRewards.valueOf(r.str("scale_rewards", "group").toUpperCase(Locale.ROOT)),
-        LossType.valueOf(r.str("loss_type", "bnpo").toUpperCase(Locale.ROOT)),
-        GrpoConfig.IsLevel.valueOf(r.str("importance_sampling_level", "token").toUpperCase(Locale.ROOT)),
-        r.bool("mask_truncated_completions", false), r.bool("sync_ref_model", false),
-        r.fraction("ref_model_mixup_alpha", 0.6), r.positiveInt("ref_model_sync_steps", 512), funcs, weights, kw,
-        r.intOrNull("generation_batch_size"), r.bool("shuffle_dataset", true), r.bool("log_completions", false), dyn,
+        ScaleRewards.valueOf(r.str("scale_rewards").toUpperCase(Locale.ROOT)),
+        LossType.valueOf(r.str("loss_type").toUpperCase(Locale.ROOT)),
+        GrpoConfig.IsLevel.valueOf(r.str("importance_sampling_level").toUpperCase(Locale.ROOT)),
+        r.bool("mask_truncated_completions"), r.bool("sync_ref_model"),
+        r.fraction("ref_model_mixup_alpha"), r.positiveInt("ref_model_sync_steps"), funcs, weights, kw,
+        r.intOrNull("generation_batch_size"), r.bool("shuffle_dataset"), r.bool("log_completions"), dyn,
         maxGen, isCap, topEntropyQuantile(r), r.intOrNull("steps_per_generation"));
     checkGenerationBatch(r, training, grpo, cluster);
-    distill = new DistillSettings(r.fraction("alpha", 0.5), r.positive("temperature", kind == StageType.DISTILL ? 2.0 : 1.0),
-        r.str("teacher_model", null), r.str("teacher_url", null), r.intOrNull("max_prompts"),
-        r.str("teacher_api_key_env", "OPENAI_API_KEY"), r.bool("teacher_allow_insecure_http", false));
+    distill = new DistillSettings(r.fraction("alpha"), r.positive("temperature"),
+        r.str("teacher_model"), r.str("teacher_url"), r.intOrNull("max_prompts"),
+        r.str("teacher_api_key_env"), r.bool("teacher_allow_insecure_http"));
     if (distill.maxPrompts() != null && distill.maxPrompts() < 1) {
       r.error("max_prompts", "must be at least 1, got " + distill.maxPrompts());
     }
@@ -138,9 +135,9 @@ public final class RecipeSettings {
           + " non-loopback host (" + distill.teacherUrl() + "); use https, a loopback host, or set"
           + " teacher_allow_insecure_http: true");
     }
-    eval = new EvalSettings(r.bool("do_eval", false), r.bool("eval_after_stage", false),
-        r.positiveInt("eval_num_samples", 1), r.positiveInt("per_device_eval_batch_size", 8),
-        r.dbl("eval_temperature", 0.6), r.dbl("eval_top_p", 0.95), r.intOrNull("eval_max_new_tokens"));
+    eval = new EvalSettings(r.bool("do_eval"), r.bool("eval_after_stage"),
+        r.positiveInt("eval_num_samples"), r.positiveInt("per_device_eval_batch_size"),
+        r.dbl("eval_temperature"), r.dbl("eval_top_p"), r.intOrNull("eval_max_new_tokens"));
     if (eval.maxNewTokens() != null && eval.maxNewTokens() < 1) {
       r.error("eval_max_new_tokens", "must be at least 1, got " + eval.maxNewTokens());
     }
@@ -190,19 +187,19 @@ public final class RecipeSettings {
     if (mix.isEmpty()) {
       return null;
     }
-    Reader m = new Reader(mix, errors);
+    Reader m = new Reader(mix, errors, RecipeKeys::mixtureDefault);
     List<DatasetMixture.Entry> entries = new ArrayList<>();
     Value ds = mix.get("datasets");
     if (ds != null && ds.value() instanceof List<?> list) {
       for (Object o : list) {
         @SuppressWarnings("unchecked")
         Map<String, Value> e = (Map<String, Value>) o;
-        Reader d = new Reader(e, errors);
+        Reader d = new Reader(e, errors, RecipeKeys::mixtureDefault);
         Double w = d.dblOrNull("weight");
         if (w != null && (w <= 0 || w > 1)) {
           d.error("weight", "a mixture weight is the fraction of rows kept, in (0, 1]; got " + w);
         }
-        entries.add(new DatasetMixture.Entry(d.str("id", "?"), d.str("config", null), d.str("split", "train"),
+        entries.add(new DatasetMixture.Entry(d.str("id", "?"), d.str("config"), d.str("split"),
             d.list("columns", null), w));
       }
     }
@@ -210,7 +207,7 @@ public final class RecipeSettings {
     if (test != null && (test <= 0 || test >= 1)) {
       m.error("test_split_size", "must be in (0, 1), got " + test);
     }
-    return new DatasetMixture(entries, m.integer("seed", 0), test);
+    return new DatasetMixture(entries, m.integer("seed"), test);
   }
 
   /** The stage type whose defaults apply. */
@@ -255,10 +252,9 @@ public final class RecipeSettings {
     return eval;
   }
 
-  /** Reads typed values with defaults, recording range errors with the value's line. */
   /** {@code top_entropy_quantile} (TRL): a fraction in (0, 1], 1 = every completion token trains. */
   private static double topEntropyQuantile(Reader r) {
-    double q = r.dbl("top_entropy_quantile", 1.0);
+    double q = r.dbl("top_entropy_quantile");
     if (!(q > 0 && q <= 1)) {
       r.error("top_entropy_quantile", "must be in (0, 1] (the fraction of highest-entropy completion tokens that"
           + " train; 1 = all), got " + q);
@@ -293,13 +289,67 @@ public final class RecipeSettings {
     }
   }
 
+  /**
+   * Reads typed values, recording range errors with the value's line. A key left out gets its
+   * default from {@link RecipeKeys} ({@code defaults}); a default given at a call is derived from
+   * another key (an alias, or {@code epsilon_high = epsilon}), never a second copy of the table's.
+   */
   private static final class Reader {
     private final Map<String, Value> values;
     private final RecipeParser errors;
+    private final java.util.function.Function<String, Object> defaults;
 
-    Reader(Map<String, Value> values, RecipeParser errors) {
+    Reader(Map<String, Value> values, RecipeParser errors, java.util.function.Function<String, Object> defaults) {
       this.values = values;
       this.errors = errors;
+      this.defaults = defaults;
+    }
+
+    /** The table's default of {@code key} (see {@link RecipeKeys#defaultFor}). */
+    Object def(String key) {
+      return defaults.apply(key);
+    }
+
+    String str(String key) {
+      Object d = def(key);
+      return str(key, d == null ? null : d.toString());
+    }
+
+    boolean bool(String key) {
+      return bool(key, (Boolean) def(key));
+    }
+
+    long integer(String key) {
+      return integer(key, ((Number) def(key)).longValue());
+    }
+
+    int positiveInt(String key) {
+      return positiveInt(key, ((Number) def(key)).intValue());
+    }
+
+    int nonNegativeInt(String key) {
+      return nonNegativeInt(key, ((Number) def(key)).intValue());
+    }
+
+    double dbl(String key) {
+      return dbl(key, ((Number) def(key)).doubleValue());
+    }
+
+    double positive(String key) {
+      return positive(key, ((Number) def(key)).doubleValue());
+    }
+
+    double nonNegative(String key) {
+      return nonNegative(key, ((Number) def(key)).doubleValue());
+    }
+
+    double fraction(String key) {
+      return fraction(key, ((Number) def(key)).doubleValue());
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> list(String key) {
+      return list(key, (List<String>) def(key));
     }
 
     private Object raw(String key) {

@@ -1,6 +1,8 @@
 package io.r1cluster.core.reward;
 
 import io.r1cluster.core.InputException;
+import io.r1cluster.core.recipe.RecipeKeys;
+import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.verify.MathVerifier;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,19 +69,18 @@ public final class RewardRegistry {
           case "reasoning_steps" -> FormatRewards.reasoningSteps();
           case "length" -> AccuracyRewards.length(verifier);
           case "cosine" -> AccuracyRewards.cosine(verifier, new AccuracyRewards.CosineParams(
-              num(kw, "cosine_min_value_wrong", -1.0), num(kw, "cosine_max_value_wrong", -0.5),
-              num(kw, "cosine_min_value_correct", 0.5), num(kw, "cosine_max_value_correct", 1.0),
-              (int) num(kw, "cosine_max_len", 1000)));
+              num(kw, "cosine_min_value_wrong"), num(kw, "cosine_max_value_wrong"),
+              num(kw, "cosine_min_value_correct"), num(kw, "cosine_max_value_correct"),
+              (int) num(kw, "cosine_max_len")));
           case "repetition_penalty" -> LengthPenalties.repetition(
-              (int) num(kw, "repetition_n_grams", 3), num(kw, "repetition_max_penalty", -1.0));
+              (int) num(kw, "repetition_n_grams"), num(kw, "repetition_max_penalty"));
           case "soft_overlong_punishment" -> LengthPenalties.softOverlong(
-              (int) num(kw, "max_completion_len", 16384), (int) num(kw, "soft_punish_cache", 4096));
+              (int) num(kw, "max_completion_len"), (int) num(kw, "soft_punish_cache"));
           case "code", "binary_code" -> CodeRewards.code(new PythonSandbox(SandboxMode.parse(kw == null ? null : kw.get("code_sandbox"))),
-              Duration.ofMillis((long) (num(kw, "code_timeout_s", 10.0) * 1000)),
-              (long) num(kw, "code_memory_mb", 1024) << 20, n.equals("binary_code"));
-          case "code_format" -> CodeRewards.codeFormat(String.valueOf(kw == null ? "python" : kw.getOrDefault("code_language", "python")));
-          case "language_consistency" -> LanguageConsistency.create(
-              String.valueOf(kw == null ? "en" : kw.getOrDefault("language", "en")));
+              Duration.ofMillis((long) (num(kw, "code_timeout_s") * 1000)),
+              (long) num(kw, "code_memory_mb") << 20, n.equals("binary_code"));
+          case "code_format" -> CodeRewards.codeFormat(text(kw, "code_language"));
+          case "language_consistency" -> LanguageConsistency.create(text(kw, "language"));
           default -> throw new InputException(null, 0, "reward_funcs", problem(n));
         });
       } catch (IllegalArgumentException e) {
@@ -87,6 +88,21 @@ public final class RewardRegistry {
       }
     }
     return out;
+  }
+
+  /** A reward keyword's default: the recipe key's ({@link RecipeKeys#defaultFor}). */
+  private static Object recipeDefault(String key) {
+    return RecipeKeys.defaultFor(key, StageType.GRPO);
+  }
+
+  /** A reward keyword from {@code kw} as text, else the recipe key's default. */
+  private static String text(Map<String, Object> kw, String key) {
+    return String.valueOf(kw == null ? recipeDefault(key) : kw.getOrDefault(key, recipeDefault(key)));
+  }
+
+  /** A numeric reward keyword from {@code kw}, else the recipe key's default. */
+  private static double num(Map<String, Object> kw, String key) {
+    return num(kw, key, ((Number) recipeDefault(key)).doubleValue());
   }
 
   private static double num(Map<String, Object> kw, String key, double dflt) {

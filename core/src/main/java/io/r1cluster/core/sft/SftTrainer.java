@@ -29,8 +29,10 @@ import io.r1cluster.core.recipe.IntervalStrategy;
 import io.r1cluster.core.recipe.RecipeSettings;
 import io.r1cluster.core.recipe.TrainingSettings;
 import io.r1cluster.core.tokenizer.ChatTemplate;
+import io.r1cluster.core.train.EpochOrder;
 import io.r1cluster.core.train.MetricsLog;
 import io.r1cluster.core.train.ReportTo;
+import io.r1cluster.core.train.RunFolder;
 import io.r1cluster.core.train.TrainerState;
 import io.r1cluster.core.train.Progress;
 import java.io.IOException;
@@ -64,9 +66,6 @@ import java.util.stream.Stream;
  */
 public final class SftTrainer {
   private static final ObjectMapper JSON = new ObjectMapper();
-  public static final String STATE_FILE = "trainer_state.json";
-  public static final String OPTIMIZER_FILE = "optimizer.safetensors";
-  public static final String METRICS_FILE = "metrics.jsonl";
 
   private final RecipeSettings settings;
   private final PrintStream log;
@@ -122,7 +121,7 @@ public final class SftTrainer {
       if (maxSteps <= 0 && e >= Math.ceil(epochs)) {
         break;
       }
-      List<SftBatcher.Row> rows = SftBatcher.rows(encoded, permutation(encoded.size(), t.seed() + e), maxLength, packing);
+      List<SftBatcher.Row> rows = SftBatcher.rows(encoded, EpochOrder.permutation(encoded.size(), t.seed() + e), maxLength, packing);
       int n = (rows.size() + rowsPerStep - 1) / rowsPerStep;
       int take = n;
       if (maxSteps <= 0 && e + 1 > epochs) {
@@ -142,21 +141,6 @@ public final class SftTrainer {
     return new Plan(steps, epochAt);
   }
 
-  public static int[] permutation(int n, long seed) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    Random r = new Random(seed);
-    for (int i = n - 1; i > 0; i--) {
-      int j = r.nextInt(i + 1);
-      int tmp = p[i];
-      p[i] = p[j];
-      p[j] = tmp;
-    }
-    return p;
-  }
-
   public Result train() {
     TrainingSettings t = settings.training();
     Path out = Path.of(t.outputDir());
@@ -165,7 +149,7 @@ public final class SftTrainer {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    Path resume = resumeCheckpoint(out, t);
+    Path resume = RunFolder.resumeCheckpoint(out, t);
     Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
         : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
@@ -212,18 +196,18 @@ public final class SftTrainer {
       try (AdamW opt = new AdamW(model.parameters(),
           new AdamW.Config(t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(), t.weightDecay()))) {
         if (resume != null) {
-          JsonNode st = readJson(resume.resolve(STATE_FILE));
+          JsonNode st = RunFolder.readJson(resume.resolve(RunFolder.STATE_FILE));
           start = st.path("global_step").asLong();
           skipped = st.path("skipped_nonfinite").asLong();
-          opt.load(SafeTensors.read(resume.resolve(OPTIMIZER_FILE)));
+          opt.load(SafeTensors.read(resume.resolve(RunFolder.OPTIMIZER_FILE)));
           log.printf("resuming from %s (step %d of %d)%n", resume, start, total);
         }
         log.printf("%s: %d examples, %d steps (%d rows/step, packing %s, max_length %d), lr %.2e %s%n",
             task.equals("sft") ? "SFT" : task, encoded.size(), total, t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps(),
             settings.sft().packing(), maxLength, t.learningRate(), t.lrSchedulerType().name().toLowerCase(Locale.ROOT));
-        int logEvery = interval(t.loggingSteps(), total);
-        int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : interval(t.saveSteps(), total);
-        int evalEvery = interval(t.evalSteps() != null ? t.evalSteps() : t.loggingSteps(), total);
+        int logEvery = RunFolder.interval(t.loggingSteps(), total);
+        int saveEvery = t.saveStrategy() == IntervalStrategy.NO ? Integer.MAX_VALUE : RunFolder.interval(t.saveSteps(), total);
+        int evalEvery = RunFolder.interval(t.evalSteps() != null ? t.evalSteps() : t.loggingSteps(), total);
         Progress progress = new Progress(task, start, total, "steps", log, 2000);
         double lastLoss = Double.NaN;
         double lossAcc = 0;
@@ -240,7 +224,7 @@ public final class SftTrainer {
         long runStart = System.nanoTime();
         int rowsPerStep = t.perDeviceTrainBatchSize() * t.gradientAccumulationSteps();
         ObjectNode finalState = null;
-        try (MetricsLog metrics = new MetricsLog(out.resolve(METRICS_FILE), start, report.sinks(out, start))) {
+        try (MetricsLog metrics = new MetricsLog(out.resolve(RunFolder.METRICS_FILE), start, report.sinks(out, start))) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;
@@ -309,11 +293,11 @@ public final class SftTrainer {
           }
         }
         if (completed) {
-          saveFinal(out, loaded);
+          RunFolder.saveFinal(out, loaded);
           if (finalState != null) {
-            TrainerState.write(out.resolve(STATE_FILE), finalState); // as open-r1's trainer.save_state()
+            TrainerState.write(out.resolve(RunFolder.STATE_FILE), finalState); // as open-r1's trainer.save_state()
           }
-          MetricsLog.plot(out.resolve(METRICS_FILE), out.resolve("plots"), task + " ");
+          MetricsLog.plot(out.resolve(RunFolder.METRICS_FILE), out.resolve("plots"), task + " ");
         }
         return new Result(out, start + ran, total, lastLoss, skipped, encoded.size(), start, completed);
       }
@@ -442,55 +426,9 @@ public final class SftTrainer {
     return new StepOut(a.loss(), a.accuracy(), norm, a.realTokens(), false, a.parts());
   }
 
-  /** Steps between events: a value ≥ 1 is a step count, a value &lt; 1 a fraction of the total (TRL). */
-  public static int interval(double v, int total) {
-    int k = v >= 1 ? (int) v : (int) Math.ceil(v * total);
-    return Math.max(1, k);
-  }
-
-  /** The checkpoint to resume from: {@code resume_from_checkpoint}, else the latest in output_dir unless overwriting. */
-  public static Path resumeCheckpoint(Path out, TrainingSettings t) {
-    HfCheckpoint.removeStaleTemps(out); // a run killed while writing a checkpoint left its temp folder
-    String r = t.resumeFromCheckpoint();
-    if (r != null && !r.equalsIgnoreCase("false")) {
-      if (r.equalsIgnoreCase("true")) {
-        Path latest = latestCheckpoint(out);
-        if (latest == null) {
-          throw new InputException(null, 0, "resume_from_checkpoint", "no checkpoint-N folder in " + out);
-        }
-        return latest;
-      }
-      Path p = Path.of(r);
-      if (!Files.isRegularFile(p.resolve(STATE_FILE))) {
-        throw new InputException(null, 0, "resume_from_checkpoint", p + " is not a checkpoint (no " + STATE_FILE + ")");
-      }
-      return p;
-    }
-    return t.overwriteOutputDir() ? null : latestCheckpoint(out);
-  }
-
-  /** The complete checkpoint-N with the largest N, or null. */
-  public static Path latestCheckpoint(Path out) {
-    return checkpoints(out).stream().reduce((a, b) -> b).orElse(null);
-  }
-
-  public static List<Path> checkpoints(Path out) {
-    if (!Files.isDirectory(out)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.list(out)) {
-      return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-          .filter(p -> Files.isRegularFile(p.resolve(STATE_FILE)))
-          .sorted(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))))
-          .toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   private static void saveCheckpoint(Path out, long step, long total, long skipped, double epoch, Models.Loaded loaded,
       AdamW opt, TrainingSettings t, int rowsPerStep) {
-    writeCheckpoint(out, step, loaded, opt, state(out, step, total, skipped, epoch, t, rowsPerStep), t.saveTotalLimit());
+    RunFolder.writeCheckpoint(out, step, loaded, opt, state(out, step, total, skipped, epoch, t, rowsPerStep), t.saveTotalLimit());
   }
 
   /** trainer_state.json: transformers' fields and log_history, plus the count of skipped non-finite steps. */
@@ -498,87 +436,7 @@ public final class SftTrainer {
       int rowsPerStep) {
     ObjectNode own = JSON.createObjectNode();
     own.put("skipped_nonfinite", skipped);
-    return TrainerState.of(out.resolve(METRICS_FILE), step, total, epoch, t, rowsPerStep, own);
+    return TrainerState.of(out.resolve(RunFolder.METRICS_FILE), step, total, epoch, t, rowsPerStep, own);
   }
 
-  /**
-   * Writes {@code out/checkpoint-STEP} atomically (HF weights + config + tokenizer files,
-   * {@code optimizer.safetensors}, {@code trainer_state.json} = {@code state}) and then deletes the
-   * oldest checkpoints beyond {@code limit} (0 = keep all). Shared by the SFT and GRPO trainers.
-   */
-  public static void writeCheckpoint(Path out, long step, Models.Loaded loaded, AdamW opt, ObjectNode state, int limit) {
-    writeCheckpoint(out, step, loaded.model(), loaded.tokenizerDir(), opt, state, limit);
-  }
-
-  /** {@link #writeCheckpoint(Path, long, Models.Loaded, AdamW, ObjectNode, int)} for a model and the folder of its tokenizer files. */
-  public static void writeCheckpoint(Path out, long step, Qwen2Model model, Path tokenizerDir, AdamW opt,
-      ObjectNode state, int limit) {
-    List<TensorData> weights = model.toTensors(model.savedAs()); // the recipe's torch_dtype
-    Map<String, TensorData> optState = opt.state();
-    HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
-      Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(model.checkpointConfig()) + "\n");
-      HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
-      HfCheckpoint.copyTokenizerFiles(tokenizerDir, tmp);
-      SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
-      Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
-    });
-    if (limit > 0) {
-      List<Path> all = checkpoints(out);
-      for (int i = 0; i < all.size() - limit; i++) {
-        deleteTree(all.get(i));
-      }
-    }
-  }
-
-  /**
-   * The final model into {@code output_dir} itself (as TRL's {@code save_model}): written completely
-   * into a temporary folder first, then each file moved in atomically, weights last.
-   */
-  public static void saveFinal(Path out, Models.Loaded loaded) {
-    saveFinal(out, loaded.model(), loaded.tokenizerDir());
-  }
-
-  /** {@link #saveFinal(Path, Models.Loaded)} for a model and the folder of its tokenizer files. */
-  public static void saveFinal(Path out, Qwen2Model model, Path tokenizerDir) {
-    Path tmp = out.resolve(".final-tmp");
-    deleteTree(tmp);
-    Integer eos = model.config().eosTokenId() >= 0 ? model.config().eosTokenId() : null;
-    GenerationConfig gen = new GenerationConfig(model.config().bosTokenId() >= 0 ? model.config().bosTokenId() : null,
-        eos == null ? List.of() : List.of(eos), null, null, null, null, null, null);
-    HfCheckpoint.save(tmp, model.checkpointConfig(), model.toTensors(model.savedAs()), HfCheckpoint.DEFAULT_MAX_SHARD_BYTES, gen,
-        tokenizerDir);
-    try (Stream<Path> files = Files.list(tmp)) {
-      List<Path> list = new ArrayList<>(files.toList());
-      list.sort(Comparator.comparing((Path p) -> p.getFileName().toString().contains("safetensors")));
-      for (Path f : list) {
-        Files.move(f, out.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    deleteTree(tmp);
-  }
-
-  public static void deleteTree(Path p) {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(q);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  /** A JSON file of a checkpoint; unreadable is an InputException naming it. */
-  public static JsonNode readJson(Path f) {
-    try {
-      return JSON.readTree(f.toFile());
-    } catch (IOException e) {
-      throw new InputException(f, 0, null, "unreadable: " + e.getMessage());
-    }
-  }
 }

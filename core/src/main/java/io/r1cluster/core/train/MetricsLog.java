@@ -23,6 +23,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * {@code metrics.jsonl}: one JSON object per logging step ({@code step} plus TRL metric names),
  * appended and flushed as training goes, and PNG plots of every metric against the step. Each
  * record also goes to the {@link MetricsSink}s given (e.g. TensorBoard event files for {@code report_to}).
+ * The one metrics log of every trainer: SFT and distillation ({@link #log}), GRPO in process and the
+ * actors' learner ({@link #step}, which adds the cluster's metric names).
  */
 public final class MetricsLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -80,6 +82,35 @@ public final class MetricsLog implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     MetricsSink.logAll(sinks, step, metrics);
+  }
+
+  /**
+   * Appends one optimizer step's record: {@code step}, {@code epoch}, then {@code metrics} in their
+   * order, a non-finite value written as {@code null}; the sinks get the metrics and the epoch.
+   */
+  public synchronized void step(long step, double epoch, Map<String, Double> metrics) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("step", step);
+    n.put("epoch", epoch);
+    metrics.forEach((k, v) -> {
+      if (v == null || v.isNaN() || v.isInfinite()) {
+        n.putNull(k);
+      } else {
+        n.put(k, v);
+      }
+    });
+    try {
+      out.write(JSON.writeValueAsString(n));
+      out.newLine();
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing " + file, e);
+    }
+    if (!sinks.isEmpty()) {
+      Map<String, Object> rec = new LinkedHashMap<>(metrics);
+      rec.put("epoch", epoch);
+      MetricsSink.logAll(sinks, step, rec);
+    }
   }
 
   /**

@@ -19,6 +19,7 @@ import io.r1cluster.core.sft.SftTrainer;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -159,7 +160,7 @@ class DistillLossTest {
         "seed: 3", ""));
     SftTrainer.Result res = new DistillTrainer(Recipe.load(r).settings(), QUIET).train();
     assertTrue(res.completed());
-    Map<String, double[][]> m = MetricsLog.read(dir.resolve("out").resolve(SftTrainer.METRICS_FILE));
+    Map<String, double[][]> m = MetricsLog.read(dir.resolve("out").resolve(RunFolder.METRICS_FILE));
     double[][] kl = m.get(DistillLoss.KL);
     assertEquals(12, kl.length);
     double first = (kl[0][1] + kl[1][1]) / 2;

@@ -13,7 +13,7 @@ import io.r1cluster.core.model.Models;
 import io.r1cluster.core.reward.RewardFunction;
 import io.r1cluster.core.reward.RewardInput;
 import io.r1cluster.core.reward.RewardRegistry;
-import io.r1cluster.core.sft.SftTrainer;
+import io.r1cluster.core.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -84,7 +84,7 @@ class BenchmarkEvalTest {
     Path model = dir.resolve("model");
     try (Models.Loaded m = Models.load(Models.DEMO_SMALL, "main", 1, dir)) {
       Files.createDirectories(model);
-      SftTrainer.saveFinal(model, m);
+      RunFolder.saveFinal(model, m);
     }
     Path out = dir.resolve("eval");
     ByteArrayOutputStream buf = new ByteArrayOutputStream();

@@ -10,6 +10,7 @@ import io.r1cluster.core.demo.DemoDataset;
 import io.r1cluster.core.recipe.Recipe;
 import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -41,8 +42,8 @@ class Bf16TrainingTest {
     Files.writeString(rb, Files.readString(rb) + "bf16: true\ntorch_dtype: bfloat16\n");
     new SftTrainer(Recipe.load(rb).settings(StageType.SFT), quiet).train();
 
-    double[][] lf = MetricsLog.read(f.resolve(SftTrainer.METRICS_FILE)).get("loss");
-    double[][] lb = MetricsLog.read(b.resolve(SftTrainer.METRICS_FILE)).get("loss");
+    double[][] lf = MetricsLog.read(f.resolve(RunFolder.METRICS_FILE)).get("loss");
+    double[][] lb = MetricsLog.read(b.resolve(RunFolder.METRICS_FILE)).get("loss");
     assertEquals(6, lb.length);
     boolean differs = false;
     for (int i = 0; i < 6; i++) {
@@ -64,7 +65,7 @@ class Bf16TrainingTest {
       }
       assertTrue(Files.readString(d.resolve("config.json")).contains("\"torch_dtype\" : \"bfloat16\""), d.toString());
     }
-    Map<String, TensorData> opt = SafeTensors.read(ckpt.resolve(SftTrainer.OPTIMIZER_FILE));
+    Map<String, TensorData> opt = SafeTensors.read(ckpt.resolve(RunFolder.OPTIMIZER_FILE));
     assertTrue(opt.values().stream().anyMatch(t -> t.numel() > 1));
     for (TensorData t : opt.values()) {
       assertEquals(DType.F32, t.dtype(), t.name());

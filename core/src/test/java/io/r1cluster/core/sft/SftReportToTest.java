@@ -11,6 +11,7 @@ import io.r1cluster.core.demo.DemoDataset;
 import io.r1cluster.core.recipe.Recipe;
 import io.r1cluster.core.recipe.RecipeException;
 import io.r1cluster.core.recipe.StageType;
+import io.r1cluster.core.train.RunFolder;
 import io.r1cluster.core.train.TfEventReader;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -43,7 +44,7 @@ class SftReportToTest {
     assertTrue(r.completed());
 
     List<JsonNode> lines = new ArrayList<>();
-    for (String l : Files.readAllLines(out.resolve(SftTrainer.METRICS_FILE))) {
+    for (String l : Files.readAllLines(out.resolve(RunFolder.METRICS_FILE))) {
       lines.add(JSON.readTree(l));
     }
     assertEquals(4 + 2, lines.size()); // 4 training records, eval at steps 3 and 4
@@ -78,7 +79,7 @@ class SftReportToTest {
     assertTrue(last.scalars().get("train/train_runtime") > 0);
 
     // trainer_state.json of checkpoint-2: transformers' keys, log_history = the records up to step 2
-    JsonNode st = JSON.readTree(out.resolve("checkpoint-2").resolve(SftTrainer.STATE_FILE).toFile());
+    JsonNode st = JSON.readTree(out.resolve("checkpoint-2").resolve(RunFolder.STATE_FILE).toFile());
     List<String> keys = new ArrayList<>();
     st.fieldNames().forEachRemaining(keys::add);
     List<String> sorted = new ArrayList<>(keys);
@@ -107,7 +108,7 @@ class SftReportToTest {
     assertEquals(1, first.get("step").asInt());
 
     // output_dir/trainer_state.json (open-r1's save_state): every record plus the train_runtime entry
-    JsonNode fin = JSON.readTree(out.resolve(SftTrainer.STATE_FILE).toFile());
+    JsonNode fin = JSON.readTree(out.resolve(RunFolder.STATE_FILE).toFile());
     JsonNode fh = fin.get("log_history");
     assertEquals(lines.size() + 1, fh.size());
     assertTrue(fh.get(3).has("eval_loss"));

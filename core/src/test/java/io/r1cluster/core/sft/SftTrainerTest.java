@@ -20,6 +20,7 @@ import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.tokenizer.DemoTokenizer;
 import io.r1cluster.core.tokenizer.Tokenizer;
 import io.r1cluster.core.train.MetricsLog;
+import io.r1cluster.core.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -136,8 +137,8 @@ class SftTrainerTest {
     assertEquals(2, rb2.resumedFrom());
     assertTrue(rb2.completed());
     // the same loss at every step, each step logged once, and bit-identical final weights
-    Map<String, double[][]> ma = MetricsLog.read(a.resolve(SftTrainer.METRICS_FILE));
-    Map<String, double[][]> mb = MetricsLog.read(b.resolve(SftTrainer.METRICS_FILE));
+    Map<String, double[][]> ma = MetricsLog.read(a.resolve(RunFolder.METRICS_FILE));
+    Map<String, double[][]> mb = MetricsLog.read(b.resolve(RunFolder.METRICS_FILE));
     assertEquals(6, ma.get("loss").length);
     // eval_strategy steps / eval_steps 3: held-out loss at steps 3 and 6
     assertEquals(2, ma.get("eval_loss").length);

@@ -1,8 +1,9 @@
-package io.r1cluster.core.verify;
+package io.r1cluster.core.verify.bench;
 
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;
+import io.r1cluster.core.verify.MathVerifier;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
-package io.r1cluster.core.grpo;
+package io.r1cluster.core.grpo.bench;
 
-import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;
@@ -10,7 +9,13 @@ import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.data.ScoredGroup;
 import io.r1cluster.core.data.TrainBatch;
-import io.r1cluster.core.generate.GenerateBenchmark;
+import io.r1cluster.core.demo.DemoModel;
+import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.grpo.Advantages;
+import io.r1cluster.core.grpo.GrpoConfig;
+import io.r1cluster.core.grpo.GrpoLearner;
+import io.r1cluster.core.grpo.LossType;
+import io.r1cluster.core.grpo.ScaleRewards;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.LrSchedule;
 import java.nio.file.Files;
@@ -113,7 +118,7 @@ public final class LearnerBenchmark implements Benchmark {
   }
 
   private static Qwen2Model model(String dir, boolean bf16) {
-    Qwen2Model m = dir == null ? Qwen2Model.random(GenerateBenchmark.demoConfig(128), Devices.selected(), 1)
+    Qwen2Model m = dir == null ? Qwen2Model.random(DemoModel.config(128), Devices.selected(), 1)
         : Qwen2Model.loadStreaming(Path.of(dir), io.r1cluster.core.model.Qwen2Config.read(Path.of(dir, "config.json")),
             Devices.selected(), ai.djl.ndarray.types.DataType.FLOAT32);
     return m.computeIn(bf16 ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32);

@@ -1,11 +1,15 @@
-package io.r1cluster.core.generate;
+package io.r1cluster.core.generate.bench;
 
-import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.InputException;
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;
-import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
+import io.r1cluster.core.demo.DemoModel;
+import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.generate.CheckpointDecode;
+import io.r1cluster.core.generate.Sampler;
+import io.r1cluster.core.generate.SamplingParams;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
 import java.nio.file.Files;
@@ -26,11 +30,6 @@ import java.util.Map;
  * {@code prompt_len=16}.
  */
 public final class GenerateBenchmark implements Benchmark {
-  /** The demo model's shape (tiny Qwen2, tied embeddings). */
-  public static Qwen2Config demoConfig(int vocab) {
-    return Qwen2Config.of(vocab, 128, 384, 4, 4, 2, 512, true);
-  }
-
   @Override
   public String name() {
     return "generate";
@@ -52,7 +51,7 @@ public final class GenerateBenchmark implements Benchmark {
     int[] batches = ctx.quick() ? new int[] {1, 16} : new int[] {1, 16, 64};
     List<List<String>> rows = new ArrayList<>();
     Map<String, Object> figures = new LinkedHashMap<>();
-    try (Qwen2Model m = Qwen2Model.random(demoConfig(128), Devices.selected(), 1)) {
+    try (Qwen2Model m = Qwen2Model.random(DemoModel.config(128), Devices.selected(), 1)) {
       Sampler s = new Sampler(m, ids -> "");
       // never stop early: no EOS, sample at temperature 1
       SamplingParams sp = new SamplingParams(1.0, 1.0, 0, 0, newTokens, List.of(), List.of());

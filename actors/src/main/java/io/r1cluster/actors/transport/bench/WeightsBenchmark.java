@@ -1,7 +1,13 @@
-package io.r1cluster.actors.transport;
+package io.r1cluster.actors.transport.bench;
 
 import io.aeron.Publication;
 import io.aeron.logbuffer.BufferClaim;
+import io.r1cluster.actors.transport.AeronSettings;
+import io.r1cluster.actors.transport.EmbeddedAeron;
+import io.r1cluster.actors.transport.WeightChannels;
+import io.r1cluster.actors.transport.WeightKey;
+import io.r1cluster.actors.transport.WeightPublisher;
+import io.r1cluster.actors.transport.WeightReceiverMain;
 import io.r1cluster.core.bench.BenchContext;
 import io.r1cluster.core.bench.BenchReport;
 import io.r1cluster.core.bench.Benchmark;

@@ -1,93 +1,30 @@
 package io.r1cluster.actors.grpo;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.actors.metrics.R1Metrics;
-import io.r1cluster.core.train.MetricsSink;
-import java.io.BufferedWriter;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * {@code metrics.jsonl} (one JSON object per optimizer step, TRL metric names plus the cluster's:
- * {@code staleness/*}, {@code queue/*}, {@code ledger/*}, {@code rollout/tokens_per_s},
- * {@code learner/idle_frac}, {@code weights/push_ms}, {@code weights/version}) and the periodic
- * progress line. Writes are small appends, flushed per line; the learner calls it between steps.
- * Each step's record also goes to the {@link MetricsSink}s of the recipe's {@code report_to}.
+ * What the learner reports per step besides the GRPO loss: the cluster's metric names
+ * ({@code staleness/*} come from the learner; {@code queue/*}, {@code ledger/*},
+ * {@code rollout/tokens_per_s}, {@code learner/idle_frac}, {@code weights/push_ms},
+ * {@code weights/version} are added here), their share of the node's Prometheus series, and the
+ * periodic progress line. The records themselves go to {@code metrics.jsonl} through the trainers'
+ * one {@link io.r1cluster.core.train.MetricsLog}.
  */
-final class MetricsLog implements AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private final BufferedWriter out;
+final class LearnerMetrics {
   private final PrintStream progress;
   private final long intervalNanos;
   private final long startNanos = System.nanoTime();
   private long lastProgress;
-  private final List<MetricsSink> sinks;
 
-  /**
-   * Opens {@code file}: a fresh run ({@code keepUpToStep} 0) starts it empty; a resumed run keeps the
-   * lines up to its checkpoint's step (dropping those the interrupted run wrote after it) and appends.
-   */
-  MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval) {
-    this(file, keepUpToStep, progress, interval, List.of());
-  }
-
-  /** {@link #MetricsLog(Path, long, PrintStream, Duration)} that also passes each record to {@code sinks}. */
-  MetricsLog(Path file, long keepUpToStep, PrintStream progress, Duration interval, List<MetricsSink> sinks) {
-    this.sinks = List.copyOf(sinks);
-    try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      List<String> keep = new ArrayList<>();
-      if (keepUpToStep > 0 && Files.exists(file)) {
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-          if (!line.isBlank() && JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= keepUpToStep) {
-            keep.add(line);
-          }
-        }
-      }
-      Files.write(file, keep, StandardCharsets.UTF_8);
-      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new UncheckedIOException("opening " + file, e);
-    }
+  /** Progress lines to {@code progress}, at most one per {@code interval} unless forced. */
+  LearnerMetrics(PrintStream progress, Duration interval) {
     this.progress = progress;
     this.intervalNanos = interval.toNanos();
     this.lastProgress = startNanos;
-  }
-
-  void step(int step, double epoch, Map<String, Double> metrics) {
-    ObjectNode n = JSON.createObjectNode();
-    n.put("step", step);
-    n.put("epoch", epoch);
-    metrics.forEach((k, v) -> {
-      if (v == null || v.isNaN() || v.isInfinite()) {
-        n.putNull(k);
-      } else {
-        n.put(k, v);
-      }
-    });
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing metrics.jsonl", e);
-    }
-    if (!sinks.isEmpty()) {
-      Map<String, Object> rec = new LinkedHashMap<>(metrics);
-      rec.put("epoch", epoch);
-      MetricsSink.logAll(sinks, step, rec);
-    }
   }
 
   /**
@@ -146,16 +83,5 @@ final class MetricsLog implements AutoCloseable {
 
   private static String fmt(long s) {
     return String.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-  }
-
-  @Override
-  public void close() {
-    try {
-      out.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException("closing metrics.jsonl", e);
-    } finally {
-      MetricsSink.closeAll(sinks);
-    }
   }
 }

@@ -1,4 +1,4 @@
-package io.r1cluster.core.generate;
+package io.r1cluster.core.generate.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.r1cluster.core.generate;
+package io.r1cluster.core.generate.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
