@@ -284,26 +284,71 @@ class OpenAiServerTest {
     }
   }
 
-  /** A streaming client that hangs up has its row freed: the engine goes idle long before max_tokens. */
+  /**
+   * A streaming client that hangs up after its first event has its row freed at once: the engine
+   * goes idle and has generated a small part of max_tokens. The client is a plain socket that is
+   * closed while the server still has tokens to send, so nothing depends on a write failing.
+   */
   @Test
-  @org.junit.jupiter.api.Disabled("flaky on an idle machine: the demo model writes all 480 tokens (~100 KB of SSE, inside"
-      + " the socket buffers) before the server sees the hang-up; needs a longer-context model or a slowed engine")
-  void disconnectFreesTheRow() throws Exception {
+  void streamingClientThatHangsUpFreesItsRow() throws Exception {
     long before = serving.backend().tokensGenerated();
-    HttpResponse<InputStream> r = http.open("/v1/completions", "{\"prompt\": \"tell me a long story\", \"max_tokens\": 480,"
-        + " \"ignore_eos\": true, \"temperature\": 1, \"stream\": true, \"seed\": 5}");
-    assertEquals(200, r.statusCode());
-    InputStream in = r.body();
-    List<String> first = Http.events(in, 3);
-    assertEquals(3, first.size());
-    in.close(); // hang up
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    try (java.net.Socket s = http.rawPost("/v1/completions", "{\"prompt\": \"tell me a long story\", \"max_tokens\": "
+        + DISCONNECT_MAX + ", \"ignore_eos\": true, \"temperature\": 1, \"stream\": true, \"seed\": 5}")) {
+      String got = Http.readUntil(s.getInputStream(), "data: {");
+      assertTrue(got.startsWith("HTTP/1.1 200"), got);
+    } // hang up after the first event
+    assertHangUpFreedTheRow(before);
+  }
+
+  /** The same for a plain (non-streaming) request: the client hangs up while its answer is being generated. */
+  @Test
+  void plainClientThatHangsUpFreesItsRow() throws Exception {
+    long before = serving.backend().tokensGenerated();
+    try (java.net.Socket s = http.rawPost("/v1/completions", "{\"prompt\": \"tell me a long story\", \"max_tokens\": "
+        + DISCONNECT_MAX + ", \"ignore_eos\": true, \"temperature\": 1, \"seed\": 6}")) {
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (serving.backend().tokensGenerated() == before && System.nanoTime() < until) {
+        Thread.sleep(1); // hang up once the sequence is decoding
+      }
+      assertTrue(serving.backend().running() > 0, "the request never started");
+    }
+    assertHangUpFreedTheRow(before);
+  }
+
+  /**
+   * The other side of hang-up detection: a client that announces "Connection: close" (and an
+   * HTTP/1.0 one) has stopped sending, not listening, and still gets its whole answer.
+   */
+  @Test
+  void connectionCloseClientsStillGetTheirAnswer() throws Exception {
+    for (String version : List.of("HTTP/1.1", "HTTP/1.0")) {
+      try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), serving.address().getPort())) {
+        String body = "{\"prompt\": \"hi\", \"max_tokens\": 64, \"ignore_eos\": true, \"seed\": 3}";
+        String head = "POST /v1/completions " + version + "\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer "
+            + KEY + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n";
+        s.getOutputStream().write((head + body).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.setSoTimeout(60_000);
+        String got = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(got.startsWith("HTTP/1.1 200"), version + ": " + got);
+        JsonNode b = Http.JSON.readTree(got.substring(got.indexOf("\r\n\r\n") + 4));
+        assertEquals(64, b.get("usage").get("completion_tokens").asInt(), version + ": " + got);
+      }
+    }
+  }
+
+  static final int DISCONNECT_MAX = 480; // the demo model's context is 512
+
+  /** Waits (10 s at most) for the engine to go idle, then checks that most of max_tokens was never generated. */
+  private static void assertHangUpFreedTheRow(long before) throws InterruptedException {
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (serving.backend().running() > 0 && System.nanoTime() < until) {
-      Thread.sleep(10);
+      Thread.sleep(5);
     }
     assertEquals(0, serving.backend().running(), "the row was not freed");
     long generated = serving.backend().tokensGenerated() - before;
-    assertTrue(generated < 480, "generation stopped early: " + generated + " of 480 tokens");
+    System.out.println("hang-up: " + generated + " of " + DISCONNECT_MAX + " tokens generated");
+    assertTrue(generated < DISCONNECT_MAX / 4, "generation went on after the hang-up: " + generated + " of "
+        + DISCONNECT_MAX + " tokens");
   }
 
   /** Random and broken bodies never take the server down: only 200/400/404 answers, /health stays up. */
