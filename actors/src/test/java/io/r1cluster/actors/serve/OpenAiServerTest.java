@@ -21,6 +21,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** r1 serve on the demo model, exercised with a real HTTP client on loopback. */
 @Timeout(300)
@@ -286,17 +288,26 @@ class OpenAiServerTest {
 
   /**
    * A streaming client that hangs up after its first event has its row freed at once: the engine
-   * goes idle and has generated a small part of max_tokens. The client is a plain socket that is
-   * closed while the server still has tokens to send, so nothing depends on a write failing.
+   * goes idle and has generated a small part of max_tokens. The client is a plain socket. "fin":
+   * it sends the FIN a close sends when nothing is left unread, and then neither reads nor closes,
+   * so the server can only learn of it from its connection's read side (writes keep succeeding
+   * into the socket buffers); "close": it closes the socket with tokens unread (the kernel resets
+   * the connection).
    */
-  @Test
-  void streamingClientThatHangsUpFreesItsRow() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"fin", "close"})
+  void streamingClientThatHangsUpFreesItsRow(String how) throws Exception {
     long before = serving.backend().tokensGenerated();
     try (java.net.Socket s = http.rawPost("/v1/completions", "{\"prompt\": \"tell me a long story\", \"max_tokens\": "
         + DISCONNECT_MAX + ", \"ignore_eos\": true, \"temperature\": 1, \"stream\": true, \"seed\": 5}")) {
       String got = Http.readUntil(s.getInputStream(), "data: {");
       assertTrue(got.startsWith("HTTP/1.1 200"), got);
-    } // hang up after the first event
+      if (how.equals("fin")) {
+        s.shutdownOutput();
+        assertHangUpFreedTheRow(before);
+        return;
+      }
+    }
     assertHangUpFreedTheRow(before);
   }
 
