@@ -13,10 +13,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@link ServeBackend} over a node's {@link BatchEngine}: API requests join the same running batch
- * as every other sequence on that engine (rollouts included, in a cluster member).
+ * {@link ServeBackend} over {@link BatchEngine}s: API requests join the same running batch as every
+ * other sequence on the least-loaded engine (rollouts included, on a cluster member with the rollout
+ * and serve roles).
  *
  * <p>The queue is bounded here: a submission that would leave more than {@code maxWaiting}
  * sequences waiting beyond the engine's rows is refused ({@link Busy}).
@@ -28,18 +30,54 @@ import java.util.concurrent.CompletionException;
  * {@link TokenSink#onLogprobs} just before {@link TokenSink#onFinish}.
  */
 public final class EngineBackend implements ServeBackend {
-  private final BatchEngine engine;
-  private final boolean ownsEngine;
-  private final int maxWaiting;
+  /**
+   * The engines requests may join, asked at every submission: one standalone engine, or a cluster
+   * node's rollout engines (one per device, replaced when the node joins another run). Throws
+   * {@link Unavailable} when there are none yet.
+   */
+  public interface Engines {
+    List<BatchEngine> current();
+  }
 
+  private final Engines engines;
+  private final BatchEngine owned; // closed with this backend; null when the engines belong to someone else
+  private final int maxWaiting;
+  private final AtomicLong tokens = new AtomicLong();
+
+  /** Over one engine; {@code ownsEngine}: close it with this backend. */
   public EngineBackend(BatchEngine engine, boolean ownsEngine, int maxWaiting) {
-    this.engine = engine;
-    this.ownsEngine = ownsEngine;
+    this(() -> List.of(engine), ownsEngine ? engine : null, maxWaiting);
+  }
+
+  /** Over engines that belong to someone else (a node's rollout engines). */
+  public EngineBackend(Engines engines, int maxWaiting) {
+    this(engines, null, maxWaiting);
+  }
+
+  private EngineBackend(Engines engines, BatchEngine owned, int maxWaiting) {
+    this.engines = engines;
+    this.owned = owned;
     this.maxWaiting = maxWaiting;
+  }
+
+  /** The least-loaded current engine. */
+  private static BatchEngine pick(List<BatchEngine> es) {
+    BatchEngine best = es.get(0);
+    for (BatchEngine e : es) {
+      if (e.load() < best.load()) {
+        best = e;
+      }
+    }
+    return best;
   }
 
   @Override
   public List<Ticket> submit(List<Job> jobs) {
+    List<BatchEngine> es = engines.current();
+    if (es.isEmpty()) {
+      throw new Unavailable("no engine to generate with yet", 5);
+    }
+    BatchEngine engine = pick(es);
     List<BatchEngine.Request> reqs = new ArrayList<>();
     List<int[][]> outs = new ArrayList<>();
     for (Job j : jobs) {
@@ -56,6 +94,7 @@ public final class EngineBackend implements ServeBackend {
         }
         produced[0][n] = tok;
         produced[1][0] = n + 1;
+        tokens.incrementAndGet();
         j.sink().onToken(tok, lp, null, null);
       }));
     }
@@ -66,7 +105,13 @@ public final class EngineBackend implements ServeBackend {
         throw new Busy("the queue is full (" + engine.load() + " sequences running or waiting, " + engine.options().maxRows()
             + " rows, at most " + maxWaiting + " waiting)", 1);
       }
-      hs = engine.submitAll(reqs);
+      try {
+        hs = engine.submitAll(reqs);
+      } catch (IllegalArgumentException e) { // a node's rollout engine may have fewer positions than the model
+        throw ApiException.badField("max_tokens", e.getMessage());
+      } catch (IllegalStateException e) { // closed: the node's run was just replaced
+        throw new Unavailable("the engine was replaced (" + e.getMessage() + ")", 1);
+      }
     }
     List<Ticket> out = new ArrayList<>();
     for (int i = 0; i < hs.size(); i++) {
@@ -80,11 +125,11 @@ public final class EngineBackend implements ServeBackend {
           if (!(cause instanceof CancellationException)) {
             j.sink().onError(cause);
           } else if (stopping[0]) {
-            finish(j, Arrays.copyOf(produced[0], produced[1][0]), FinishReason.STOP);
+            finish(engine, j, Arrays.copyOf(produced[0], produced[1][0]), FinishReason.STOP);
           }
           return;
         }
-        finish(j, Arrays.copyOf(produced[0], produced[1][0]), c.finishReason());
+        finish(engine, j, Arrays.copyOf(produced[0], produced[1][0]), c.finishReason());
       });
       out.add(new Ticket() {
         @Override
@@ -103,7 +148,7 @@ public final class EngineBackend implements ServeBackend {
   }
 
   /** Scores the completion when log-probs were asked for, then reports the end. */
-  private void finish(Job j, int[] completion, FinishReason reason) {
+  private static void finish(BatchEngine engine, Job j, int[] completion, FinishReason reason) {
     if (j.topLogprobs() < 0) {
       j.sink().onFinish(reason);
       return;
@@ -156,29 +201,43 @@ public final class EngineBackend implements ServeBackend {
     return new Scores(lps, topIds, topLps);
   }
 
-  public BatchEngine engine() {
-    return engine;
+  /** The engines requests join now. */
+  public List<BatchEngine> engines() {
+    try {
+      return engines.current();
+    } catch (Unavailable e) {
+      return List.of();
+    }
   }
 
   @Override
   public int waiting() {
-    return Math.max(0, engine.load() - engine.options().maxRows());
+    int n = 0;
+    for (BatchEngine e : engines()) {
+      n += Math.max(0, e.load() - e.options().maxRows());
+    }
+    return n;
   }
 
   @Override
   public int running() {
-    return Math.min(engine.load(), engine.options().maxRows());
+    int n = 0;
+    for (BatchEngine e : engines()) {
+      n += Math.min(e.load(), e.options().maxRows());
+    }
+    return n;
   }
 
+  /** Completion tokens of the API's sequences (not the rollouts' that share the engines). */
   @Override
   public long tokensGenerated() {
-    return engine.stats().tokens();
+    return tokens.get();
   }
 
   @Override
   public void close() {
-    if (ownsEngine) {
-      engine.close();
+    if (owned != null) {
+      owned.close();
     }
   }
 }

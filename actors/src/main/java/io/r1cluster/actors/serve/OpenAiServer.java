@@ -223,6 +223,11 @@ public final class OpenAiServer implements AutoCloseable {
         g.attach(backend.submit(g.jobs(seed)));
       } catch (ServeBackend.Busy e) {
         return d.complete(busy(endpoint, e));
+      } catch (ServeBackend.Unavailable e) {
+        return d.complete(unavailable(endpoint, e));
+      } catch (ApiException e) {
+        metrics.requests.labelValues(endpoint, String.valueOf(e.status())).inc();
+        return d.complete(error(e));
       }
       conn.register(g);
       CompletionStage<HttpResponse> resp = g.result().handle((o, err) -> {
@@ -261,6 +266,13 @@ public final class OpenAiServer implements AutoCloseable {
     } catch (ServeBackend.Busy e) {
       queue.complete();
       return d.complete(busy(endpoint, e));
+    } catch (ServeBackend.Unavailable e) {
+      queue.complete();
+      return d.complete(unavailable(endpoint, e));
+    } catch (ApiException e) {
+      queue.complete();
+      metrics.requests.labelValues(endpoint, String.valueOf(e.status())).inc();
+      return d.complete(error(e));
     }
     conn.register(g);
     metrics.requests.labelValues(endpoint, "200").inc();
@@ -279,6 +291,12 @@ public final class OpenAiServer implements AutoCloseable {
   private HttpResponse busy(String endpoint, ServeBackend.Busy e) {
     metrics.requests.labelValues(endpoint, "429").inc();
     return error(new ApiException(429, "rate_limit_error", null, "queue_full", e.getMessage() + "; retry later"))
+        .addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
+  }
+
+  private HttpResponse unavailable(String endpoint, ServeBackend.Unavailable e) {
+    metrics.requests.labelValues(endpoint, "503").inc();
+    return error(new ApiException(503, "server_error", null, "model_not_ready", e.getMessage()))
         .addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
   }
 
