@@ -24,7 +24,11 @@ final class Http {
   final String key;
 
   Http(Serving s, String key) {
-    this.root = "http://127.0.0.1:" + s.address().getPort();
+    this(s.address(), key);
+  }
+
+  Http(java.net.InetSocketAddress a, String key) {
+    this.root = "http://127.0.0.1:" + a.getPort();
     this.key = key;
   }
 
