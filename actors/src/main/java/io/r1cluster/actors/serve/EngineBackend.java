@@ -1,15 +1,10 @@
 package io.r1cluster.actors.serve;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import io.r1cluster.core.data.FinishReason;
-import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.generate.BatchEngine;
 import io.r1cluster.core.generate.SamplingParams;
-import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.serve.TopLogprobs;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
@@ -23,11 +18,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>The queue is bounded here: a submission that would leave more than {@code maxWaiting}
  * sequences waiting beyond the engine's rows is refused ({@link Busy}).
  *
- * <p>Log-probs: the engine reports each token's sampling log-prob (after temperature). The API
- * reports the model's own distribution and top alternatives, so for a request that asks for them
- * the finished sequence is scored once more on the engine thread (one forward pass over prompt
- * and completion, {@link BatchEngine#withModel}) and the values arrive in
- * {@link TokenSink#onLogprobs} just before {@link TokenSink#onFinish}.
+ * <p>Log-probs: the engine's own per-token value is the sampling log-prob (after temperature). The
+ * API reports the model's distribution and its top alternatives, so a request that asks for them
+ * listens with a {@link BatchEngine.LogitsListener} and gets both from each step's raw logits, per
+ * token ({@link TokenSink#onToken} with {@code topIds}).
  */
 public final class EngineBackend implements ServeBackend {
   /**
@@ -79,24 +73,12 @@ public final class EngineBackend implements ServeBackend {
     }
     BatchEngine engine = pick(es);
     List<BatchEngine.Request> reqs = new ArrayList<>();
-    List<int[][]> outs = new ArrayList<>();
     for (Job j : jobs) {
       SamplingParams p = j.params();
       // stop strings are cut by the caller's TextStream (which cancels the sequence); not here too
       SamplingParams noStop = new SamplingParams(p.temperature(), p.topP(), p.topK(), p.minP(), p.maxNewTokens(),
           p.eosIds(), List.of());
-      int[][] produced = {new int[Math.min(p.maxNewTokens(), 256)], {0}};
-      outs.add(produced);
-      reqs.add(new BatchEngine.Request(j.prompt(), noStop, j.seed(), (tok, lp) -> {
-        int n = produced[1][0];
-        if (n == produced[0].length) {
-          produced[0] = Arrays.copyOf(produced[0], n * 2);
-        }
-        produced[0][n] = tok;
-        produced[1][0] = n + 1;
-        tokens.incrementAndGet();
-        j.sink().onToken(tok, lp, null, null);
-      }));
+      reqs.add(new BatchEngine.Request(j.prompt(), noStop, j.seed(), listener(j)));
     }
     List<BatchEngine.Handle> hs;
     synchronized (this) {
@@ -117,7 +99,6 @@ public final class EngineBackend implements ServeBackend {
     for (int i = 0; i < hs.size(); i++) {
       Job j = jobs.get(i);
       BatchEngine.Handle h = hs.get(i);
-      int[][] produced = outs.get(i);
       boolean[] stopping = {false};
       h.result().whenComplete((c, err) -> {
         if (err != null) {
@@ -125,11 +106,11 @@ public final class EngineBackend implements ServeBackend {
           if (!(cause instanceof CancellationException)) {
             j.sink().onError(cause);
           } else if (stopping[0]) {
-            finish(engine, j, Arrays.copyOf(produced[0], produced[1][0]), FinishReason.STOP);
+            j.sink().onFinish(FinishReason.STOP);
           }
           return;
         }
-        finish(engine, j, Arrays.copyOf(produced[0], produced[1][0]), c.finishReason());
+        j.sink().onFinish(c.finishReason());
       });
       out.add(new Ticket() {
         @Override
@@ -147,58 +128,29 @@ public final class EngineBackend implements ServeBackend {
     return out;
   }
 
-  /** Scores the completion when log-probs were asked for, then reports the end. */
-  private static void finish(BatchEngine engine, Job j, int[] completion, FinishReason reason) {
-    if (j.topLogprobs() < 0) {
-      j.sink().onFinish(reason);
-      return;
+  /**
+   * The engine's listener for one job: counts the token and hands it on; when log-probs were asked
+   * for, with the model's own log-prob (log-softmax of the raw logits, before temperature) and the
+   * top alternatives of that step, so a stream carries them in the chunk of their token.
+   */
+  private BatchEngine.TokenListener listener(Job j) {
+    int k = j.topLogprobs();
+    if (k < 0) {
+      return (tok, lp) -> {
+        tokens.incrementAndGet();
+        j.sink().onToken(tok, lp, null, null);
+      };
     }
-    engine.withModel(m -> score(m, j.prompt(), completion, j.topLogprobs())).whenComplete((s, e2) -> {
-      if (e2 != null) {
-        j.sink().onError(e2);
-      } else {
-        j.sink().onLogprobs(s.lps, s.topIds, s.topLps);
-        j.sink().onFinish(reason);
+    return (BatchEngine.LogitsListener) (tok, lp, logits) -> {
+      tokens.incrementAndGet();
+      float[] lsm = TopLogprobs.logSoftmax(logits);
+      int[] topIds = TopLogprobs.topK(lsm, k);
+      float[] topLps = new float[topIds.length];
+      for (int i = 0; i < topIds.length; i++) {
+        topLps[i] = lsm[topIds[i]];
       }
-    });
-  }
-
-  /** Log-probs of a finished completion under the model, with the top k alternatives per position. */
-  record Scores(float[] lps, int[][] topIds, float[][] topLps) {}
-
-  static Scores score(Qwen2Model m, int[] prompt, int[] completion, int k) {
-    int c = completion.length;
-    float[] lps = new float[c];
-    int[][] topIds = new int[c][];
-    float[][] topLps = new float[c][];
-    if (c == 0) {
-      return new Scores(lps, topIds, topLps);
-    }
-    int t = prompt.length + c - 1; // the last token predicts nothing we need
-    long[][] ids = new long[1][t];
-    long[][] seg = new long[1][t];
-    long[][] pos = new long[1][t];
-    for (int i = 0; i < t; i++) {
-      ids[0][i] = i < prompt.length ? prompt[i] : completion[i - prompt.length];
-      seg[0][i] = 1;
-      pos[0][i] = i;
-    }
-    int vocab = m.config().vocabSize();
-    float[] logits;
-    try (NDManager s = Devices.manager(m.device())) {
-      NDArray all = m.logits(s, s.create(ids), s.create(seg), s.create(pos)); // [1,T,V]
-      logits = all.get("0, " + (prompt.length - 1) + ":, :").toFloatArray(); // [C,V]: position p predicts token p+1
-    }
-    for (int i = 0; i < c; i++) {
-      float[] lsm = TopLogprobs.logSoftmax(Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab));
-      lps[i] = lsm[completion[i]];
-      topIds[i] = TopLogprobs.topK(lsm, k);
-      topLps[i] = new float[topIds[i].length];
-      for (int j = 0; j < topIds[i].length; j++) {
-        topLps[i][j] = lsm[topIds[i][j]];
-      }
-    }
-    return new Scores(lps, topIds, topLps);
+      j.sink().onToken(tok, lsm[tok], topIds, topLps);
+    };
   }
 
   /** The engines requests join now. */

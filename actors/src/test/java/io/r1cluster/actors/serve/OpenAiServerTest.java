@@ -171,6 +171,87 @@ class OpenAiServerTest {
     }
   }
 
+  /**
+   * A stream with log-probs carries each token's entry in the chunk that carries its text (not all
+   * at the end), and the values are the model's own distribution (not the temperature-scaled one the
+   * token was drawn from): equal, to float tolerance, to one full forward pass over prompt and
+   * completion computed here.
+   */
+  @Test
+  void streamedLogprobsComePerTokenAndAreTheModels() throws Exception {
+    List<JsonNode> chunks = http.stream("/v1/chat/completions", chat("Tell me", 12, 9, 1.7,
+        ", \"logprobs\": true, \"top_logprobs\": 3, \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
+    List<JsonNode> entries = new ArrayList<>();
+    int contentChunks = 0;
+    int completion = -1;
+    for (JsonNode ch : chunks) {
+      if (ch.get("choices").isEmpty()) {
+        completion = ch.get("usage").get("completion_tokens").asInt();
+        continue;
+      }
+      JsonNode c = ch.get("choices").get(0);
+      JsonNode d = c.get("delta");
+      boolean text = d.path("content").asText("").length() + d.path("reasoning_content").asText("").length() > 0;
+      if (text && c.get("finish_reason").isNull()) {
+        contentChunks++;
+        assertTrue(c.get("logprobs").isObject() && c.get("logprobs").get("content").size() >= 1,
+            "a chunk with text carries its tokens' log-probs: " + ch);
+      }
+      if (c.get("logprobs").isObject()) {
+        c.get("logprobs").get("content").forEach(entries::add);
+      }
+    }
+    assertEquals(completion, entries.size(), "one entry per completion token");
+    assertTrue(contentChunks >= completion / 2, contentChunks + " chunks with text for " + completion + " tokens");
+
+    ServedModel m = serving.model();
+    int[] prompt = m.tokenizer().encode(m.template().render(List.of(Map.of("role", "user", "content", "Tell me")), true,
+        Map.of()));
+    int[] ids = new int[prompt.length + entries.size()];
+    System.arraycopy(prompt, 0, ids, 0, prompt.length);
+    for (int i = 0; i < entries.size(); i++) {
+      String tok = entries.get(i).get("token").asText();
+      ids[prompt.length + i] = m.tokenizer().findTokenId(tok).orElseThrow(() -> new AssertionError("token " + tok));
+    }
+    float[][] expected = logSoftmaxRows(m, ids, prompt.length);
+    for (int i = 0; i < entries.size(); i++) {
+      JsonNode e = entries.get(i);
+      assertEquals(expected[i][ids[prompt.length + i]], e.get("logprob").asDouble(), 2e-3, "token " + i);
+      JsonNode top = e.get("top_logprobs");
+      assertEquals(3, top.size());
+      for (int t = 0; t < 3; t++) {
+        int id = m.tokenizer().findTokenId(top.get(t).get("token").asText()).orElseThrow();
+        assertEquals(expected[i][id], top.get(t).get("logprob").asDouble(), 2e-3, "token " + i + " top " + t);
+        assertTrue(t == 0 || top.get(t - 1).get("logprob").asDouble() >= top.get(t).get("logprob").asDouble());
+      }
+    }
+  }
+
+  /** Log-softmax of the logits that predict positions from..ids.length-1, by one forward pass. */
+  static float[][] logSoftmaxRows(ServedModel m, int[] ids, int from) {
+    int t = ids.length - 1;
+    long[][] in = new long[1][t];
+    long[][] seg = new long[1][t];
+    long[][] pos = new long[1][t];
+    for (int i = 0; i < t; i++) {
+      in[0][i] = ids[i];
+      seg[0][i] = 1;
+      pos[0][i] = i;
+    }
+    int vocab = m.model().config().vocabSize();
+    float[] logits;
+    try (ai.djl.ndarray.NDManager s = ai.djl.ndarray.NDManager.newBaseManager(m.model().device())) {
+      logits = m.model().logits(s, s.create(in), s.create(seg), s.create(pos)).get("0, " + (from - 1) + ":, :")
+          .toFloatArray();
+    }
+    float[][] out = new float[ids.length - from][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = io.r1cluster.core.serve.TopLogprobs.logSoftmax(java.util.Arrays.copyOfRange(logits, i * vocab,
+          (i + 1) * vocab));
+    }
+    return out;
+  }
+
   /** A stop string ends the text before it (not included), finish_reason stop. */
   @Test
   void stopStringCutsTheText() throws Exception {
