@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The serve role of a node ({@link NodeServing}) with a real HTTP client on loopback: alone it
  * answers from an engine of its own; beside the rollout role, API requests run in the node's
- * rollout engine — the same running batch as a rollout group, weights that came over Aeron.
+ * rollout engine — the same running batch as a rollout group, weights that came over Aeron; and
+ * {@code r1 member --roles serve} as a real process.
  */
 @Timeout(300)
 class MemberServeTest {
@@ -59,6 +60,63 @@ class MemberServeTest {
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * The real command in its own JVM: {@code r1 member --roles serve} forms a one-node cluster (its own
+   * seed), serves the API with a key from the environment, and leaves on SIGTERM.
+   */
+  @Test
+  void memberProcessServesTheApi(@TempDir Path tmp) throws Exception {
+    int artery;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      artery = s.getLocalPort();
+    }
+    Path log = tmp.resolve("member.log");
+    List<String> cmd = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
+    List<String> jvm = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+    for (int i = 0; i < jvm.size(); i++) { // module flags (Agrona) and DJL settings, as this JVM has them
+      if (jvm.get(i).startsWith("-Dai.djl.")) {
+        cmd.add(jvm.get(i));
+      } else if (jvm.get(i).startsWith("--add-")) {
+        cmd.add(jvm.get(i));
+        if (!jvm.get(i).contains("=") && i + 1 < jvm.size()) {
+          cmd.add(jvm.get(++i));
+        }
+      }
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), io.r1cluster.actors.cli.R1.class.getName(),
+        "member", "--roles", "serve", "--serve-model", "demo", "--serve-port", "0", "--api-key-env", "R1_TEST_KEY",
+        "--host", "127.0.0.1", "--port", String.valueOf(artery), "--seed", "127.0.0.1:" + artery));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("R1_TEST_KEY", "sk-member");
+    pb.environment().remove("R1_ENV"); // cluster-config/application.conf, as ./r1 gives a member
+    pb.environment().put("R1_CONFIG_DIR", Path.of("..", "cluster-config").toAbsolutePath().normalize().toString());
+    Process p = pb.start();
+    try {
+      java.util.regex.Matcher m = null;
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (System.nanoTime() < until && p.isAlive() && !java.nio.file.Files.readString(log).contains("Exception in")) {
+        m = java.util.regex.Pattern.compile("serving demo on http://127\\.0\\.0\\.1:(\\d+)/v1")
+            .matcher(java.nio.file.Files.readString(log));
+        if (m.find()) {
+          break;
+        }
+        m = null;
+        Thread.sleep(100);
+      }
+      assertTrue(m != null, "the member did not start serving (" + (p.isAlive() ? "running" : "exit " + p.exitValue())
+          + ", classpath " + System.getProperty("java.class.path").length() + " chars):\n" + java.nio.file.Files.readString(log));
+      java.net.InetSocketAddress at = new java.net.InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));
+      assertEquals(401, new Http(at, null).get("/v1/models").status());
+      Http.Reply r = new Http(at, "sk-member").post("/v1/completions", String.format(BODY, 6, "0", ""));
+      assertEquals(200, r.status(), r.raw().body());
+      assertEquals(6, r.body().get("usage").get("completion_tokens").asInt());
+      p.destroy(); // SIGTERM: coordinated shutdown unbinds the API and leaves the cluster
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the member did not stop on SIGTERM:\n" + java.nio.file.Files.readString(log));
+    } finally {
+      p.destroyForcibly();
     }
   }
 
