@@ -52,9 +52,4 @@ final class ClientConnection {
     }
     running.forEach(Generation::cancel);
   }
-
-  /** Generations running for this connection (for tests and diagnostics). */
-  synchronized int running() {
-    return open.size();
-  }
 }

@@ -17,7 +17,6 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
@@ -81,7 +80,6 @@ public final class OpenAiServer implements AutoCloseable {
   private final Materializer mat;
   private final SecureRandom ids = new SecureRandom();
   private final long created = System.currentTimeMillis() / 1000;
-  private final AtomicInteger connections = new AtomicInteger();
   private ServerBinding binding;
   private Cancellable sampler;
 
@@ -114,7 +112,6 @@ public final class OpenAiServer implements AutoCloseable {
   /** Serves one connection; completes when it ends, after its running generations were cancelled. */
   private CompletionStage<Done> serve(IncomingConnection c, Flow<HttpRequest, HttpResponse, NotUsed> routes) {
     ClientConnection conn = new ClientConnection();
-    connections.incrementAndGet();
     CompletionStage<Done> ended = c.handleWith(Flow.of(HttpRequest.class)
         // The request side ends when the client closes (or resets) its socket, also while a response
         // is still being generated; after a "Connection: close" request it ends only once the response is out.
@@ -126,15 +123,9 @@ public final class OpenAiServer implements AutoCloseable {
         .via(routes)
         .watchTermination((m, done) -> done), mat);
     return ended.handle((x, err) -> {
-      connections.decrementAndGet();
       conn.closed();
       return Done.getInstance();
     });
-  }
-
-  /** Open client connections. */
-  public int connections() {
-    return connections.get();
   }
 
   public InetSocketAddress address() {
@@ -221,13 +212,8 @@ public final class OpenAiServer implements AutoCloseable {
       Generation g = new Generation(req, model, JSON, id, System.currentTimeMillis() / 1000, null, first);
       try {
         g.attach(backend.submit(g.jobs(seed)));
-      } catch (ServeBackend.Busy e) {
-        return d.complete(busy(endpoint, e));
-      } catch (ServeBackend.Unavailable e) {
-        return d.complete(unavailable(endpoint, e));
-      } catch (ApiException e) {
-        metrics.requests.labelValues(endpoint, String.valueOf(e.status())).inc();
-        return d.complete(error(e));
+      } catch (ServeBackend.Busy | ServeBackend.Unavailable | ApiException e) {
+        return d.complete(refused(endpoint, e));
       }
       conn.register(g);
       CompletionStage<HttpResponse> resp = g.result().handle((o, err) -> {
@@ -263,16 +249,9 @@ public final class OpenAiServer implements AutoCloseable {
     try {
       g.start();
       g.attach(backend.submit(g.jobs(seed)));
-    } catch (ServeBackend.Busy e) {
+    } catch (ServeBackend.Busy | ServeBackend.Unavailable | ApiException e) {
       queue.complete();
-      return d.complete(busy(endpoint, e));
-    } catch (ServeBackend.Unavailable e) {
-      queue.complete();
-      return d.complete(unavailable(endpoint, e));
-    } catch (ApiException e) {
-      queue.complete();
-      metrics.requests.labelValues(endpoint, String.valueOf(e.status())).inc();
-      return d.complete(error(e));
+      return d.complete(refused(endpoint, e));
     }
     conn.register(g);
     metrics.requests.labelValues(endpoint, "200").inc();
@@ -288,16 +267,23 @@ public final class OpenAiServer implements AutoCloseable {
         .withEntity(HttpEntities.createChunked(ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), src)));
   }
 
-  private HttpResponse busy(String endpoint, ServeBackend.Busy e) {
-    metrics.requests.labelValues(endpoint, "429").inc();
-    return error(new ApiException(429, "rate_limit_error", null, "queue_full", e.getMessage() + "; retry later"))
-        .addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
-  }
-
-  private HttpResponse unavailable(String endpoint, ServeBackend.Unavailable e) {
-    metrics.requests.labelValues(endpoint, "503").inc();
-    return error(new ApiException(503, "server_error", null, "model_not_ready", e.getMessage()))
-        .addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
+  /**
+   * The answer to a submission the backend refused: 429 queue full, 503 nothing to generate with yet
+   * (both with Retry-After), or a 4xx the engine's limits give.
+   */
+  private HttpResponse refused(String endpoint, RuntimeException e) {
+    HttpResponse r;
+    if (e instanceof ServeBackend.Busy b) {
+      r = error(new ApiException(429, "rate_limit_error", null, "queue_full", b.getMessage() + "; retry later"))
+          .addHeader(RawHeader.create("Retry-After", String.valueOf(b.retryAfterSeconds())));
+    } else if (e instanceof ServeBackend.Unavailable u) {
+      r = error(new ApiException(503, "server_error", null, "model_not_ready", u.getMessage()))
+          .addHeader(RawHeader.create("Retry-After", String.valueOf(u.retryAfterSeconds())));
+    } else {
+      r = error((ApiException) e);
+    }
+    metrics.requests.labelValues(endpoint, String.valueOf(r.status().intValue())).inc();
+    return r;
   }
 
   private static HttpResponse json(int status, ObjectNode body) {
