@@ -47,7 +47,7 @@ final class CliExamples {
           "r1 seed --port 25520",
           "r1 seed --host 10.0.0.5 --port 25520")),
       Map.entry("member", List.of(
-          "r1 member --roles rollout,reward --seed 10.0.0.5:25520",
+          "r1 member --roles rollout,serve --serve-model demo --seed 10.0.0.5:25520",
           "r1 member --roles rollout --gpus 0,1 --seed 10.0.0.5:25520",
           "r1 member --roles learner --pipeline recipes/demo/cluster.yaml")),
       Map.entry("bench", List.of(

@@ -130,8 +130,10 @@ final class ClusterBoot {
       if (t.isEmpty()) {
         continue;
       }
-      if (!io.r1cluster.actors.grpo.Roles.ALL.contains(t)) {
-        throw new InputException(null, 0, "--roles", "unknown role '" + t + "'; known: " + io.r1cluster.actors.grpo.Roles.ALL);
+      List<String> known = new ArrayList<>(io.r1cluster.actors.grpo.Roles.ALL);
+      known.add(io.r1cluster.actors.serve.NodeServing.ROLE);
+      if (!known.contains(t)) {
+        throw new InputException(null, 0, "--roles", "unknown role '" + t + "'; known: " + known);
       }
       out.add(t);
     }

@@ -7,6 +7,7 @@ import io.r1cluster.actors.grpo.GrpoJob;
 import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.actors.pipeline.StageSupervisor;
+import io.r1cluster.actors.serve.NodeServing;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.cli.CliCommand;
 import io.r1cluster.core.device.Devices;
@@ -24,12 +25,15 @@ import picocli.CommandLine.Option;
 /**
  * {@code r1 member --roles rollout,reward --seed HOST:P [--slots N | --gpus 0,1]}: a worker node. It joins the
  * cluster, hosts rollout entities and/or reward workers, and takes part in every run submitted
- * with {@code r1 grpo RECIPE --cluster HOST:P} (the learner sends it the run spec).
+ * with {@code r1 grpo RECIPE --cluster HOST:P} (the learner sends it the run spec). With the serve
+ * role ({@code --roles rollout,serve --serve-model MODEL --serve-port P}) it also answers the
+ * OpenAI API, from the rollout engines' running batch or, without the rollout role, an engine of
+ * its own ({@link NodeServing}).
  */
 @Command(name = "member", mixinStandardHelpOptions = true,
-    description = "Start a worker node (rollout and/or reward roles) that joins a cluster and runs until SIGTERM.")
+    description = "Start a worker node (rollout, reward and/or serve roles) that joins a cluster and runs until SIGTERM.")
 public final class MemberCommand implements CliCommand {
-  @Option(names = "--roles", required = true, paramLabel = "R1,R2", description = "roles: rollout, reward (learner, seed)")
+  @Option(names = "--roles", required = true, paramLabel = "R1,R2", description = "roles: rollout, reward, serve (learner, seed)")
   String roles;
 
   @Option(names = "--seed", paramLabel = "HOST:PORT",
@@ -62,6 +66,66 @@ public final class MemberCommand implements CliCommand {
   @Option(names = "--port", defaultValue = "0", description = "Artery port (default ${DEFAULT-VALUE}: any free port)")
   int port;
 
+  @Option(names = "--serve-model", paramLabel = "MODEL",
+      description = {"serve role: the model the OpenAI API answers for (as r1 serve MODEL: a checkpoint folder, a model",
+          "in the Hugging Face cache, or demo). With the rollout role too, requests join the rollout engines' batch",
+          "(the run's current policy) and MODEL gives the tokenizer and chat template; alone, the node runs MODEL"}) String serveModel;
+
+  @Option(names = "--serve-host", defaultValue = "127.0.0.1",
+      description = "serve role: address the API binds (default ${DEFAULT-VALUE}; 0.0.0.0 for all)") String serveHost;
+
+  @Option(names = "--serve-port", defaultValue = "8000", description = "serve role: the API's TCP port (default ${DEFAULT-VALUE})")
+  int servePort;
+
+  @Option(names = "--api-key-env", paramLabel = "VAR",
+      description = "serve role: require 'Authorization: Bearer KEY', KEY being this environment variable's value")
+  String apiKeyEnv;
+
+  @Option(names = "--served-model-name", paramLabel = "NAME", description = "serve role: the model id clients send (default: MODEL)")
+  String servedName;
+
+  @Option(names = "--serve-max-rows", defaultValue = "64",
+      description = "serve role alone: sequences the node's own engine decodes together (default ${DEFAULT-VALUE})")
+  int serveMaxRows;
+
+  @Option(names = "--serve-max-waiting", defaultValue = "256",
+      description = "serve role: sequences queued beyond the rows before requests get 429 (default ${DEFAULT-VALUE})")
+  int serveMaxWaiting;
+
+  /** The serve role's settings (null without the role); bad or misplaced options: exit 2 naming them. */
+  private NodeServing.Settings serveSettings(List<String> r) {
+    if (!r.contains(NodeServing.ROLE)) {
+      for (Object[] o : new Object[][] {{"--serve-model", serveModel}, {"--api-key-env", apiKeyEnv},
+          {"--served-model-name", servedName}}) {
+        if (o[1] != null) {
+          throw new InputException(null, 0, (String) o[0], "only a node with the serve role serves the API (roles: " + r + ")");
+        }
+      }
+      return null;
+    }
+    if (serveModel == null) {
+      throw new InputException(null, 0, "--serve-model", "the serve role needs the model to answer for (a checkpoint"
+          + " folder, a Hugging Face cache name, or demo)");
+    }
+    if (servePort < 0 || servePort > 65535) {
+      throw new InputException(null, 0, "--serve-port", "must be in [0, 65535], got " + servePort);
+    }
+    if (serveMaxRows < 1) {
+      throw new InputException(null, 0, "--serve-max-rows", "must be at least 1, got " + serveMaxRows);
+    }
+    if (serveMaxWaiting < 0) {
+      throw new InputException(null, 0, "--serve-max-waiting", "must be at least 0, got " + serveMaxWaiting);
+    }
+    String key = null;
+    if (apiKeyEnv != null) {
+      key = System.getenv(apiKeyEnv);
+      if (key == null || key.isBlank()) {
+        throw new InputException(null, 0, "--api-key-env", "environment variable " + apiKeyEnv + " is not set or empty");
+      }
+    }
+    return new NodeServing.Settings(serveModel, servedName, serveHost, servePort, key, serveMaxRows, serveMaxWaiting, 0);
+  }
+
   @Override
   public Integer call() throws Exception {
     if (slots != null && slots < 1) {
@@ -92,6 +156,7 @@ public final class MemberCommand implements CliCommand {
       // fail on a bad recipe here, before joining (file:line: key: message, exit 2)
       pipelineRunDir = runDir != null ? runDir : Pipeline.defaultRunDir(Recipe.load(pipeline));
     }
+    NodeServing.Settings serve = serveSettings(r);
     String h = ClusterBoot.host(host);
     List<String> seeds = ClusterBoot.memberSeeds(seed);
     Config config = ClusterBoot.config(r, h, port, seeds, true);
@@ -112,6 +177,17 @@ public final class MemberCommand implements CliCommand {
     GrpoNode.start(system);
     if (pipeline != null) {
       StageSupervisor.init(system, pipeline, pipelineRunDir, System.out, Duration.ofMinutes(10));
+    }
+    if (serve != null) {
+      NodeServing api;
+      try {
+        api = NodeServing.start(system, serve, Devices.selected(), r.contains(Roles.ROLLOUT));
+      } catch (RuntimeException e) {
+        system.terminate();
+        throw e;
+      }
+      System.out.printf("serving %s on %s (OpenAI API, %s)%n", api.model().id(), api.baseUrl(),
+          r.contains(Roles.ROLLOUT) ? "in the rollout engines' batch" : "own engine");
     }
     System.out.println("member " + system.address() + " with roles " + r + " joining "
         + (seeds.isEmpty() ? "via Cluster Bootstrap" : seeds.get(0)));

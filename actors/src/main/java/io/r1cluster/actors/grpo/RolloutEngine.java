@@ -126,8 +126,8 @@ public final class RolloutEngine implements RolloutBackend {
     return batchOptions;
   }
 
-  /** Device {@code i}'s batch engine, null before the first snapshot. */
-  BatchEngine batchEngine(int i) {
+  /** Device {@code i}'s batch engine, null before the first snapshot (the serve role joins its batch). */
+  public BatchEngine batchEngine(int i) {
     BatchEngine[] es = engines;
     return es == null ? null : es[i];
   }

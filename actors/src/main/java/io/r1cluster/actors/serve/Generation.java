@@ -8,6 +8,7 @@ import io.r1cluster.core.serve.TextStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -75,11 +76,17 @@ final class Generation {
     }
   }
 
-  /** Frees every choice's row (client gone). */
+  /**
+   * Frees every choice's row (client gone). A non-streaming {@link #result()} that is not done yet
+   * completes with a {@link CancellationException}, so nothing waits for an answer nobody reads.
+   */
   synchronized void cancel() {
     cancelled = true;
     for (ServeBackend.Ticket t : tickets) {
       t.cancel();
+    }
+    if (events == null) {
+      result.completeExceptionally(new CancellationException("the client closed its connection"));
     }
   }
 

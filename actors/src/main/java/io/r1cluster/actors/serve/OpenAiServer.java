@@ -14,16 +14,22 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.IncomingConnection;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -33,6 +39,8 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -50,11 +58,13 @@ import org.apache.pekko.util.ByteString;
  * <p>With an API key set, {@code /v1/*} needs {@code Authorization: Bearer KEY} (else 401). A bad
  * body is 400 naming the field, another model 404, a full queue 429 with {@code Retry-After}, an
  * unknown route 404, a wrong method 405; every error has the OpenAI body ({@link ApiException}).
- * A streaming client that disconnects has its sequences cancelled: their rows leave the running
- * batch at the next step.
+ * A client that disconnects — streaming or not — has its sequences cancelled when its connection
+ * ends ({@link ClientConnection}): their rows leave the running batch at the next step.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final StatusCode CLIENT_CLOSED = StatusCodes.custom(499, "Client Closed Request",
+      "the client closed its connection before the answer was ready");
   private static final List<String> ROUTES = List.of("/health", "/metrics", "/v1/models", "/v1/chat/completions",
       "/v1/completions");
 
@@ -86,10 +96,36 @@ public final class OpenAiServer implements AutoCloseable {
   /** Binds and starts serving; the backend and model stay owned by the caller. */
   public static OpenAiServer start(ActorSystem<?> system, ServedModel model, ServeBackend backend, Settings s) {
     OpenAiServer srv = new OpenAiServer(system, model, backend, s.apiKey());
-    srv.binding = Http.get(system).newServerAt(s.host(), s.port()).bind(srv.route()).toCompletableFuture().join();
+    // Connection-level binding: each connection's flow is watched, so a client that hangs up cancels its
+    // generations when its connection ends (ClientConnection), not when a write to it fails.
+    Flow<HttpRequest, HttpResponse, NotUsed> routes = srv.route().flow(system);
+    int maxConnections = system.settings().config().getInt("pekko.http.server.max-connections");
+    srv.binding = Http.get(system).newServerAt(s.host(), s.port()).connectionSource()
+        .mapAsyncUnordered(maxConnections, c -> srv.serve(c, routes))
+        .to(Sink.ignore())
+        .run(srv.mat).toCompletableFuture().join();
     srv.sampler = system.scheduler().scheduleAtFixedRate(Duration.ofSeconds(1), Duration.ofSeconds(1),
         () -> srv.metrics.sample(backend), system.executionContext());
     return srv;
+  }
+
+  /** Serves one connection; completes when it ends, after its running generations were cancelled. */
+  private CompletionStage<Done> serve(IncomingConnection c, Flow<HttpRequest, HttpResponse, NotUsed> routes) {
+    ClientConnection conn = new ClientConnection();
+    CompletionStage<Done> ended = c.handleWith(Flow.of(HttpRequest.class)
+        // The request side ends when the client closes (or resets) its socket, also while a response
+        // is still being generated; after a "Connection: close" request it ends only once the response is out.
+        .watchTermination((m, requestsEnd) -> {
+          requestsEnd.whenComplete((x, e) -> conn.closed());
+          return m;
+        })
+        .map(r -> r.addAttribute(ClientConnection.KEY, conn))
+        .via(routes)
+        .watchTermination((m, done) -> done), mat);
+    return ended.handle((x, err) -> {
+      conn.closed();
+      return Done.getInstance();
+    });
   }
 
   public InetSocketAddress address() {
@@ -117,10 +153,8 @@ public final class OpenAiServer implements AutoCloseable {
                 metrics.requests.labelValues("models", "200").inc();
                 return d.complete(json(200, models()));
               })),
-              d.path(segment("chat").slash("completions"), () -> d.post(() ->
-                  d.entity(Unmarshaller.entityToString(), body -> generate(d, true, body)))),
-              d.path("completions", () -> d.post(() ->
-                  d.entity(Unmarshaller.entityToString(), body -> generate(d, false, body)))));
+              d.path(segment("chat").slash("completions"), () -> d.post(() -> generate(d, true))),
+              d.path("completions", () -> d.post(() -> generate(d, false))));
         })),
         d.extractRequest(req -> {
           String path = req.getUri().path();
@@ -153,7 +187,12 @@ public final class OpenAiServer implements AutoCloseable {
     return o;
   }
 
-  private Route generate(AllDirectives d, boolean chat, String body) {
+  private Route generate(AllDirectives d, boolean chat) {
+    return d.optionalAttribute(ClientConnection.KEY, conn -> d.entity(Unmarshaller.entityToString(),
+        body -> generate(d, chat, body, conn.orElseGet(ClientConnection::new))));
+  }
+
+  private Route generate(AllDirectives d, boolean chat, String body, ClientConnection conn) {
     String endpoint = chat ? "chat" : "completions";
     long t0 = System.nanoTime();
     ApiRequest req;
@@ -173,10 +212,16 @@ public final class OpenAiServer implements AutoCloseable {
       Generation g = new Generation(req, model, JSON, id, System.currentTimeMillis() / 1000, null, first);
       try {
         g.attach(backend.submit(g.jobs(seed)));
-      } catch (ServeBackend.Busy e) {
-        return d.complete(busy(endpoint, e));
+      } catch (ServeBackend.Busy | ServeBackend.Unavailable | ApiException e) {
+        return d.complete(refused(endpoint, e));
       }
+      conn.register(g);
       CompletionStage<HttpResponse> resp = g.result().handle((o, err) -> {
+        conn.done(g);
+        if (err instanceof CancellationException || err != null && err.getCause() instanceof CancellationException) {
+          metrics.requests.labelValues(endpoint, "499").inc(); // nginx's "client closed request"; nobody reads this
+          return HttpResponse.create().withStatus(CLIENT_CLOSED);
+        }
         if (err != null) {
           metrics.requests.labelValues(endpoint, "500").inc();
           return error(new ApiException(500, "server_error", null, null, "generation failed: " + err));
@@ -187,7 +232,7 @@ public final class OpenAiServer implements AutoCloseable {
       return d.completeWithFuture(resp);
     }
     int cap = req.n() * (req.params().maxNewTokens() + 4) + 16;
-    Pair<BoundedSourceQueue<ByteString>, Source<ByteString, org.apache.pekko.NotUsed>> q =
+    Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> q =
         Source.<ByteString>queue(cap).preMaterialize(mat);
     BoundedSourceQueue<ByteString> queue = q.first();
     Generation[] holder = new Generation[1];
@@ -204,13 +249,17 @@ public final class OpenAiServer implements AutoCloseable {
     try {
       g.start();
       g.attach(backend.submit(g.jobs(seed)));
-    } catch (ServeBackend.Busy e) {
+    } catch (ServeBackend.Busy | ServeBackend.Unavailable | ApiException e) {
       queue.complete();
-      return d.complete(busy(endpoint, e));
+      return d.complete(refused(endpoint, e));
     }
+    conn.register(g);
     metrics.requests.labelValues(endpoint, "200").inc();
     Source<ByteString, ?> src = q.second().watchTermination((m, done) -> {
-      done.whenComplete((x, err) -> g.cancel()); // finished or client gone: either way no row stays
+      done.whenComplete((x, err) -> { // finished or client gone: either way no row stays
+        g.cancel();
+        conn.done(g);
+      });
       return m;
     });
     return d.complete(HttpResponse.create()
@@ -218,10 +267,23 @@ public final class OpenAiServer implements AutoCloseable {
         .withEntity(HttpEntities.createChunked(ContentTypes.create(MediaTypes.TEXT_EVENT_STREAM), src)));
   }
 
-  private HttpResponse busy(String endpoint, ServeBackend.Busy e) {
-    metrics.requests.labelValues(endpoint, "429").inc();
-    return error(new ApiException(429, "rate_limit_error", null, "queue_full", e.getMessage() + "; retry later"))
-        .addHeader(RawHeader.create("Retry-After", String.valueOf(e.retryAfterSeconds())));
+  /**
+   * The answer to a submission the backend refused: 429 queue full, 503 nothing to generate with yet
+   * (both with Retry-After), or a 4xx the engine's limits give.
+   */
+  private HttpResponse refused(String endpoint, RuntimeException e) {
+    HttpResponse r;
+    if (e instanceof ServeBackend.Busy b) {
+      r = error(new ApiException(429, "rate_limit_error", null, "queue_full", b.getMessage() + "; retry later"))
+          .addHeader(RawHeader.create("Retry-After", String.valueOf(b.retryAfterSeconds())));
+    } else if (e instanceof ServeBackend.Unavailable u) {
+      r = error(new ApiException(503, "server_error", null, "model_not_ready", u.getMessage()))
+          .addHeader(RawHeader.create("Retry-After", String.valueOf(u.retryAfterSeconds())));
+    } else {
+      r = error((ApiException) e);
+    }
+    metrics.requests.labelValues(endpoint, String.valueOf(r.status().intValue())).inc();
+    return r;
   }
 
   private static HttpResponse json(int status, ObjectNode body) {

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * What the HTTP layer needs from a generation engine: submit sequences (all or none), hear their
- * tokens, cancel them. {@link BatcherBackend} runs them in one continuously batched running batch.
+ * tokens, cancel them. {@link EngineBackend} runs them in continuously batched running batches.
  */
 public interface ServeBackend extends AutoCloseable {
   /**
@@ -59,7 +59,21 @@ public interface ServeBackend extends AutoCloseable {
     }
   }
 
-  /** Queues all {@code jobs} or none ({@link Busy}). */
+  /** Nothing can generate now (no weights on this node yet); {@code retryAfterSeconds} is a hint. */
+  final class Unavailable extends RuntimeException {
+    private final int retryAfterSeconds;
+
+    public Unavailable(String message, int retryAfterSeconds) {
+      super(message);
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    public int retryAfterSeconds() {
+      return retryAfterSeconds;
+    }
+  }
+
+  /** Queues all {@code jobs} or none ({@link Busy}, {@link Unavailable}). */
   List<Ticket> submit(List<Job> jobs);
 
   /** Sequences waiting for a row. */

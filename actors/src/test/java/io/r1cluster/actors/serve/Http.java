@@ -24,7 +24,11 @@ final class Http {
   final String key;
 
   Http(Serving s, String key) {
-    this.root = "http://127.0.0.1:" + s.address().getPort();
+    this(s.address(), key);
+  }
+
+  Http(java.net.InetSocketAddress a, String key) {
+    this.root = "http://127.0.0.1:" + a.getPort();
     this.key = key;
   }
 
@@ -93,6 +97,34 @@ final class Http {
       }
     }
     return out;
+  }
+
+  /**
+   * A POST written by hand on a plain socket, for tests that must decide when the client hangs up
+   * (java.net.http may keep the connection open after its body stream is closed). The caller reads
+   * the raw response from the socket and closes it.
+   */
+  java.net.Socket rawPost(String path, String body) throws IOException {
+    java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), java.net.URI.create(root).getPort());
+    s.setSoTimeout(60_000);
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + (key != null ? "Authorization: Bearer " + key + "\r\n" : "") + "Content-Length: " + b.length + "\r\n\r\n";
+    s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().write(b);
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  /** Reads raw bytes from {@code in} until {@code marker} has been seen (or the stream ends); returns them. */
+  static String readUntil(InputStream in, String marker) throws IOException {
+    StringBuilder seen = new StringBuilder();
+    byte[] buf = new byte[512];
+    int n;
+    while (seen.indexOf(marker) < 0 && (n = in.read(buf)) > 0) {
+      seen.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+    }
+    return seen.toString();
   }
 
   /** Streams a request to the end: the parsed JSON chunks (the [DONE] marker checked and dropped). */

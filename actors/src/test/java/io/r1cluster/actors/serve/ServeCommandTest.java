@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** Bad `r1 serve` / `r1 chat` input exits with code 2 and names what is wrong, before anything starts. */
+/** Bad `r1 serve` / `r1 chat` / `r1 member --roles serve` input exits with code 2 and names what is wrong, before anything starts. */
 class ServeCommandTest {
   static String[] run(String... args) {
     CommandLine cl = R1.commandLine();
@@ -30,7 +30,14 @@ class ServeCommandTest {
         new String[] {"--max-model-len", "serve", "demo", "--max-model-len", "1"},
         new String[] {"neither an existing directory", "serve", "/no/such/checkpoint-dir"},
         new String[] {"--temperature", "chat", "demo", "--temperature", "5"},
-        new String[] {"--max-tokens", "chat", "demo", "--max-tokens", "0"});
+        new String[] {"--max-tokens", "chat", "demo", "--max-tokens", "0"},
+        new String[] {"--serve-model", "member", "--roles", "serve"},
+        new String[] {"--serve-model", "member", "--roles", "rollout", "--serve-model", "demo"},
+        new String[] {"--served-model-name", "member", "--roles", "reward", "--served-model-name", "x"},
+        new String[] {"--serve-port", "member", "--roles", "serve", "--serve-model", "demo", "--serve-port", "70000"},
+        new String[] {"--serve-max-rows", "member", "--roles", "rollout,serve", "--serve-model", "demo", "--serve-max-rows", "0"},
+        new String[] {"--api-key-env", "member", "--roles", "serve", "--serve-model", "demo", "--api-key-env", unset},
+        new String[] {"unknown role 'serving'", "member", "--roles", "serving"});
     for (String[] c : cases) {
       String[] args = java.util.Arrays.copyOfRange(c, 1, c.length);
       String[] r = run(args);

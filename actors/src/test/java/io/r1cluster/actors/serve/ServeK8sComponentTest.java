@@ -20,8 +20,9 @@ import picocli.CommandLine;
 
 /**
  * k8s/components/serve rendered by kustomize on top of the cpu-demo overlay: the container's args are
- * an `r1 serve` the real CLI accepts, probes and the Service use the port the server binds, and the
- * volumes it mounts exist.
+ * an `r1 member --roles serve` the real CLI accepts, probes and the Service use the port the API
+ * binds, the pod is wired as a cluster member (bootstrap label, kubernetes config, pod IP, metrics
+ * port), and the volumes it mounts exist.
  */
 class ServeK8sComponentTest {
   @Test
@@ -60,16 +61,28 @@ class ServeK8sComponentTest {
     List<String> args = new ArrayList<>();
     c.get("args").forEach(a -> args.add(a.asText()));
     CommandLine.ParseResult parsed = R1.commandLine().parseArgs(args.toArray(String[]::new));
-    assertEquals("serve", parsed.subcommand().commandSpec().name());
-    int port = Integer.parseInt(args.get(args.indexOf("--port") + 1));
-    assertEquals("0.0.0.0", args.get(args.indexOf("--host") + 1), "reachable from the Service");
+    assertEquals("member", parsed.subcommand().commandSpec().name());
+    assertTrue(List.of(args.get(args.indexOf("--roles") + 1).split(",")).contains("serve"), "the serve role: " + args);
+    assertTrue(args.contains("--serve-model"), "the model it answers for: " + args);
+    int port = Integer.parseInt(args.get(args.indexOf("--serve-port") + 1));
+    assertEquals("0.0.0.0", args.get(args.indexOf("--serve-host") + 1), "reachable from the Service");
     assertEquals(port, c.at("/ports/0/containerPort").asInt());
     String portName = c.at("/ports/0/name").asText();
     for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
       assertEquals("/health", c.at("/" + probe + "/httpGet/path").asText(), probe);
       assertEquals(portName, c.at("/" + probe + "/httpGet/port").asText(), probe);
     }
-    assertEquals(String.valueOf(port), deploy.at("/spec/template/metadata/annotations/prometheus.io~1port").asText());
+    // a cluster member like the others: found by Cluster Bootstrap's label, metrics on the node's port
+    assertEquals("r1-cluster", deploy.at("/spec/template/metadata/labels/app.kubernetes.io~1name").asText());
+    assertEquals("kubernetes", env(c, "R1_ENV"));
+    assertTrue(c.get("env").toString().contains("\"status.podIP\""), "POD_IP from the downward API");
+    int metricsPort = -1;
+    for (JsonNode cp : c.get("ports")) {
+      if (cp.path("name").asText().equals("metrics")) {
+        metricsPort = cp.get("containerPort").asInt();
+      }
+    }
+    assertEquals(String.valueOf(metricsPort), deploy.at("/spec/template/metadata/annotations/prometheus.io~1port").asText());
     assertEquals(portName, svc.at("/spec/ports/0/targetPort").asText());
     svc.at("/spec/selector").fields().forEachRemaining(e -> assertEquals(e.getValue().asText(),
         deploy.at("/spec/template/metadata/labels/" + e.getKey().replace("/", "~1")).asText(), "selector " + e.getKey()));
@@ -77,8 +90,27 @@ class ServeK8sComponentTest {
       if (v.has("persistentVolumeClaim")) {
         find(docs, "PersistentVolumeClaim", v.at("/persistentVolumeClaim/claimName").asText());
       }
+      if (v.has("configMap")) {
+        JsonNode cm = find(docs, "ConfigMap", v.at("/configMap/name").asText());
+        String configDir = env(c, "R1_CONFIG_DIR");
+        for (JsonNode m : c.get("volumeMounts")) {
+          if (m.get("name").asText().equals(v.get("name").asText())) {
+            assertEquals(configDir, m.get("mountPath").asText(), "R1_CONFIG_DIR is the mounted cluster config");
+          }
+        }
+        assertTrue(cm.at("/data/kubernetes.conf").isTextual(), "kubernetes.conf in " + cm.at("/metadata/name"));
+      }
     }
     assertEquals(deploy.at("/metadata/namespace"), svc.at("/metadata/namespace"));
+  }
+
+  private static String env(JsonNode container, String name) {
+    for (JsonNode e : container.get("env")) {
+      if (e.get("name").asText().equals(name)) {
+        return e.path("value").asText();
+      }
+    }
+    throw new AssertionError("no env " + name + " in " + container.get("env"));
   }
 
   private static JsonNode find(List<JsonNode> docs, String kind, String name) {

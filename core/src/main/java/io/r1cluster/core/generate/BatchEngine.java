@@ -80,6 +80,20 @@ public final class BatchEngine implements AutoCloseable {
     void onToken(int tokenId, float logProb);
   }
 
+  /**
+   * A {@link TokenListener} that also gets the raw logits row each token was drawn from (before
+   * temperature and filtering), e.g. to report the model's own log-probs and top alternatives per
+   * token. The array is a copy the listener may keep.
+   */
+  public interface LogitsListener extends TokenListener {
+    void onToken(int tokenId, float logProb, float[] logits);
+
+    @Override
+    default void onToken(int tokenId, float logProb) {
+      throw new UnsupportedOperationException("the engine calls onToken(tokenId, logProb, logits)");
+    }
+  }
+
   /** One sequence to generate. {@code seed} seeds its own random stream. */
   public record Request(int[] promptIds, SamplingParams params, long seed, TokenListener listener) {
     public Request {
@@ -473,7 +487,11 @@ public final class BatchEngine implements AutoCloseable {
     r.add(tok, lp);
     tokens.incrementAndGet();
     try {
-      r.req.listener().onToken(tok, lp);
+      if (r.req.listener() instanceof LogitsListener l) {
+        l.onToken(tok, lp, row); // row: this token's own copy, untouched by pick
+      } else {
+        r.req.listener().onToken(tok, lp);
+      }
     } catch (RuntimeException e) {
       r.handle.result().completeExceptionally(e);
       free(r);
