@@ -106,6 +106,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private long idleNanos;
   private long lastStepEnd = System.nanoTime();
   private final CompletionLog completions;
+  private final StepLog stepLog;
   private final int logEvery;
   private final boolean logFirst;
 
@@ -133,6 +134,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     this.metrics = new MetricsLog(job.outputDir.resolve(SftTrainer.METRICS_FILE), steps, progress,
         settings.progressInterval(), report.sinks(job.outputDir, steps));
     this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
+    this.stepLog = new StepLog(job.outputDir, job.runId); // steps.jsonl: the prompts each step trained
     this.logEvery = SftTrainer.interval(t.loggingSteps(), job.totalSteps);
     this.logFirst = t.loggingFirstStep();
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
@@ -271,6 +273,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
     MetricsLog.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
     metrics.progress(steps, job.totalSteps, m, steps == 1);
+    stepLog.step(steps, version, b.groups(), b.trainedKeys(), b.filteredKeys());
     lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c, b.trainedKeys()));
     lastStepEnd = now;
@@ -410,6 +413,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   private void closeLogs() {
     metrics.close();
+    stepLog.close();
     if (completions != null) {
       completions.close();
     }
