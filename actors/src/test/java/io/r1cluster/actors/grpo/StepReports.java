@@ -81,4 +81,22 @@ public final class StepReports {
     }
     assertTrue(promptIds.containsAll(count.keySet()), "only the dataset's prompts were trained: " + count.keySet());
   }
+
+  /**
+   * Asserts that steps 1..{@code steps} each appear once in the final history, each trained on
+   * {@code perStep} groups, and that no prompt was trained twice (runs that stop before an epoch ends).
+   */
+  public static void assertNoPromptTwice(Path outputDir, int steps, int perStep) throws IOException {
+    TreeMap<Integer, JsonNode> h = effective(outputDir);
+    assertEquals(steps, h.size(), "steps in the final history: " + h.keySet());
+    assertEquals(steps, h.lastKey());
+    Map<String, Integer> count = new TreeMap<>();
+    for (JsonNode n : h.values()) {
+      assertEquals(perStep, n.get("prompt_ids").size(), "groups in step " + n.get("step") + ": " + n);
+      for (JsonNode id : n.get("prompt_ids")) {
+        count.merge(id.asText(), 1, Integer::sum);
+      }
+    }
+    assertEquals(steps * perStep, count.size(), "distinct prompts trained: " + count);
+  }
 }

@@ -1,0 +1,92 @@
+package io.r1cluster.actors.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.r1cluster.actors.grpo.ChildJvm;
+import io.r1cluster.actors.grpo.GrpoFixtures;
+import io.r1cluster.core.checkpoint.RunFolderLock;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * Standalone {@code r1 sft} and {@code r1 grpo} take the run-folder lock {@code r1 run} takes, on their
+ * {@code output_dir}: while a real {@code r1} process trains there, a second {@code r1 sft} or
+ * {@code r1 grpo} on the same folder exits 2 naming the holder, and writes nothing there. Each
+ * command is tried as the holder (a child JVM, SIGKILLed afterwards: the kernel drops its lock).
+ */
+class StandaloneRunLockTest {
+  @TempDir Path tmp;
+
+  @Test
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void aSecondSftOrGrpoOnABusyOutputFolderExitsTwo() throws Exception {
+    Path model = GrpoFixtures.tinyModel(tmp.resolve("model"));
+    Path data = GrpoFixtures.demoData(tmp.resolve("data"), 64);
+    Path out = tmp.resolve("out");
+    Path grpo = Files.writeString(tmp.resolve("grpo.yaml"), String.join("\n",
+        "model_name_or_path: " + model, "dataset_name: " + data, "dataset_prompt_column: problem",
+        "output_dir: " + out, "learning_rate: 1.0e-3", "num_train_epochs: 50", "per_device_train_batch_size: 8",
+        "num_generations: 4", "max_prompt_length: 64", "max_completion_length: 8", "beta: 0.0", "save_strategy: 'no'",
+        "reward_funcs: [format]", ""));
+    Path sft = Files.writeString(tmp.resolve("sft.yaml"), String.join("\n",
+        "model_name_or_path: " + model, "dataset_name: " + data, "output_dir: " + out, "learning_rate: 1.0e-3",
+        "max_steps: 100000", "per_device_train_batch_size: 2", "max_length: 64", "save_strategy: 'no'",
+        "eval_after_stage: false", ""));
+
+    for (Path holderRecipe : List.of(grpo, sft)) {
+      String holderCmd = holderRecipe == grpo ? "grpo" : "sft";
+      ChildJvm holder = ChildJvm.r1(tmp.resolve("holder-" + holderCmd + ".log"), List.of(), holderCmd,
+          holderRecipe.toString());
+      try {
+        // the holder has the lock once it wrote its pid into out/.r1.lock, and is training once metrics.jsonl exists
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!(lockText(out).contains("pid " + holder.pid() + " ") && Files.exists(out.resolve("metrics.jsonl")))) {
+          assertTrue(System.nanoTime() < deadline && holder.isAlive(), "r1 " + holderCmd + " started:\n" + holder.log());
+          Thread.sleep(50);
+        }
+        List<String> before = listing(out);
+        for (Path second : List.of(sft, grpo)) {
+          String cmd = second == grpo ? "grpo" : "sft";
+          StringWriter err = new StringWriter();
+          CommandLine cl = R1.commandLine();
+          cl.setErr(new PrintWriter(err, true));
+          assertEquals(2, cl.execute(cmd, second.toString()), "r1 " + cmd + " beside r1 " + holderCmd + ": " + err);
+          assertTrue(err.toString().contains("run folder is in use by another r1 process (pid " + holder.pid() + " "),
+              err.toString());
+        }
+        assertEquals(before, listing(out), "the refused commands wrote nothing new");
+        assertTrue(holder.isAlive(), "the holder kept training:\n" + holder.log());
+        if (holderRecipe == sft) {
+          // and as a process: the exit status of a real second r1
+          ChildJvm second = ChildJvm.r1(tmp.resolve("second.log"), List.of(), "grpo", grpo.toString());
+          assertEquals(2, second.waitFor(Duration.ofSeconds(90)), second.log());
+          assertTrue(second.log().contains("error: ") && second.log().contains("run folder is in use"), second.log());
+        }
+      } finally {
+        assertEquals(137, holder.kill(), holder.log());
+      }
+    }
+  }
+
+  private static String lockText(Path out) throws java.io.IOException {
+    Path f = out.resolve(RunFolderLock.FILE);
+    return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8) : "";
+  }
+
+  private static List<String> listing(Path dir) throws java.io.IOException {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+}
