@@ -52,7 +52,7 @@ class StandaloneRunLockTest {
         // the holder has the lock once it wrote its pid into out/.r1.lock, and is training once metrics.jsonl exists
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (!(lockText(out).contains("pid " + holder.pid() + " ") && Files.exists(out.resolve("metrics.jsonl")))) {
-          assertTrue(System.nanoTime() < deadline && holder.isAlive(), "r1 " + holderCmd + " started:\n" + holder.log());
+          assertTrue(System.nanoTime() < deadline && holder.isAlive(), () -> "r1 " + holderCmd + " started:\n" + holder.log());
           Thread.sleep(50);
         }
         List<String> before = listing(out);

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RolloutMemberKillTest {
   @TempDir Path tmp;
   private ActorTestKit a;
+  private ActorTestKit witness;
   private final List<ChildJvm> children = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @AfterEach
@@ -36,8 +37,11 @@ class RolloutMemberKillTest {
     for (ChildJvm c : children) {
       c.close();
     }
+    if (witness != null) {
+      ActorTestKit.shutdown(witness.system(), Duration.ofSeconds(30), false);
+    }
     if (a != null) {
-      a.shutdownTestKit();
+      ActorTestKit.shutdown(a.system(), Duration.ofSeconds(30), false); // members may be gone: do not fail on a slow leave
     }
   }
 
@@ -55,20 +59,28 @@ class RolloutMemberKillTest {
     Cluster ca = Cluster.get(a.system());
     ca.manager().tell(Join.create(ca.selfMember().address()));
     String seed = "127.0.0.1:" + ca.selfMember().address().getPort().get();
+    // a third member (membership only), so that losing B leaves a majority (2 of 3) whatever the addresses
+    witness = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\"",
+        "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 4s"));
+    Cluster.get(witness.system()).manager().tell(Join.create(ca.selfMember().address()));
     ChildJvm b = member(tmp.resolve("member-b.log"), seed);
     assertTrue(b.awaitLog("joining", Duration.ofSeconds(60)), "member B started:\n" + b.log());
-    awaitUp(a, 2, b);
+    awaitUp(a, 3, b);
     GrpoNode.start(a.system());
 
     GrpoJob job = GrpoJob.prepare(recipe, a.system().settings().config(), "127.0.0.1");
     CompletableFuture<Integer> killedAfter = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger stepNow = new java.util.concurrent.atomic.AtomicInteger();
+    CompletableFuture<Integer> deadAtStep = new CompletableFuture<>();
     CompletableFuture<ChildJvm> restarted = new CompletableFuture<>();
     job.onStep(r -> {
+      stepNow.set(r.step());
       if (r.step() == 2 && !killedAfter.isDone()) {
         killedAfter.complete(r.step());
         CompletableFuture.runAsync(() -> {
           try {
             assertEquals(137, b.kill(), "B died of SIGKILL");
+            deadAtStep.complete(stepNow.get());
             restarted.complete(member(tmp.resolve("member-c.log"), seed)); // the replacement
           } catch (Exception e) {
             restarted.completeExceptionally(e);
@@ -84,6 +96,7 @@ class RolloutMemberKillTest {
       job.close();
     }
     assertEquals(2, killedAfter.get(), "B was killed after step 2");
+    assertTrue(deadAtStep.get(10, TimeUnit.SECONDS) < 6, "B was dead before the last step: " + deadAtStep.get());
     assertTrue(r.completed());
     assertEquals(6, r.steps());
     ChildJvm c = restarted.get(10, TimeUnit.SECONDS);
@@ -113,7 +126,7 @@ class RolloutMemberKillTest {
       if (up >= n) {
         return;
       }
-      assertTrue(System.nanoTime() < deadline && watch.isAlive(), "cluster did not form:\n" + watch.log());
+      assertTrue(System.nanoTime() < deadline && watch.isAlive(), () -> "cluster did not form:\n" + watch.log());
       Thread.sleep(50);
     }
   }

@@ -99,4 +99,14 @@ public final class StepReports {
     }
     assertEquals(steps * perStep, count.size(), "distinct prompts trained: " + count);
   }
+
+  /** The prompt ids the final weights were trained on, sorted (a prompt trained twice appears twice). */
+  public static List<String> trainedPromptIds(Path outputDir) throws IOException {
+    List<String> ids = new ArrayList<>();
+    for (JsonNode n : effective(outputDir).values()) {
+      n.get("prompt_ids").forEach(id -> ids.add(id.asText()));
+    }
+    ids.sort(null);
+    return ids;
+  }
 }

@@ -145,6 +145,9 @@ class StageSupervisorTest {
     assertEquals(10, mb.get("reward").length, "steps 1..10 logged once each (A's lines after its checkpoint dropped)");
     // 10 steps x 1 prompt, none twice: counted from the learners' step reports (A's and B's), not the ledger
     StepReports.assertNoPromptTwice(run.resolve("grpo"), 10, 1);
+    // and the same prompts as the uninterrupted run: at max_staleness 0 batches are taken in key order
+    assertEquals(StepReports.trainedPromptIds(ref.resolve("grpo")), StepReports.trainedPromptIds(run.resolve("grpo")),
+        "the prompts of the uninterrupted run, from its step reports");
     assertEquals(2, StepReports.runs(run.resolve("grpo")).size(), "A's and B's learner wrote step reports");
     assertEquals(10, mb.get("global_step")[9][1]);
     for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
