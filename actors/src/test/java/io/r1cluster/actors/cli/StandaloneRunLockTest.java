@@ -43,21 +43,25 @@ class StandaloneRunLockTest {
         "model_name_or_path: " + model, "dataset_name: " + data, "output_dir: " + out, "learning_rate: 1.0e-3",
         "max_steps: 100000", "per_device_train_batch_size: 2", "max_length: 64", "save_strategy: 'no'",
         "eval_after_stage: false", ""));
+    // the second commands: the same output folder, a few steps (should the lock not stop them, they end soon)
+    Path grpo2 = Files.writeString(tmp.resolve("grpo-2.yaml"), Files.readString(grpo) + "max_steps: 2\n");
+    Path sft2 = Files.writeString(tmp.resolve("sft-2.yaml"), Files.readString(sft).replace("max_steps: 100000", "max_steps: 2"));
 
     for (Path holderRecipe : List.of(grpo, sft)) {
       String holderCmd = holderRecipe == grpo ? "grpo" : "sft";
+      deleteTree(out); // each holder starts on a fresh folder
       ChildJvm holder = ChildJvm.r1(tmp.resolve("holder-" + holderCmd + ".log"), List.of(), holderCmd,
           holderRecipe.toString());
       try {
-        // the holder has the lock once it wrote its pid into out/.r1.lock, and is training once metrics.jsonl exists
+        // the holder is training once metrics.jsonl exists
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!(lockText(out).contains("pid " + holder.pid() + " ") && Files.exists(out.resolve("metrics.jsonl")))) {
+        while (!Files.exists(out.resolve("metrics.jsonl"))) {
           assertTrue(System.nanoTime() < deadline && holder.isAlive(), () -> "r1 " + holderCmd + " started:\n" + holder.log());
           Thread.sleep(50);
         }
         List<String> before = listing(out);
-        for (Path second : List.of(sft, grpo)) {
-          String cmd = second == grpo ? "grpo" : "sft";
+        for (Path second : List.of(sft2, grpo2)) {
+          String cmd = second == grpo2 ? "grpo" : "sft";
           StringWriter err = new StringWriter();
           CommandLine cl = R1.commandLine();
           cl.setErr(new PrintWriter(err, true));
@@ -66,15 +70,16 @@ class StandaloneRunLockTest {
               err.toString());
         }
         assertEquals(before, listing(out), "the refused commands wrote nothing new");
+        assertTrue(lockText(out).startsWith("pid " + holder.pid() + " "), "the holder's lock: " + lockText(out));
         assertTrue(holder.isAlive(), "the holder kept training:\n" + holder.log());
         if (holderRecipe == sft) {
           // and as a process: the exit status of a real second r1
-          ChildJvm second = ChildJvm.r1(tmp.resolve("second.log"), List.of(), "grpo", grpo.toString());
+          ChildJvm second = ChildJvm.r1(tmp.resolve("second.log"), List.of(), "grpo", grpo2.toString());
           assertEquals(2, second.waitFor(Duration.ofSeconds(90)), second.log());
           assertTrue(second.log().contains("error: ") && second.log().contains("run folder is in use"), second.log());
         }
       } finally {
-        assertEquals(137, holder.kill(), holder.log());
+        holder.close(); // SIGKILL
       }
     }
   }
@@ -87,6 +92,17 @@ class StandaloneRunLockTest {
   private static List<String> listing(Path dir) throws java.io.IOException {
     try (var s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 }
