@@ -66,9 +66,16 @@ public final class GrpoCommand implements CliCommand {
     if (job.resumedFrom() != null) {
       System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
     }
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
-    ClusterBoot.startServices(system);
+    ActorSystem<Void> system;
     try {
+      system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
+    } catch (RuntimeException e) {
+      job.close();
+      lock.close();
+      throw e;
+    }
+    try {
+      ClusterBoot.startServices(system);
       if (cluster == null) {
         Cluster c = Cluster.get(system);
         c.manager().tell(Join.create(c.selfMember().address()));
