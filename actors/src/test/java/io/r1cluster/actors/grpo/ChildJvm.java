@@ -61,6 +61,8 @@ public final class ChildJvm implements AutoCloseable {
         cmd.add("-D" + k + "=" + System.getProperty(k));
       }
     }
+    // a JVM started on a loaded machine can take longer than Artery's default 3 s to bind its port
+    cmd.add("-Dpekko.remote.artery.bind.bind-timeout=30s");
     if (System.getProperty("r1.home") == null) {
       cmd.add("-Dr1.home=" + home()); // cluster-config/application.conf, as ./r1 runs it
     }
