@@ -22,7 +22,8 @@ import picocli.CommandLine;
 /**
  * Standalone {@code r1 sft} and {@code r1 grpo} take the run-folder lock {@code r1 run} takes, on their
  * {@code output_dir}: while a real {@code r1} process trains there, a second {@code r1 sft} or
- * {@code r1 grpo} on the same folder exits 2 naming the holder, and writes nothing there. Each
+ * {@code r1 grpo} (or {@code r1 member --recipe}) on the same folder exits 2 naming the holder, and writes
+ * nothing there. Each
  * command is tried as the holder (a child JVM, SIGKILLed afterwards: the kernel drops its lock).
  */
 class StandaloneRunLockTest {
@@ -72,11 +73,15 @@ class StandaloneRunLockTest {
         assertEquals(before, listing(out), "the refused commands wrote nothing new");
         assertTrue(lockText(out).startsWith("pid " + holder.pid() + " "), "the holder's lock: " + lockText(out));
         assertTrue(holder.isAlive(), "the holder kept training:\n" + holder.log());
-        if (holderRecipe == sft) {
-          // and as a process: the exit status of a real second r1
-          ChildJvm second = ChildJvm.r1(tmp.resolve("second.log"), List.of(), "grpo", grpo2.toString());
+        // and as processes: the exit status of a real second r1 (a learner member with --recipe beside r1 grpo,
+        // r1 grpo beside r1 sft); without the lock either would go on (joining, training) and time out here
+        try (ChildJvm second = holderRecipe == grpo
+            ? ChildJvm.r1(tmp.resolve("second-member.log"), List.of(), "member", "--roles", "learner", "--seed",
+                "127.0.0.1:1", "--recipe", grpo2.toString())
+            : ChildJvm.r1(tmp.resolve("second-grpo.log"), List.of(), "grpo", grpo2.toString())) {
           assertEquals(2, second.waitFor(Duration.ofSeconds(90)), second.log());
-          assertTrue(second.log().contains("error: ") && second.log().contains("run folder is in use"), second.log());
+          assertTrue(second.log().contains("error: ") && second.log().contains("run folder is in use by another r1"
+              + " process (pid " + holder.pid() + " "), second.log());
         }
       } finally {
         holder.close(); // SIGKILL
