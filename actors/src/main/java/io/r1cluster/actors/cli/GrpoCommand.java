@@ -6,6 +6,7 @@ import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.PromptLedger;
 import io.r1cluster.actors.grpo.Roles;
 import io.r1cluster.core.InputException;
+import io.r1cluster.core.checkpoint.RunFolderLock;
 import io.r1cluster.core.cli.CliCommand;
 import io.r1cluster.core.recipe.Recipe;
 import io.r1cluster.core.recipe.RecipeOverride;
@@ -55,12 +56,26 @@ public final class GrpoCommand implements CliCommand {
     List<String> seeds = cluster == null ? List.of() : List.of(ClusterBoot.seedAddress(cluster, "--cluster"));
     Config config = ClusterBoot.config(roles, host, port, seeds, false);
     GrpoJob job = GrpoJob.prepare(Recipe.load(recipe, RecipeOverride.parse(overrides)), config, host);
+    RunFolderLock lock;
+    try {
+      lock = RunFolderLock.acquire(job.outputDir()); // one process per output folder, as `r1 run`: a second exits 2
+    } catch (RuntimeException e) {
+      job.close();
+      throw e;
+    }
     if (job.resumedFrom() != null) {
       System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
     }
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
-    ClusterBoot.startServices(system);
+    ActorSystem<Void> system;
     try {
+      system = ActorSystem.create(Behaviors.empty(), ClusterBoot.SYSTEM, config);
+    } catch (RuntimeException e) {
+      job.close();
+      lock.close();
+      throw e;
+    }
+    try {
+      ClusterBoot.startServices(system);
       if (cluster == null) {
         Cluster c = Cluster.get(system);
         c.manager().tell(Join.create(c.selfMember().address()));
@@ -77,8 +92,12 @@ public final class GrpoCommand implements CliCommand {
       return 0;
     } finally {
       system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(Duration.ofSeconds(60).toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-      job.close();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(Duration.ofSeconds(60).toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        job.close();
+      } finally {
+        lock.close();
+      }
     }
   }
 }

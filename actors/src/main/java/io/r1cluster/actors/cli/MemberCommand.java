@@ -169,6 +169,14 @@ public final class MemberCommand implements CliCommand {
               .map(d -> "cuda:" + d.getDeviceId()).toList()));
     }
     GrpoJob job = recipe == null ? null : GrpoJob.prepare(recipe, config, h);
+    io.r1cluster.core.checkpoint.RunFolderLock lock = null;
+    try {
+      // one process per output folder, as `r1 run`: a second learner on it exits 2
+      lock = job == null ? null : io.r1cluster.core.checkpoint.RunFolderLock.acquire(job.outputDir());
+    } catch (RuntimeException e) {
+      job.close();
+      throw e;
+    }
     if (job != null && job.resumedFrom() != null) {
       System.out.printf("resuming from %s (step %d of %d)%n", job.resumedFrom(), job.startStep(), job.totalSteps());
     }
@@ -199,6 +207,7 @@ public final class MemberCommand implements CliCommand {
             res.version(), res.outputDir());
       } finally {
         job.close();
+        lock.close();
       }
     }
     system.getWhenTerminated().toCompletableFuture().join();

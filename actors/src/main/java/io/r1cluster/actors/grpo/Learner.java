@@ -117,6 +117,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private long idleNanos;
   private long lastStepEnd = System.nanoTime();
   private final CompletionLog completions;
+  private final StepLog stepLog;
   private final int logEvery;
   private final boolean logFirst;
 
@@ -144,6 +145,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     this.metrics = new MetricsLog(job.outputDir.resolve(RunFolder.METRICS_FILE), steps, report.sinks(job.outputDir, steps));
     this.progressLine = new LearnerMetrics(progress, settings.progressInterval());
     this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
+    this.stepLog = new StepLog(job.outputDir, job.runId); // steps.jsonl: the prompts each step trained
     this.logEvery = RunFolder.interval(t.loggingSteps(), job.totalSteps);
     this.logFirst = t.loggingFirstStep();
     int budget = (c.maxStaleness() + 1) * job.promptsPerStep;
@@ -282,6 +284,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     metrics.step(steps, (c.trained() + c.filtered()) / (double) job.prompts.size(), m);
     LearnerMetrics.exportToPrometheus(Metrics.get(getContext().getSystem()).r1(), m);
     progressLine.progress(steps, job.totalSteps, m, steps == 1);
+    stepLog.step(steps, version, b.groups(), b.trainedKeys(), b.filteredKeys());
     lastMetrics = m;
     job.reportStep(new GrpoJob.StepReport(steps, job.totalSteps, version, m, c, b.trainedKeys()));
     lastStepEnd = now;
@@ -421,6 +424,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   private void closeLogs() {
     metrics.close();
+    stepLog.close();
     if (completions != null) {
       completions.close();
     }

@@ -22,7 +22,7 @@ public final class GrpoFixtures {
   private GrpoFixtures() {}
 
   /** A tiny Qwen2 checkpoint (hidden 32, 2 layers) with the demo tokenizer. */
-  static Path tinyModel(Path dir) throws IOException {
+  public static Path tinyModel(Path dir) throws IOException {
     Files.createDirectories(dir);
     try (Qwen2Model m = Qwen2Model.random(Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true),
         Device.cpu(), 7)) {
@@ -33,7 +33,7 @@ public final class GrpoFixtures {
   }
 
   /** A demo dataset with {@code train} one-digit problems. */
-  static Path demoData(Path dir, int train) {
+  public static Path demoData(Path dir, int train) {
     DemoDataset.write(dir, new DemoDataset.Options(train, 2, 42, 0.3, 1, List.of(DemoTask.ADD, DemoTask.SUB)));
     return dir;
   }

@@ -72,7 +72,8 @@ class GrpoRewardRisesTest {
     GrpoJob.RunResult r = job.done().get(80, TimeUnit.SECONDS);
 
     assertEquals(16, r.steps(), "8 epochs x 8 prompts / 4 per step");
-    assertEquals(0, r.counters().trainedTwice());
+    StepReports.assertEachPromptTrained(r.outputDir(), StepReports.promptIds(io.r1cluster.core.recipe.Recipe.load(recipe)
+        .settings()), 8, 16);
     assertEquals(2, NodeResources.get(kit.system()).slotCount(), "cluster.rollout_slots: 2 gives the node 2 slots");
     double early = rewards.subList(0, 4).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
     double late = rewards.subList(12, 16).stream().mapToDouble(Double::doubleValue).average().orElseThrow();

@@ -1,5 +1,6 @@
 package io.r1cluster.core.sft.cli;
 
+import io.r1cluster.core.checkpoint.RunFolderLock;
 import io.r1cluster.core.cli.CliCommand;
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.dataset.Datasets;
@@ -38,12 +39,15 @@ public final class SftCommand implements CliCommand {
       out.println("note: " + k);
     }
     io.r1cluster.core.demo.DemoDataset.ensure(s, r.file(), out);
-    SftTrainer.Result res = new SftTrainer(s, out).train();
-    out.printf(Locale.ROOT, "SFT done: %d steps, last loss %.4f, %d skipped; model in %s%n", res.globalStep(),
-        res.lastLoss(), res.skippedSteps(), res.outputDir());
-    if (s.eval().doEval() || s.eval().evalAfterStage()) {
-      Evaluator.Result e = evaluate(s, res.outputDir(), out);
-      printTable(out, "sft", e);
+    // one process per output folder, as `r1 run` per run folder: a second one here exits 2
+    try (RunFolderLock lock = RunFolderLock.acquire(Path.of(s.training().outputDir()))) {
+      SftTrainer.Result res = new SftTrainer(s, out).train();
+      out.printf(Locale.ROOT, "SFT done: %d steps, last loss %.4f, %d skipped; model in %s%n", res.globalStep(),
+          res.lastLoss(), res.skippedSteps(), res.outputDir());
+      if (s.eval().doEval() || s.eval().evalAfterStage()) {
+        Evaluator.Result e = evaluate(s, res.outputDir(), out);
+        printTable(out, "sft", e);
+      }
     }
     return 0;
   }
