@@ -11,6 +11,7 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import io.r1cluster.core.device.Casts;
 import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.device.PackedLinear;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
@@ -76,6 +77,14 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private volatile DType savedAs = DType.F32;
   /** The bf16 copies of the float32 weights for the forward pass running on this thread (mixed precision). */
   private final ThreadLocal<Map<String, NDArray>> castWeights = new ThreadLocal<>();
+  /**
+   * bf16 models on the CPU: the projection matrices, held packed in oneDNN's layout instead of plain
+   * ({@link PackedLinear}; {@code params} holds the packed array under the same name), and the LM head
+   * (for a tied model a packed copy of the embedding, which stays plain for the lookup). Empty otherwise.
+   */
+  private final Map<String, NDArray> packed = new java.util.HashMap<>();
+  /** Name {@link #packed} keeps the LM head under. */
+  private static final String HEAD = "lm_head.weight";
 
   private Qwen2Model(Qwen2Config config, Device device) {
     this(config, device, DataType.FLOAT32);
@@ -203,6 +212,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
     m.stage = null;
+    m.packForInference();
     return m;
   }
 
@@ -248,6 +258,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     m.params.clear();
     m.params.putAll(ordered);
     m.stage = null;
+    m.packForInference();
     return m;
   }
 
@@ -334,6 +345,54 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       joined.attach(manager);
       return joined;
     }
+  }
+
+  /**
+   * bf16 on the CPU: packs every projection matrix and the LM head once ({@link PackedLinear}), so
+   * that decode reads each weight once per token in its final layout. The plain projection matrices
+   * are freed (the packed ones take their place); the embedding stays plain for the lookup, so a tied
+   * model holds the head twice (+vocab·hidden bf16).
+   */
+  private void packForInference() {
+    if (dtype != DataType.BFLOAT16 || !PackedLinear.available(manager.getDevice())) {
+      return;
+    }
+    for (var e : params.entrySet()) {
+      String n = e.getKey();
+      if (n.endsWith("_proj.weight") || n.equals(HEAD)) {
+        NDArray p = PackedLinear.pack(e.getValue());
+        p.attach(manager);
+        p.setName(n);
+        e.getValue().close();
+        e.setValue(p);
+        packed.put(n, p);
+      }
+    }
+    if (config.tieWordEmbeddings()) {
+      NDArray p = PackedLinear.pack(params.get("model.embed_tokens.weight"));
+      p.attach(manager);
+      packed.put(HEAD, p);
+    }
+  }
+
+  /** Whether this model runs its projections and LM head on packed bf16 weights ({@link PackedLinear}). */
+  public boolean packed() {
+    return !packed.isEmpty();
+  }
+
+  /** x Wᵀ (+ b) for the parameter {@code weight} (and {@code bias}, null or absent for none). */
+  private NDArray linear(NDArray x, String weight, String bias) {
+    NDArray b = bias == null ? null : p(bias);
+    NDArray w = packed.get(weight);
+    if (w != null) {
+      return PackedLinear.linear(x, w, b);
+    }
+    return Linear.linear(x, p(weight), b).get(0);
+  }
+
+  /** The LM head: logits x Wᵀ with W = lm_head, or the embedding when tied. */
+  NDArray head(NDArray x) {
+    return linear(x, packed.containsKey(HEAD) || !config.tieWordEmbeddings() ? HEAD : "model.embed_tokens.weight", null);
   }
 
   /** The staging buffer of {@link #param} (direct, native order, one per model, only while loading). */
@@ -448,7 +507,12 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
         out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
       } else { // bf16 leaves through float32 (exact; DJL cannot read bf16 bytes, see Casts)
         try (NDManager s = manager.newSubManager()) {
-          NDArray f = Casts.toFloat32(e.getValue());
+          NDArray plain = e.getValue();
+          if (packed.containsKey(e.getKey())) {
+            plain = PackedLinear.unpack(plain);
+            plain.attach(s);
+          }
+          NDArray f = Casts.toFloat32(plain);
           f.attach(s);
           ByteBuffer b = f.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
           out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
@@ -468,6 +532,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return config;
   }
 
+  /**
+   * The parameters by HF name. In a packed bf16 model ({@link #packed()}) the projection matrices and
+   * an untied LM head are opaque oneDNN tensors: read weights through {@link #toTensors} instead.
+   */
   @Override
   public Map<String, NDArray> parameters() {
     return Collections.unmodifiableMap(params);
@@ -509,8 +577,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       x = layer(l, x, rope, bias, b, t);
     }
     NDArray h = rmsNorm(x, p("model.norm.weight"));
-    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return toFloat32(Linear.linear(h, head, null).get(0)); // [B,T,V]
+    return toFloat32(head(h)); // [B,T,V]
   }
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
@@ -549,9 +616,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
     NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-    NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
+    NDArray q = linear(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias")
         .reshape(b, t, hq, d); // [B,T,H,D]
-    NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
+    NDArray k = linear(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias")
         .reshape(b, t, hk, d); // [B,T,K,D]
     if (config.family().qkNorm()) { // Qwen3: RMSNorm over D of every head, before rope
       q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
@@ -559,19 +626,19 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     q = q.transpose(0, 2, 1, 3); // [B,H,T,D]
     k = k.transpose(0, 2, 1, 3); // [B,K,T,D]
-    NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
+    NDArray v = linear(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias")
         .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
     return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
   }
 
   /** x + o_proj(attn), then x + down(silu(gate(h)) ⊙ up(h)) with h = post-attention norm. */
   NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
-    x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
+    x = x.add(linear(attn, pre + "self_attn.o_proj.weight", null));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
-    NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
-    NDArray up = Linear.linear(h2, p(pre + "mlp.up_proj.weight"), null).get(0);
+    NDArray gate = linear(h2, pre + "mlp.gate_proj.weight", null); // [B,T,F]
+    NDArray up = linear(h2, pre + "mlp.up_proj.weight", null);
     NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) ⊙ up
-    return x.add(Linear.linear(act, p(pre + "mlp.down_proj.weight"), null).get(0));
+    return x.add(linear(act, pre + "mlp.down_proj.weight", null));
   }
 
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
@@ -746,8 +813,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     cache.valid = newValid;
     cache.length = past + t;
     NDArray hN = rmsNorm(x, p("model.norm.weight"));
-    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return toFloat32(Linear.linear(hN, head, null).get(0));
+    return toFloat32(head(hN));
   }
 
   @Override
