@@ -166,7 +166,7 @@ public final class SftTrainer {
       throw new UncheckedIOException(e);
     }
     Path resume = resumeCheckpoint(out, t);
-    Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
+    Models.Loaded loaded = resume != null ? Models.resumeForTraining(resume, settings.model())
         : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();
@@ -503,7 +503,8 @@ public final class SftTrainer {
 
   /**
    * Writes {@code out/checkpoint-STEP} atomically (HF weights + config + tokenizer files,
-   * {@code optimizer.safetensors}, {@code trainer_state.json} = {@code state}) and then deletes the
+   * {@code optimizer.safetensors}, {@code trainer_state.json} = {@code state}, and the float32 master
+   * weights in {@link Models#MASTER_WEIGHTS_FILE} when the HF weights are saved in bf16) and then deletes the
    * oldest checkpoints beyond {@code limit} (0 = keep all). Shared by the SFT and GRPO trainers.
    */
   public static void writeCheckpoint(Path out, long step, Models.Loaded loaded, AdamW opt, ObjectNode state, int limit) {
@@ -514,6 +515,9 @@ public final class SftTrainer {
   public static void writeCheckpoint(Path out, long step, Qwen2Model model, Path tokenizerDir, AdamW opt,
       ObjectNode state, int limit) {
     List<TensorData> weights = model.toTensors(model.savedAs()); // the recipe's torch_dtype
+    // weights saved narrower than the float32 master weights: keep the master weights too (exact resume)
+    List<TensorData> master = model.savedAs() != DType.F32 && model.dataType() == ai.djl.ndarray.types.DataType.FLOAT32
+        ? model.toTensors(DType.F32) : null;
     Map<String, TensorData> optState = opt.state();
     HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
       Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
@@ -521,6 +525,9 @@ public final class SftTrainer {
       HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
       HfCheckpoint.copyTokenizerFiles(tokenizerDir, tmp);
       SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
+      if (master != null) {
+        SafeTensors.write(tmp.resolve(Models.MASTER_WEIGHTS_FILE), master, Map.of());
+      }
       Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
     });
     if (limit > 0) {
