@@ -83,6 +83,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    * (for a tied model a packed copy of the embedding, which stays plain for the lookup). Empty otherwise.
    */
   private final Map<String, NDArray> packed = new java.util.HashMap<>();
+  /** Whether this model packs its projection matrices and LM head as they are loaded (bf16 on the CPU). */
+  private final boolean packing;
   /** Name {@link #packed} keeps the LM head under. */
   private static final String HEAD = "lm_head.weight";
 
@@ -98,6 +100,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     this.dtype = dtype;
     this.compute = dtype;
     this.manager = Devices.manager(device);
+    this.packing = dtype == DataType.BFLOAT16 && PackedLinear.available(device);
     invFreq = RopeScaling.invFreq(config.family().ropeScaling(), config.ropeTheta(), config.headDim());
     ropeScale = (float) RopeScaling.attentionScaling(config.family().ropeScaling());
   }
@@ -348,25 +351,14 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   /**
-   * bf16 on the CPU: packs every projection matrix and the LM head once ({@link PackedLinear}), so
-   * that decode reads each weight once per token in its final layout. The plain projection matrices
-   * are freed (the packed ones take their place); the embedding stays plain for the lookup, so a tied
-   * model holds the head twice (+vocab·hidden bf16).
+   * bf16 on the CPU, after loading: the packed copy of a tied model's LM head (the embedding stays
+   * plain for the lookup, so a tied model holds it twice: +vocab·hidden bf16). The projection matrices
+   * and an untied head were packed one by one as they were loaded ({@link #put}), so loading never
+   * holds a plain and a packed copy of the whole model.
    */
   private void packForInference() {
-    if (dtype != DataType.BFLOAT16 || !PackedLinear.available(manager.getDevice())) {
+    if (!packing) {
       return;
-    }
-    for (var e : params.entrySet()) {
-      String n = e.getKey();
-      if (n.endsWith("_proj.weight") || n.equals(HEAD)) {
-        NDArray p = PackedLinear.pack(e.getValue());
-        p.attach(manager);
-        p.setName(n);
-        e.getValue().close();
-        e.setValue(p);
-        packed.put(n, p);
-      }
     }
     if (config.tieWordEmbeddings()) {
       NDArray p = PackedLinear.pack(params.get("model.embed_tokens.weight"));
@@ -523,6 +515,13 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   }
 
   private void put(String name, NDArray a) {
+    if (packing && (name.endsWith("_proj.weight") || name.equals(HEAD))) {
+      NDArray p = PackedLinear.pack(a);
+      p.attach(manager);
+      a.close();
+      a = p;
+      packed.put(name, p);
+    }
     a.setName(name);
     params.put(name, a);
   }
