@@ -743,9 +743,19 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    * @return logits [B,t,V]
    */
   public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+    return forwardCached(scope, ids, valid, positions, cache, false);
+  }
+
+  /**
+   * As {@link #forwardCached(NDManager, NDArray, NDArray, NDArray, KvCache)}; with {@code lastOnly} the
+   * LM head runs on the last of the t new positions only and the logits are [B,1,V] (a prefill that
+   * only samples the next token: 1/t of the head's work and none of the [B,t,V] logits' memory).
+   */
+  public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache,
+      boolean lastOnly) {
     boolean mixed = beginForward(scope);
     try {
-      return forwardCachedIn(scope, ids, valid, positions, cache);
+      return forwardCachedIn(scope, ids, valid, positions, cache, lastOnly);
     } finally {
       if (mixed) {
         castWeights.remove();
@@ -753,7 +763,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache,
+      boolean lastOnly) {
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     long past = cache.length;
@@ -811,6 +822,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     cache.valid = newValid;
     cache.length = past + t;
+    if (lastOnly && t > 1) {
+      x = x.get(":, " + (t - 1) + ":, :"); // [B,1,C]
+    }
     NDArray hN = rmsNorm(x, p("model.norm.weight"));
     return toFloat32(head(hN));
   }
