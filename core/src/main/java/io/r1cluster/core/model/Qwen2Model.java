@@ -229,7 +229,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     Qwen2Model m = new Qwen2Model(config, device, dtype);
     try {
       for (Path f : HfCheckpoint.weightFiles(dir)) {
-        SafeTensors.forEach(f, t -> {
+        SafeTensors.forEachTransient(f, t -> { // t's bytes are reused after this call: param() copies them
           checkLayerInConfig(config, f, t.name());
           long[] want = shapes.get(t.name());
           if (want == null) {
