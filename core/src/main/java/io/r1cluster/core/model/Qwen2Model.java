@@ -85,6 +85,16 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private final Map<String, NDArray> packed = new java.util.HashMap<>();
   /** Whether this model packs its projection matrices and LM head as they are loaded (bf16 on the CPU). */
   private final boolean packing;
+  /**
+   * Packed models fuse q/k/v ({@code self_attn.qkv}) and gate/up ({@code mlp.gate_up}) of each layer into
+   * one packed matrix each (fewer, larger GEMVs per token): member name → {fused key, first row, rows};
+   * {@code params} maps each member to the fused array, {@link #toTensors} slices its rows back out.
+   */
+  private final Map<String, Object[]> fusedRows = new java.util.HashMap<>();
+  /** The concatenated q/k/v bias of a fused {@code self_attn.qkv} (Qwen2), by fused key. */
+  private final Map<String, NDArray> fusedBias = new java.util.HashMap<>();
+  private static final String[] QKV = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+  private static final String[] GATE_UP = {"mlp.gate_proj", "mlp.up_proj"};
   /** Name {@link #packed} keeps the LM head under. */
   private static final String HEAD = "lm_head.weight";
 
@@ -360,11 +370,71 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     if (!packing) {
       return;
     }
+    for (int l = 0; l < config.numHiddenLayers(); l++) {
+      String pre = "model.layers." + l + ".";
+      fuse(pre, "self_attn.qkv", QKV);
+      fuse(pre, "mlp.gate_up", GATE_UP);
+    }
     if (config.tieWordEmbeddings()) {
       NDArray p = PackedLinear.pack(params.get("model.embed_tokens.weight"));
       p.attach(manager);
       packed.put(HEAD, p);
     }
+  }
+
+  /** Packs the row-concatenation of the layer's {@code members} weights (and biases) as {@code pre + key}. */
+  private void fuse(String pre, String key, String[] members) {
+    ai.djl.ndarray.NDList ws = new ai.djl.ndarray.NDList();
+    ai.djl.ndarray.NDList bs = new ai.djl.ndarray.NDList();
+    for (String m : members) {
+      ws.add(params.get(pre + m + ".weight"));
+      NDArray bias = params.get(pre + m + ".bias");
+      if (bias != null) {
+        bs.add(bias);
+      }
+    }
+    NDArray cat = NDArrays.concat(ws, 0);
+    NDArray fused = PackedLinear.pack(cat);
+    fused.attach(manager);
+    cat.close();
+    if (!bs.isEmpty()) {
+      NDArray b = NDArrays.concat(bs, 0);
+      b.attach(manager);
+      fusedBias.put(pre + key, b);
+    }
+    long row = 0;
+    for (String m : members) {
+      String n = pre + m + ".weight";
+      NDArray plain = params.get(n);
+      long rows = plain.getShape().get(0);
+      fusedRows.put(n, new Object[] {pre + key, row, rows});
+      row += rows;
+      plain.close();
+      params.put(n, fused);
+    }
+    packed.put(pre + key, fused);
+  }
+
+  /** The fused packed {@code pre + key} applied to x, split along the last axis into the members' outputs; null if not fused. */
+  private NDArray[] fusedLinear(NDArray x, String pre, String key, String[] members) {
+    NDArray w = packed.get(pre + key);
+    if (w == null) {
+      return null;
+    }
+    NDArray all = PackedLinear.linear(x, w, fusedBias.get(pre + key));
+    NDArray[] out = new NDArray[members.length];
+    long col = 0;
+    for (int i = 0; i < members.length; i++) {
+      long rows = (long) fusedRows.get(pre + members[i] + ".weight")[2];
+      out[i] = all.get("..., " + col + ":" + (col + rows));
+      col += rows;
+    }
+    return out;
+  }
+
+  /** Packed matrices this model multiplies by (4 per layer when q/k/v and gate/up are fused, plus the head). */
+  int packedMatrices() {
+    return packed.size();
   }
 
   /** Whether this model runs its projections and LM head on packed bf16 weights ({@link PackedLinear}). */
@@ -493,6 +563,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
+    Map<String, NDArray> unpackedFused = new java.util.HashMap<>();
+    try (NDManager fusedScope = manager.newSubManager()) {
     for (var e : params.entrySet()) {
       if (this.dtype == DataType.FLOAT32) {
         ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
@@ -500,22 +572,35 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       } else { // bf16 leaves through float32 (exact; DJL cannot read bf16 bytes, see Casts)
         try (NDManager s = manager.newSubManager()) {
           NDArray plain = e.getValue();
-          if (packed.containsKey(e.getKey())) {
+          Object[] fr = fusedRows.get(e.getKey());
+          if (fr != null) { // rows of a fused q/k/v or gate/up matrix (unpacked once per export)
+            NDArray un = unpackedFused.computeIfAbsent((String) fr[0], k -> {
+              NDArray u = PackedLinear.unpack(packed.get(k));
+              u.attach(fusedScope);
+              return u;
+            });
+            long r0 = (long) fr[1];
+            plain = un.get(r0 + ":" + (r0 + (long) fr[2]));
+            plain.attach(s);
+          } else if (packed.containsKey(e.getKey())) {
             plain = PackedLinear.unpack(plain);
             plain.attach(s);
           }
           NDArray f = Casts.toFloat32(plain);
           f.attach(s);
           ByteBuffer b = f.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-          out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+          out.add(new TensorData(e.getKey(), DType.F32, plain.getShape().getShape(), b).convert(dtype));
         }
       }
+    }
     }
     return out;
   }
 
   private void put(String name, NDArray a) {
-    if (packing && (name.endsWith("_proj.weight") || name.equals(HEAD))) {
+    boolean fusedLater = name.endsWith("q_proj.weight") || name.endsWith("k_proj.weight")
+        || name.endsWith("v_proj.weight") || name.endsWith("gate_proj.weight") || name.endsWith("up_proj.weight");
+    if (packing && !fusedLater && (name.endsWith("_proj.weight") || name.equals(HEAD))) {
       NDArray p = PackedLinear.pack(a);
       p.attach(manager);
       a.close();
@@ -615,9 +700,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
     NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-    NDArray q = linear(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias")
+    NDArray[] qkv = fusedLinear(h, pre, "self_attn.qkv", QKV);
+    NDArray q = (qkv != null ? qkv[0] : linear(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias"))
         .reshape(b, t, hq, d); // [B,T,H,D]
-    NDArray k = linear(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias")
+    NDArray k = (qkv != null ? qkv[1] : linear(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias"))
         .reshape(b, t, hk, d); // [B,T,K,D]
     if (config.family().qkNorm()) { // Qwen3: RMSNorm over D of every head, before rope
       q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
@@ -625,7 +711,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     q = q.transpose(0, 2, 1, 3); // [B,H,T,D]
     k = k.transpose(0, 2, 1, 3); // [B,K,T,D]
-    NDArray v = linear(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias")
+    NDArray v = (qkv != null ? qkv[2] : linear(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias"))
         .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
     return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
   }
@@ -634,8 +720,9 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
     x = x.add(linear(attn, pre + "self_attn.o_proj.weight", null));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
-    NDArray gate = linear(h2, pre + "mlp.gate_proj.weight", null); // [B,T,F]
-    NDArray up = linear(h2, pre + "mlp.up_proj.weight", null);
+    NDArray[] gu = fusedLinear(h2, pre, "mlp.gate_up", GATE_UP);
+    NDArray gate = gu != null ? gu[0] : linear(h2, pre + "mlp.gate_proj.weight", null); // [B,T,F]
+    NDArray up = gu != null ? gu[1] : linear(h2, pre + "mlp.up_proj.weight", null);
     NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) ⊙ up
     return x.add(linear(act, pre + "mlp.down_proj.weight", null));
   }

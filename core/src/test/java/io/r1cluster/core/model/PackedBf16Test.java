@@ -59,6 +59,8 @@ class PackedBf16Test {
         Qwen2Model plain = load(dir, cfg, false); Qwen2Model packed = load(dir, cfg, true)) {
       assertFalse(plain.packed());
       assertTrue(packed.packed());
+      // per layer: fused q/k/v, o, fused gate/up, down; and the LM head
+      assertEquals(4 * cfg.numHiddenLayers() + 1, packed.packedMatrices());
       float[] ref = Bf16Test.logits(f32, ids, mask, pos);
       float[] a = Bf16Test.logits(plain, ids, mask, pos);
       float[] b = Bf16Test.logits(packed, ids, mask, pos);
