@@ -370,10 +370,14 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     if (!packing) {
       return;
     }
-    for (int l = 0; l < config.numHiddenLayers(); l++) {
+    for (int l = 0; l < config.numHiddenLayers(); l++) { // normally fused already while loading (put)
       String pre = "model.layers." + l + ".";
-      fuse(pre, "self_attn.qkv", QKV);
-      fuse(pre, "mlp.gate_up", GATE_UP);
+      if (!packed.containsKey(pre + "self_attn.qkv")) {
+        fuse(pre, "self_attn.qkv", QKV);
+      }
+      if (!packed.containsKey(pre + "mlp.gate_up")) {
+        fuse(pre, "mlp.gate_up", GATE_UP);
+      }
     }
     if (config.tieWordEmbeddings()) {
       NDArray p = PackedLinear.pack(params.get("model.embed_tokens.weight"));
@@ -609,6 +613,25 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     a.setName(name);
     params.put(name, a);
+    boolean member = fusedLater || name.endsWith("q_proj.bias") || name.endsWith("k_proj.bias")
+        || name.endsWith("v_proj.bias");
+    if (packing && member) { // fuse a layer's group as soon as its members (and biases) are all loaded
+      java.util.regex.Matcher lm = LAYER_NAME.matcher(name);
+      if (lm.matches()) {
+        String pre = "model.layers." + lm.group(1) + ".";
+        boolean attn = name.contains("self_attn.");
+        String[] group = attn ? QKV : GATE_UP;
+        String key = attn ? "self_attn.qkv" : "mlp.gate_up";
+        boolean all = !packed.containsKey(pre + key);
+        for (String m : group) {
+          all &= params.containsKey(pre + m + ".weight")
+              && (!config.family().qkvBias() || !attn || params.containsKey(pre + m + ".bias"));
+        }
+        if (all) {
+          fuse(pre, key, group);
+        }
+      }
+    }
   }
 
   @Override
