@@ -62,6 +62,19 @@ public final class SafeTensors {
    * not the whole file.
    */
   public static void forEach(Path file, java.util.function.Consumer<TensorData> each) {
+    forEach(file, each, false);
+  }
+
+  /**
+   * As {@link #forEach(Path, java.util.function.Consumer)}, but every tensor's bytes arrive in one reused
+   * direct buffer that is only valid during the call ({@code each} copies what it keeps): loading then
+   * allocates no Java heap per tensor, only one native buffer the size of the largest tensor.
+   */
+  public static void forEachTransient(Path file, java.util.function.Consumer<TensorData> each) {
+    forEach(file, each, true);
+  }
+
+  private static void forEach(Path file, java.util.function.Consumer<TensorData> each, boolean reuse) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
@@ -139,8 +152,15 @@ public final class SafeTensors {
       if (cursor != dataLen) {
         throw bad(file, null, "data section has " + dataLen + " bytes but tensors cover " + cursor);
       }
+      ByteBuffer shared = null;
+      if (reuse) {
+        long largest = entries.stream().mapToLong(en -> en.end() - en.begin()).max().orElse(0);
+        shared = ByteBuffer.allocateDirect(Math.toIntExact(Math.max(largest, 1)));
+      }
       for (Entry en : entries) {
-        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        int n = Math.toIntExact(en.end() - en.begin());
+        ByteBuffer b = reuse ? shared.clear().limit(n).slice().order(ByteOrder.LITTLE_ENDIAN)
+            : ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, b, dataStart + en.begin());
         b.flip();
         each.accept(new TensorData(en.name(), en.dtype(), en.shape(), b));

@@ -73,7 +73,7 @@ public final class Sampler {
       float[] last;
       try (NDManager s = base.newSubManager()) {
         last = lastLogits(useCache
-            ? model.forwardCached(s, s.create(ids), s.create(valid), s.create(pos), cache)
+            ? model.forwardCached(s, s.create(ids), s.create(valid), s.create(pos), cache, true) // head on the last position only
             : model.logits(s, s.create(ids), s.create(valid), s.create(pos)), b, vocab);
       }
       List<long[]> hist = new ArrayList<>(); // for the no-cache path: all tokens so far per step

@@ -136,7 +136,7 @@ public record GrpoPlan(
    * the tokenizer written under {@code workDir}); float32 master weights on the recipe's device.
    */
   public static Models.Loaded loadPolicy(RecipeSettings s, Path resumeFrom, Path workDir) {
-    return resumeFrom != null ? Models.loadCheckpoint(resumeFrom, io.r1cluster.core.device.Devices.forRecipe(
-        s.model().useCpu()), ai.djl.ndarray.types.DataType.FLOAT32) : Models.load(s.model(), s.training().seed(), workDir);
+    return resumeFrom != null ? Models.resumeForTraining(resumeFrom, s.model())
+        : Models.load(s.model(), s.training().seed(), workDir);
   }
 }

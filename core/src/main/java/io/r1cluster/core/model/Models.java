@@ -108,6 +108,44 @@ public final class Models {
   }
 
   /**
+   * File in a training checkpoint ({@code checkpoint-N/}) holding the float32 master weights when the
+   * model weights beside it are saved in a narrower {@code torch_dtype} (bf16): resuming from it gives
+   * back the exact master weights, not bf16-rounded ones.
+   */
+  public static final String MASTER_WEIGHTS_FILE = "master_weights.safetensors";
+
+  /**
+   * The model a recipe resumes training from {@code checkpoint} (a {@code checkpoint-N/} folder): float32
+   * on the recipe's device, from {@link #MASTER_WEIGHTS_FILE} when the checkpoint has one (a bf16
+   * {@code torch_dtype} run), else from its model weights; with the recipe's precision applied
+   * ({@link #forTraining}) as for a fresh run.
+   */
+  public static Loaded resumeForTraining(Path checkpoint, ModelSettings m) {
+    Device device = Devices.forRecipe(m.useCpu());
+    Path master = checkpoint.resolve(MASTER_WEIGHTS_FILE);
+    Loaded l;
+    if (Files.isRegularFile(master)) {
+      Qwen2Config cfg = Qwen2Config.read(checkpoint.resolve(HfCheckpoint.CONFIG_FILE));
+      Qwen2Model model;
+      try {
+        model = Qwen2Model.fromTensors(cfg, io.r1cluster.core.checkpoint.SafeTensors.read(master), device, true);
+      } catch (InputException e) {
+        throw e.file() == null ? new InputException(master, 0, e.key(), e.detail()) : e;
+      }
+      try {
+        l = new Loaded(model, Tokenizer.load(checkpoint), checkpoint);
+      } catch (RuntimeException e) {
+        model.close();
+        throw e;
+      }
+    } else {
+      l = loadCheckpoint(checkpoint, device, DataType.FLOAT32);
+    }
+    forTraining(l.model(), m);
+    return l;
+  }
+
+  /**
    * Only the tokenizer of {@code nameOrPath} (no weights): the built-in demo tokenizer written to
    * {@code workDir/demo-tokenizer}, or the tokenizer files of a checkpoint folder or cached hub model.
    */

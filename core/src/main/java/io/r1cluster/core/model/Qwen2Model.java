@@ -11,6 +11,7 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import io.r1cluster.core.device.Casts;
 import io.r1cluster.core.device.Devices;
+import io.r1cluster.core.device.PackedLinear;
 import io.r1cluster.core.InputException;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.HfCheckpoint;
@@ -76,6 +77,26 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
   private volatile DType savedAs = DType.F32;
   /** The bf16 copies of the float32 weights for the forward pass running on this thread (mixed precision). */
   private final ThreadLocal<Map<String, NDArray>> castWeights = new ThreadLocal<>();
+  /**
+   * bf16 models on the CPU: the projection matrices, held packed in oneDNN's layout instead of plain
+   * ({@link PackedLinear}; {@code params} holds the packed array under the same name), and the LM head
+   * (for a tied model a packed copy of the embedding, which stays plain for the lookup). Empty otherwise.
+   */
+  private final Map<String, NDArray> packed = new java.util.HashMap<>();
+  /** Whether this model packs its projection matrices and LM head as they are loaded (bf16 on the CPU). */
+  private final boolean packing;
+  /**
+   * Packed models fuse q/k/v ({@code self_attn.qkv}) and gate/up ({@code mlp.gate_up}) of each layer into
+   * one packed matrix each (fewer, larger GEMVs per token): member name → {fused key, first row, rows};
+   * {@code params} maps each member to the fused array, {@link #toTensors} slices its rows back out.
+   */
+  private final Map<String, Object[]> fusedRows = new java.util.HashMap<>();
+  /** The concatenated q/k/v bias of a fused {@code self_attn.qkv} (Qwen2), by fused key. */
+  private final Map<String, NDArray> fusedBias = new java.util.HashMap<>();
+  private static final String[] QKV = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+  private static final String[] GATE_UP = {"mlp.gate_proj", "mlp.up_proj"};
+  /** Name {@link #packed} keeps the LM head under. */
+  private static final String HEAD = "lm_head.weight";
 
   private Qwen2Model(Qwen2Config config, Device device) {
     this(config, device, DataType.FLOAT32);
@@ -89,6 +110,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     this.dtype = dtype;
     this.compute = dtype;
     this.manager = Devices.manager(device);
+    this.packing = dtype == DataType.BFLOAT16 && PackedLinear.available(device);
     invFreq = RopeScaling.invFreq(config.family().ropeScaling(), config.ropeTheta(), config.headDim());
     ropeScale = (float) RopeScaling.attentionScaling(config.family().ropeScaling());
   }
@@ -203,6 +225,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       m.put(e.getKey(), m.param(t, new Shape(e.getValue())));
     }
     m.stage = null;
+    m.packForInference();
     return m;
   }
 
@@ -216,7 +239,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     Qwen2Model m = new Qwen2Model(config, device, dtype);
     try {
       for (Path f : HfCheckpoint.weightFiles(dir)) {
-        SafeTensors.forEach(f, t -> {
+        SafeTensors.forEachTransient(f, t -> { // t's bytes are reused after this call: param() copies them
           checkLayerInConfig(config, f, t.name());
           long[] want = shapes.get(t.name());
           if (want == null) {
@@ -248,6 +271,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     m.params.clear();
     m.params.putAll(ordered);
     m.stage = null;
+    m.packForInference();
     return m;
   }
 
@@ -334,6 +358,107 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       joined.attach(manager);
       return joined;
     }
+  }
+
+  /**
+   * bf16 on the CPU, after loading: the packed copy of a tied model's LM head (the embedding stays
+   * plain for the lookup, so a tied model holds it twice: +vocab·hidden bf16). The projection matrices
+   * and an untied head were packed one by one as they were loaded ({@link #put}), so loading never
+   * holds a plain and a packed copy of the whole model.
+   */
+  private void packForInference() {
+    if (!packing) {
+      return;
+    }
+    for (int l = 0; l < config.numHiddenLayers(); l++) { // normally fused already while loading (put)
+      String pre = "model.layers." + l + ".";
+      if (!packed.containsKey(pre + "self_attn.qkv")) {
+        fuse(pre, "self_attn.qkv", QKV);
+      }
+      if (!packed.containsKey(pre + "mlp.gate_up")) {
+        fuse(pre, "mlp.gate_up", GATE_UP);
+      }
+    }
+    if (config.tieWordEmbeddings()) {
+      NDArray p = PackedLinear.pack(params.get("model.embed_tokens.weight"));
+      p.attach(manager);
+      packed.put(HEAD, p);
+    }
+  }
+
+  /** Packs the row-concatenation of the layer's {@code members} weights (and biases) as {@code pre + key}. */
+  private void fuse(String pre, String key, String[] members) {
+    ai.djl.ndarray.NDList ws = new ai.djl.ndarray.NDList();
+    ai.djl.ndarray.NDList bs = new ai.djl.ndarray.NDList();
+    for (String m : members) {
+      ws.add(params.get(pre + m + ".weight"));
+      NDArray bias = params.get(pre + m + ".bias");
+      if (bias != null) {
+        bs.add(bias);
+      }
+    }
+    NDArray cat = NDArrays.concat(ws, 0);
+    NDArray fused = PackedLinear.pack(cat);
+    fused.attach(manager);
+    cat.close();
+    if (!bs.isEmpty()) {
+      NDArray b = NDArrays.concat(bs, 0);
+      b.attach(manager);
+      fusedBias.put(pre + key, b);
+    }
+    long row = 0;
+    for (String m : members) {
+      String n = pre + m + ".weight";
+      NDArray plain = params.get(n);
+      long rows = plain.getShape().get(0);
+      fusedRows.put(n, new Object[] {pre + key, row, rows});
+      row += rows;
+      plain.close();
+      params.put(n, fused);
+    }
+    packed.put(pre + key, fused);
+  }
+
+  /** The fused packed {@code pre + key} applied to x, split along the last axis into the members' outputs; null if not fused. */
+  private NDArray[] fusedLinear(NDArray x, String pre, String key, String[] members) {
+    NDArray w = packed.get(pre + key);
+    if (w == null) {
+      return null;
+    }
+    NDArray all = PackedLinear.linear(x, w, fusedBias.get(pre + key));
+    NDArray[] out = new NDArray[members.length];
+    long col = 0;
+    for (int i = 0; i < members.length; i++) {
+      long rows = (long) fusedRows.get(pre + members[i] + ".weight")[2];
+      out[i] = all.get("..., " + col + ":" + (col + rows));
+      col += rows;
+    }
+    return out;
+  }
+
+  /** Packed matrices this model multiplies by (4 per layer when q/k/v and gate/up are fused, plus the head). */
+  int packedMatrices() {
+    return packed.size();
+  }
+
+  /** Whether this model runs its projections and LM head on packed bf16 weights ({@link PackedLinear}). */
+  public boolean packed() {
+    return !packed.isEmpty();
+  }
+
+  /** x Wᵀ (+ b) for the parameter {@code weight} (and {@code bias}, null or absent for none). */
+  private NDArray linear(NDArray x, String weight, String bias) {
+    NDArray b = bias == null ? null : p(bias);
+    NDArray w = packed.get(weight);
+    if (w != null) {
+      return PackedLinear.linear(x, w, b);
+    }
+    return Linear.linear(x, p(weight), b).get(0);
+  }
+
+  /** The LM head: logits x Wᵀ with W = lm_head, or the embedding when tied. */
+  NDArray head(NDArray x) {
+    return linear(x, packed.containsKey(HEAD) || !config.tieWordEmbeddings() ? HEAD : "model.embed_tokens.weight", null);
   }
 
   /** The staging buffer of {@link #param} (direct, native order, one per model, only while loading). */
@@ -442,25 +567,71 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    */
   public List<TensorData> toTensors(DType dtype) {
     List<TensorData> out = new ArrayList<>();
+    Map<String, NDArray> unpackedFused = new java.util.HashMap<>();
+    try (NDManager fusedScope = manager.newSubManager()) {
     for (var e : params.entrySet()) {
       if (this.dtype == DataType.FLOAT32) {
         ByteBuffer b = e.getValue().toByteBuffer().order(ByteOrder.LITTLE_ENDIAN); // one copy out of native memory
         out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
       } else { // bf16 leaves through float32 (exact; DJL cannot read bf16 bytes, see Casts)
         try (NDManager s = manager.newSubManager()) {
-          NDArray f = Casts.toFloat32(e.getValue());
+          NDArray plain = e.getValue();
+          Object[] fr = fusedRows.get(e.getKey());
+          if (fr != null) { // rows of a fused q/k/v or gate/up matrix (unpacked once per export)
+            NDArray un = unpackedFused.computeIfAbsent((String) fr[0], k -> {
+              NDArray u = PackedLinear.unpack(packed.get(k));
+              u.attach(fusedScope);
+              return u;
+            });
+            long r0 = (long) fr[1];
+            plain = un.get(r0 + ":" + (r0 + (long) fr[2]));
+            plain.attach(s);
+          } else if (packed.containsKey(e.getKey())) {
+            plain = PackedLinear.unpack(plain);
+            plain.attach(s);
+          }
+          NDArray f = Casts.toFloat32(plain);
           f.attach(s);
           ByteBuffer b = f.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-          out.add(new TensorData(e.getKey(), DType.F32, e.getValue().getShape().getShape(), b).convert(dtype));
+          out.add(new TensorData(e.getKey(), DType.F32, plain.getShape().getShape(), b).convert(dtype));
         }
       }
+    }
     }
     return out;
   }
 
   private void put(String name, NDArray a) {
+    boolean fusedLater = name.endsWith("q_proj.weight") || name.endsWith("k_proj.weight")
+        || name.endsWith("v_proj.weight") || name.endsWith("gate_proj.weight") || name.endsWith("up_proj.weight");
+    if (packing && !fusedLater && (name.endsWith("_proj.weight") || name.equals(HEAD))) {
+      NDArray p = PackedLinear.pack(a);
+      p.attach(manager);
+      a.close();
+      a = p;
+      packed.put(name, p);
+    }
     a.setName(name);
     params.put(name, a);
+    boolean member = fusedLater || name.endsWith("q_proj.bias") || name.endsWith("k_proj.bias")
+        || name.endsWith("v_proj.bias");
+    if (packing && member) { // fuse a layer's group as soon as its members (and biases) are all loaded
+      java.util.regex.Matcher lm = LAYER_NAME.matcher(name);
+      if (lm.matches()) {
+        String pre = "model.layers." + lm.group(1) + ".";
+        boolean attn = name.contains("self_attn.");
+        String[] group = attn ? QKV : GATE_UP;
+        String key = attn ? "self_attn.qkv" : "mlp.gate_up";
+        boolean all = !packed.containsKey(pre + key);
+        for (String m : group) {
+          all &= params.containsKey(pre + m + ".weight")
+              && (!config.family().qkvBias() || !attn || params.containsKey(pre + m + ".bias"));
+        }
+        if (all) {
+          fuse(pre, key, group);
+        }
+      }
+    }
   }
 
   @Override
@@ -468,6 +639,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     return config;
   }
 
+  /**
+   * The parameters by HF name. In a packed bf16 model ({@link #packed()}) the projection matrices and
+   * an untied LM head are opaque oneDNN tensors: read weights through {@link #toTensors} instead.
+   */
   @Override
   public Map<String, NDArray> parameters() {
     return Collections.unmodifiableMap(params);
@@ -509,8 +684,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
       x = layer(l, x, rope, bias, b, t);
     }
     NDArray h = rmsNorm(x, p("model.norm.weight"));
-    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return toFloat32(Linear.linear(h, head, null).get(0)); // [B,T,V]
+    return toFloat32(head(h)); // [B,T,V]
   }
 
   /** Logits leave the model in float32 whatever the weights' type (losses and sampling read them so). */
@@ -549,9 +723,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     int hk = config.numKeyValueHeads();
     int d = config.headDim();
     NDArray h = rmsNorm(x, p(pre + "input_layernorm.weight"));
-    NDArray q = Linear.linear(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).get(0)
+    NDArray[] qkv = fusedLinear(h, pre, "self_attn.qkv", QKV);
+    NDArray q = (qkv != null ? qkv[0] : linear(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias"))
         .reshape(b, t, hq, d); // [B,T,H,D]
-    NDArray k = Linear.linear(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).get(0)
+    NDArray k = (qkv != null ? qkv[1] : linear(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias"))
         .reshape(b, t, hk, d); // [B,T,K,D]
     if (config.family().qkNorm()) { // Qwen3: RMSNorm over D of every head, before rope
       q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"));
@@ -559,19 +734,20 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     q = q.transpose(0, 2, 1, 3); // [B,H,T,D]
     k = k.transpose(0, 2, 1, 3); // [B,K,T,D]
-    NDArray v = Linear.linear(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).get(0)
+    NDArray v = (qkv != null ? qkv[2] : linear(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias"))
         .reshape(b, t, hk, d).transpose(0, 2, 1, 3);
     return new NDArray[] {applyRope(q, rope), applyRope(k, rope), v};
   }
 
   /** x + o_proj(attn), then x + down(silu(gate(h)) ⊙ up(h)) with h = post-attention norm. */
   NDArray outputAndMlp(String pre, NDArray x, NDArray attn) {
-    x = x.add(Linear.linear(attn, p(pre + "self_attn.o_proj.weight"), null).get(0));
+    x = x.add(linear(attn, pre + "self_attn.o_proj.weight", null));
     NDArray h2 = rmsNorm(x, p(pre + "post_attention_layernorm.weight"));
-    NDArray gate = Linear.linear(h2, p(pre + "mlp.gate_proj.weight"), null).get(0); // [B,T,F]
-    NDArray up = Linear.linear(h2, p(pre + "mlp.up_proj.weight"), null).get(0);
+    NDArray[] gu = fusedLinear(h2, pre, "mlp.gate_up", GATE_UP);
+    NDArray gate = gu != null ? gu[0] : linear(h2, pre + "mlp.gate_proj.weight", null); // [B,T,F]
+    NDArray up = gu != null ? gu[1] : linear(h2, pre + "mlp.up_proj.weight", null);
     NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) ⊙ up
-    return x.add(Linear.linear(act, p(pre + "mlp.down_proj.weight"), null).get(0));
+    return x.add(linear(act, pre + "mlp.down_proj.weight", null));
   }
 
   /** x / sqrt(mean(x²) + eps) · w over the last axis. */
@@ -677,9 +853,19 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
    * @return logits [B,t,V]
    */
   public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+    return forwardCached(scope, ids, valid, positions, cache, false);
+  }
+
+  /**
+   * As {@link #forwardCached(NDManager, NDArray, NDArray, NDArray, KvCache)}; with {@code lastOnly} the
+   * LM head runs on the last of the t new positions only and the logits are [B,1,V] (a prefill that
+   * only samples the next token: 1/t of the head's work and none of the [B,t,V] logits' memory).
+   */
+  public NDArray forwardCached(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache,
+      boolean lastOnly) {
     boolean mixed = beginForward(scope);
     try {
-      return forwardCachedIn(scope, ids, valid, positions, cache);
+      return forwardCachedIn(scope, ids, valid, positions, cache, lastOnly);
     } finally {
       if (mixed) {
         castWeights.remove();
@@ -687,7 +873,8 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
   }
 
-  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache) {
+  private NDArray forwardCachedIn(NDManager scope, NDArray ids, NDArray valid, NDArray positions, KvCache cache,
+      boolean lastOnly) {
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     long past = cache.length;
@@ -745,9 +932,11 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     }
     cache.valid = newValid;
     cache.length = past + t;
+    if (lastOnly && t > 1) {
+      x = x.get(":, " + (t - 1) + ":, :"); // [B,1,C]
+    }
     NDArray hN = rmsNorm(x, p("model.norm.weight"));
-    NDArray head = config.tieWordEmbeddings() ? p("model.embed_tokens.weight") : p("lm_head.weight");
-    return toFloat32(Linear.linear(hN, head, null).get(0));
+    return toFloat32(head(hN));
   }
 
   @Override

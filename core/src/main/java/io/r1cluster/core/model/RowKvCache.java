@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
-import ai.djl.nn.core.Linear;
 import io.r1cluster.core.device.Devices;
 
 /**
@@ -265,8 +264,7 @@ public final class RowKvCache implements AutoCloseable {
 
   private NDArray head(Qwen2Model m, NDArray x) {
     NDArray h = m.rmsNorm(x, m.p("model.norm.weight"));
-    NDArray w = config.tieWordEmbeddings() ? m.p("model.embed_tokens.weight") : m.p("lm_head.weight");
-    return m.toFloat32(Linear.linear(h, w, null).get(0));
+    return m.toFloat32(m.head(h));
   }
 
   @Override

@@ -150,7 +150,7 @@ public final class SftTrainer {
       throw new UncheckedIOException(e);
     }
     Path resume = RunFolder.resumeCheckpoint(out, t);
-    Models.Loaded loaded = resume != null ? Models.loadCheckpoint(resume)
+    Models.Loaded loaded = resume != null ? Models.resumeForTraining(resume, settings.model())
         : Models.load(settings.model(), t.seed(), out);
     try (loaded) {
       Qwen2Model model = loaded.model();

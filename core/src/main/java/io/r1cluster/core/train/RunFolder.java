@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  *     metrics.jsonl            one line per logged step ({@link MetricsLog})
  *     checkpoint-N/            every save_steps, written atomically ({@link #writeCheckpoint}):
  *       config.json, model*.safetensors, tokenizer files,
- *       optimizer.safetensors, trainer_state.json
+ *       optimizer.safetensors, trainer_state.json,
+ *       master_weights.safetensors (float32, only when the weights are saved narrower)
  *     config.json, model*.safetensors, generation_config.json, tokenizer files,
  *     trainer_state.json       the final save ({@link #saveFinal}) and open-r1's save_state()
  *     plots/                   one PNG per metric
@@ -111,6 +112,9 @@ public final class RunFolder {
   public static void writeCheckpoint(Path out, long step, Qwen2Model model, Path tokenizerDir, AdamW opt,
       ObjectNode state, int limit) {
     List<TensorData> weights = model.toTensors(model.savedAs()); // the recipe's torch_dtype
+    // weights saved narrower than the float32 master weights: keep the master weights too (exact resume)
+    List<TensorData> master = model.savedAs() != io.r1cluster.core.checkpoint.DType.F32
+        && model.dataType() == ai.djl.ndarray.types.DataType.FLOAT32 ? model.toTensors(io.r1cluster.core.checkpoint.DType.F32) : null;
     Map<String, TensorData> optState = opt.state();
     HfCheckpoint.writeAtomically(out.resolve("checkpoint-" + step), tmp -> {
       Files.writeString(tmp.resolve(HfCheckpoint.CONFIG_FILE),
@@ -118,6 +122,9 @@ public final class RunFolder {
       HfCheckpoint.writeWeights(tmp, weights, HfCheckpoint.DEFAULT_MAX_SHARD_BYTES);
       HfCheckpoint.copyTokenizerFiles(tokenizerDir, tmp);
       SafeTensors.write(tmp.resolve(OPTIMIZER_FILE), optState.values(), Map.of());
+      if (master != null) {
+        SafeTensors.write(tmp.resolve(Models.MASTER_WEIGHTS_FILE), master, Map.of());
+      }
       Files.writeString(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state) + "\n");
     });
     if (limit > 0) {

@@ -43,6 +43,27 @@ class KvCacheAndSamplingTest {
     }
   }
 
+  /** A prefill with {@code lastOnly} gives the last position's logits of a full prefill, [B,1,V], and the same cache. */
+  @Test
+  void lastOnlyPrefillGivesTheLastPositionsLogits() {
+    long[][] ids = {{0, 0, 3, 9, 4}, {2, 8, 6, 6, 3}};
+    long[][] valid = {{0, 0, 1, 1, 1}, {1, 1, 1, 1, 1}};
+    long[][] pos = {{0, 0, 0, 1, 2}, {0, 1, 2, 3, 4}};
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 5); NDManager s = NDManager.newBaseManager();
+        Qwen2Model.KvCache a = m.newCache(); Qwen2Model.KvCache b = m.newCache()) {
+      NDArray all = m.forwardCached(s, s.create(ids), s.create(valid), s.create(pos), a);
+      NDArray last = m.forwardCached(s, s.create(ids), s.create(valid), s.create(pos), b, true);
+      assertEquals(new ai.djl.ndarray.types.Shape(2, 1, CFG.vocabSize()), last.getShape());
+      assertTrue(last.sub(all.get(":, 4:5, :")).abs().max().getFloat() <= 1e-6f);
+      long[][] next = {{7}, {1}};
+      long[][] one = {{1}, {1}};
+      long[][] p5 = {{3}, {5}};
+      NDArray sa = m.forwardCached(s, s.create(next), s.create(one), s.create(p5), a);
+      NDArray sb = m.forwardCached(s, s.create(next), s.create(one), s.create(p5), b);
+      assertTrue(sa.sub(sb).abs().max().getFloat() <= 1e-6f, "the cache after a last-only prefill differs");
+    }
+  }
+
   static long[][] cut(long[][] a, int from, int to) {
     return Arrays.stream(a).map(r -> Arrays.copyOfRange(r, from, to)).toArray(long[][]::new);
   }

@@ -1,5 +1,6 @@
 package io.r1cluster.core.sft;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -74,5 +75,58 @@ class Bf16TrainingTest {
       assertTrue(s.anyMatch(p -> p.getFileName().toString().equals("model.safetensors")));
     }
     assertEquals(DType.F32, SafeTensors.read(f.resolve("model.safetensors")).values().iterator().next().dtype());
+  }
+
+  /**
+   * A {@code bf16: true}, {@code torch_dtype: bfloat16} run stopped after step 3 and resumed from its
+   * checkpoint-2 ends bit-identical to an uninterrupted run: checkpoint-2 keeps the float32 master weights
+   * beside the bf16 model weights, and the resumed run starts from them (not from bf16-rounded weights)
+   * and computes in bf16 again. Compared: every logged loss, checkpoint-4's master weights and optimizer
+   * state, and the final bf16 model.
+   */
+  @Test
+  void aResumedBf16RunEndsBitIdenticalToAnUninterruptedOne(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
+    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    Path a = dir.resolve("a");
+    Path b = dir.resolve("b");
+    var ra = new SftTrainer(Recipe.load(bf16Recipe(dir, data, a)).settings(StageType.SFT), quiet).train();
+    assertTrue(ra.completed());
+    var rb1 = new SftTrainer(Recipe.load(bf16Recipe(dir, data, b)).settings(StageType.SFT), quiet).stopAfter(3).train();
+    assertTrue(!rb1.completed());
+    Path ck2 = b.resolve("checkpoint-2");
+    Map<String, TensorData> master = SafeTensors.read(ck2.resolve(io.r1cluster.core.model.Models.MASTER_WEIGHTS_FILE));
+    Map<String, TensorData> saved = SafeTensors.read(ck2.resolve("model.safetensors"));
+    assertEquals(saved.keySet(), master.keySet());
+    boolean finer = false;
+    for (TensorData t : master.values()) {
+      assertEquals(DType.F32, t.dtype(), t.name());
+      assertEquals(DType.BF16, saved.get(t.name()).dtype(), t.name());
+      finer |= !t.data().equals(saved.get(t.name()).convert(DType.F32).data());
+    }
+    assertTrue(finer, "the master weights equal their bf16 rounding: nothing to restore");
+    var rb2 = new SftTrainer(Recipe.load(bf16Recipe(dir, data, b)).settings(StageType.SFT), quiet).train();
+    assertEquals(2, rb2.resumedFrom());
+    assertTrue(rb2.completed());
+    assertArrayEquals(MetricsLog.read(a.resolve(io.r1cluster.core.train.RunFolder.METRICS_FILE)).get("loss"),
+        MetricsLog.read(b.resolve(io.r1cluster.core.train.RunFolder.METRICS_FILE)).get("loss"));
+    for (String f : new String[] {io.r1cluster.core.model.Models.MASTER_WEIGHTS_FILE, io.r1cluster.core.train.RunFolder.OPTIMIZER_FILE}) {
+      assertArrayEquals(Files.readAllBytes(a.resolve("checkpoint-4").resolve(f)),
+          Files.readAllBytes(b.resolve("checkpoint-4").resolve(f)), "checkpoint-4/" + f);
+    }
+    assertArrayEquals(Files.readAllBytes(a.resolve("model.safetensors")), Files.readAllBytes(b.resolve("model.safetensors")));
+    // the final save stays in torch_dtype, without master weights
+    assertEquals(DType.BF16, SafeTensors.read(b.resolve("model.safetensors")).values().iterator().next().dtype());
+    assertTrue(Files.readString(b.resolve("config.json")).contains("\"torch_dtype\" : \"bfloat16\""));
+    assertTrue(!Files.exists(b.resolve(io.r1cluster.core.model.Models.MASTER_WEIGHTS_FILE)));
+  }
+
+  private static Path bf16Recipe(Path dir, Path data, Path out) throws Exception {
+    Path r = SftTrainerTest.writeRecipe(dir, data, out, 6, 2);
+    Files.writeString(r, Files.readString(r) + "bf16: true\ntorch_dtype: bfloat16\n");
+    return r;
   }
 }
