@@ -70,7 +70,7 @@ public final class PackedLinear {
 
   /** Whether bf16 weights on {@code device} are packed (see the class comment). */
   public static boolean available(Device device) {
-    if (!device.equals(Device.cpu()) || !Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
+    if (!Device.Type.CPU.equals(device.getDeviceType()) || !Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
       return false;
     }
     Boolean w = works;
