@@ -148,9 +148,13 @@ public class GrpoClusterTest {
     }
   }
 
+  /**
+   * An ActorSystem of this JVM stops without leaving (its peers must notice through the failure
+   * detector). The same loss of a real process, by SIGKILL, is {@link RolloutMemberKillTest}.
+   */
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void killingARolloutNodeMidRunLosesNoPromptAndTrainsNoneTwice() throws Exception {
+  void aRolloutNodeCutOffMidRunLosesNoPromptAndTrainsNoneTwice() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 12), 1, 2, 1, "");
     AtomicBoolean killed = new AtomicBoolean();
