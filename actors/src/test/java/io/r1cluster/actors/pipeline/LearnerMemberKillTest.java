@@ -39,6 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
  * every prompt is trained exactly once in the history of the final weights, each step once.
  */
 class LearnerMemberKillTest {
+  /** GRPO steps of the run (2 prompts each). */
+  static final int STEPS = 30;
+
   @TempDir Path tmp;
   private ActorTestKit s;
   private final List<ChildJvm> children = new CopyOnWriteArrayList<>();
@@ -57,9 +60,10 @@ class LearnerMemberKillTest {
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void theNextLearnerMemberResumesAfterASigkillAndEveryPromptIsTrainedOnce() throws Exception {
     Path model = GrpoFixtures.tinyModel(tmp.resolve("model"));
-    Path data = GrpoFixtures.demoData(tmp.resolve("data"), 40);
-    // one grpo stage: 40 prompts, 2 per step, 1 epoch = 20 steps, checkpoint every 2; the kill follows checkpoint-2,
-    // and the 18 steps after it leave room for a test thread that gets the CPU late on a loaded machine
+    Path data = GrpoFixtures.demoData(tmp.resolve("data"), 2 * STEPS);
+    // one grpo stage: 2 prompts per step, 1 epoch = STEPS steps, checkpoint every 2; the kill follows checkpoint-2,
+    // this node's generation is held the moment it is seen, and the steps after it leave room for a test thread
+    // that gets the CPU late on a loaded machine (a CI run with 20 steps once saw A finish before the kill)
     Path recipe = tmp.resolve("pipeline.yaml");
     Files.writeString(recipe, String.join("\n",
         "model_name_or_path: " + model,
@@ -110,7 +114,25 @@ class LearnerMemberKillTest {
       }
       Thread.sleep(5);
     }
-    assertEquals(137, a.kill(), "A died of SIGKILL");
+    // hold this node's generation (the only rollout node) between two token steps: A's learner can train
+    // at most what is already generated while the kill is under way
+    io.r1cluster.core.generate.BatchEngine engine = ((io.r1cluster.actors.grpo.RolloutEngine)
+        io.r1cluster.actors.grpo.NodeResources.get(s.system()).rollout().get(30, TimeUnit.SECONDS)).batchEngine(0);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    engine.withModel(mdl -> {
+      try {
+        return release.await(120, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    int killed;
+    try {
+      killed = a.kill();
+    } finally {
+      release.countDown();
+    }
+    assertEquals(137, killed, "A died of SIGKILL");
     String logA = a.log();
     assertTrue(logA.contains("stage grpo runs on the GRPO actors"), logA);
     assertTrue(!logA.contains("supervisor: pipeline done"), "A was killed before the end:\n" + logA);
@@ -118,11 +140,11 @@ class LearnerMemberKillTest {
     assertEquals("running", stage(afterKill, "grpo").path("status").asText(), "A was killed in the middle of GRPO");
     assertTrue(!Files.exists(run.resolve("grpo/model.safetensors")), "no final save by A");
     int stepsBeforeKill = StepReports.effective(run.resolve("grpo")).lastKey();
-    assertTrue(stepsBeforeKill < 20, "A was killed mid-stage, after step " + stepsBeforeKill);
+    assertTrue(stepsBeforeKill < STEPS, "A was killed mid-stage, after step " + stepsBeforeKill);
 
     assertTrue(b.awaitLog("supervisor: pipeline done", Duration.ofSeconds(150)), "B finished the run:\n" + b.log());
     String logB = b.log();
-    Matcher m = Pattern.compile("resuming from \\S*checkpoint-(\\d+) \\(step (\\d+) of 20\\)").matcher(logB);
+    Matcher m = Pattern.compile("resuming from \\S*checkpoint-(\\d+) \\(step (\\d+) of " + STEPS + "\\)").matcher(logB);
     assertTrue(m.find(), "B resumed the stage from A's checkpoint:\n" + logB);
     int k = Integer.parseInt(m.group(1));
     assertTrue(k >= 2 && k <= stepsBeforeKill, "resumed from checkpoint-" + k + ", A reported " + stepsBeforeKill);
@@ -137,12 +159,12 @@ class LearnerMemberKillTest {
     List<String> runs = StepReports.runs(out);
     assertEquals(2, runs.size(), "two learner lifetimes wrote steps.jsonl: " + runs);
     TreeMap<Integer, JsonNode> h = StepReports.effective(out);
-    for (int st = 1; st <= 20; st++) {
+    for (int st = 1; st <= STEPS; st++) {
       assertEquals(runs.get(st <= k ? 0 : 1), h.get(st).get("run").asText(),
           "step " + st + " of the final weights: A's up to its checkpoint-" + k + ", then B's");
     }
     StepReports.assertEachPromptTrained(out,
-        StepReports.promptIds(Recipe.load(recipe).stages().get(0).settings()), 1, 20);
+        StepReports.promptIds(Recipe.load(recipe).stages().get(0).settings()), 1, STEPS);
   }
 
   private ChildJvm learner(Path log, String seed, Path recipe, Path run) throws java.io.IOException {
