@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The learner member is a real OS process and dies by SIGKILL in the middle of a GRPO stage. Two
  * {@code r1 member --roles learner --pipeline RECIPE --run-dir RUN} processes share the run folder;
- * this JVM is the seed and the rollout and reward node. A (the oldest learner member) hosts the stage
+ * this JVM is the seed, and a second ActorSystem in it the rollout and reward node (joining once both learners are up). A (the oldest learner member) hosts the stage
  * supervisor singleton and the GRPO learner; once the stage's {@code checkpoint-2} is written, A gets
  * SIGKILL (no leaving, no shutdown hook, no final save, its run-folder lock dropped by the kernel).
  * The split-brain resolver downs A, the singleton starts on B, and B resumes the stage from A's last
@@ -44,12 +44,16 @@ class LearnerMemberKillTest {
 
   @TempDir Path tmp;
   private ActorTestKit s;
+  private ActorTestKit r;
   private final List<ChildJvm> children = new CopyOnWriteArrayList<>();
 
   @AfterEach
   void stop() throws Exception {
     for (ChildJvm c : children) {
       c.close();
+    }
+    if (r != null) {
+      ActorTestKit.shutdown(r.system(), Duration.ofSeconds(30), false);
     }
     if (s != null) {
       ActorTestKit.shutdown(s.system(), Duration.ofSeconds(30), false); // members may be gone: do not fail on a slow leave
@@ -91,11 +95,12 @@ class LearnerMemberKillTest {
         "    reward_funcs: [format, tag_count]",
         ""));
     Path run = tmp.resolve("run");
-    s = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\", \"rollout\", \"reward\"", """
+    String timing = """
         pekko.cluster.failure-detector.acceptable-heartbeat-pause = 4s
         pekko.cluster.split-brain-resolver.stable-after = 3s
         r1.grpo.dispatch-timeout = 8s
-        """));
+        """;
+    s = ActorTestKit.create("r1", GrpoFixtures.node("\"seed\"", timing));
     Cluster cs = Cluster.get(s.system());
     cs.manager().tell(Join.create(cs.selfMember().address()));
     String seed = "127.0.0.1:" + cs.selfMember().address().getPort().get();
@@ -105,6 +110,11 @@ class LearnerMemberKillTest {
     awaitUp(2, a);
     ChildJvm b = learner(tmp.resolve("learner-b.log"), seed, recipe, run);
     awaitUp(3, b); // A joined first: it is the oldest learner member and hosts the supervisor
+    // the rollout and reward roles join only now: until B is up, A's learner has nobody to generate for it
+    // (on an idle machine A otherwise ran all its steps while B's JVM was starting)
+    r = ActorTestKit.create("r1", GrpoFixtures.node("\"rollout\", \"reward\"", timing));
+    Cluster.get(r.system()).manager().tell(Join.create(cs.selfMember().address()));
+    GrpoNode.start(r.system());
 
     Path ckpt = run.resolve("grpo/checkpoint-2");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -117,7 +127,7 @@ class LearnerMemberKillTest {
     // hold this node's generation (the only rollout node) between two token steps: A's learner can train
     // at most what is already generated while the kill is under way
     io.r1cluster.core.generate.BatchEngine engine = ((io.r1cluster.actors.grpo.RolloutEngine)
-        io.r1cluster.actors.grpo.NodeResources.get(s.system()).rollout().get(30, TimeUnit.SECONDS)).batchEngine(0);
+        io.r1cluster.actors.grpo.NodeResources.get(r.system()).rollout().get(30, TimeUnit.SECONDS)).batchEngine(0);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     engine.withModel(mdl -> {
       try {
