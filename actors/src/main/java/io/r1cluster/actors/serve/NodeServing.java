@@ -94,10 +94,9 @@ public final class NodeServing implements AutoCloseable {
     return server.address();
   }
 
-  /** {@code http://host:port/v1}. */
+  /** {@code http://host:port/v1}, the base URL OpenAI clients take. */
   public String baseUrl() {
-    InetSocketAddress a = address();
-    return "http://" + a.getHostString() + ":" + a.getPort() + "/v1";
+    return server.baseUrl();
   }
 
   public EngineBackend backend() {

@@ -132,6 +132,12 @@ public final class OpenAiServer implements AutoCloseable {
     return binding.localAddress();
   }
 
+  /** {@code http://host:port/v1}, the base URL OpenAI clients take. */
+  public String baseUrl() {
+    InetSocketAddress a = address();
+    return "http://" + a.getHostString() + ":" + a.getPort() + "/v1";
+  }
+
   Route route() {
     AllDirectives d = new AllDirectives() {};
     return d.concat(

@@ -98,8 +98,7 @@ public final class Serving implements AutoCloseable {
 
   /** {@code http://host:port/v1}, the base URL OpenAI clients take. */
   public String baseUrl() {
-    InetSocketAddress a = address();
-    return "http://" + a.getHostString() + ":" + a.getPort() + "/v1";
+    return server.baseUrl();
   }
 
   public ServedModel model() {
