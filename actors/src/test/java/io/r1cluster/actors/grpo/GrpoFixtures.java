@@ -108,6 +108,8 @@ public final class GrpoFixtures {
         pekko.cluster.failure-detector.heartbeat-interval = 500ms
         pekko.cluster.sharding.distributed-data.durable.keys = []
         pekko.coordinated-shutdown.exit-jvm = off
+        # a loaded CI machine can need more than the default 10 s for a cluster node to leave and stop
+        pekko.actor.testkit.typed.system-shutdown-default = 30s
         r1.grpo.dispatch-timeout = 6s
         r1.grpo.rollout.entities = 4
         r1.grpo.progress-interval = 1s
