@@ -29,7 +29,6 @@ public record GrpoActorSettings(
 
   public static final String PATH = "r1.grpo";
   public static final String REWARD_DISPATCHER = PATH + ".reward-dispatcher";
-  public static final String LEARNER_DISPATCHER = PATH + ".learner-dispatcher";
   public static final String IO_DISPATCHER = PATH + ".io-dispatcher";
 
   /** Reads and validates {@code r1.grpo} of a resolved config (e.g. the ActorSystem's). */

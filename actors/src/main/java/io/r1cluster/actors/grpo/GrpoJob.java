@@ -57,7 +57,7 @@ public final class GrpoJob implements AutoCloseable {
   public record RunResult(int steps, long version, PromptLedger.Counters counters, int[] trainedCounts,
       Path outputDir, boolean completed, int stopReceivedAfter) {}
 
-  /** Builds the trainer; called once, on the learner dispatcher. */
+  /** Builds the trainer; called once, on the learner thread. */
   @FunctionalInterface
   public interface TrainerFactory {
     TrainerBackend create();

@@ -8,7 +8,7 @@ import java.util.function.LongFunction;
 
 /**
  * What the {@link Learner} trains with: {@link GrpoLearner} on the policy, or — in benchmarks
- * only, and named as such — a simulated learner. Called on the learner dispatcher only.
+ * only, and named as such — a simulated learner. Called on the learner thread only.
  */
 public interface TrainerBackend extends AutoCloseable {
 

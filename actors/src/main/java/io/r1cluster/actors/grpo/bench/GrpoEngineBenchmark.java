@@ -78,7 +78,7 @@ import org.apache.pekko.cluster.typed.Join;
  *
  * <p>Parameters: {@code steps} (default 12, quick 4), {@code rounds}, {@code model} (default {@code demo}: the demo
  * architecture initialised from seed 42; or an SFT checkpoint folder such as
- * {@code runs/demo-pipeline/sft}).
+ * {@code runs/demo-pipeline/sft}), {@code keep} ({@code true} keeps the runs' folders, metrics.jsonl included).
  */
 public final class GrpoEngineBenchmark implements Benchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -151,7 +151,11 @@ public final class GrpoEngineBenchmark implements Benchmark {
           BenchReport.fmt(tok[0] / tok[1], 2)));
       rows.add(List.of("rollout tok/s: one batched generate of the 128", "-", BenchReport.fmt(tok[1], 0), "1.00"));
     } finally {
-      deleteQuietly(dir);
+      if (ctx.param("keep", "false").equals("true")) {
+        ctx.out().println("run folders kept in " + dir);
+      } else {
+        deleteQuietly(dir);
+      }
     }
     return new BenchReport("grpo-engine", List.of("path", "max_staleness", "steps/s (rollout: tok/s)", "ratio"), rows,
         figures, List.of("model " + model + "; main job's GRPO settings: 16 prompts x 8 completions per step, 64-token prompts "
