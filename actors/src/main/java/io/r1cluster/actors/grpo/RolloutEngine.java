@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -53,6 +54,8 @@ public final class RolloutEngine implements RolloutBackend {
   private final List<Integer> eosIds;
   private final SamplingParams params;
   private final WeightReceiver receiver;
+  /** Notified by the receiver's thread when a version is complete (waiters for weights sleep on it). */
+  private final Object arrived = new Object();
   private final AutoCloseable transport;
   private final BatchEngine.Options batchOptions;
   private final Object swapLock = new Object();
@@ -85,6 +88,11 @@ public final class RolloutEngine implements RolloutBackend {
     this.template = template;
     this.sampling = sampling;
     this.receiver = receiver;
+    receiver.onComplete(v -> {
+      synchronized (arrived) {
+        arrived.notifyAll();
+      }
+    });
     List<Integer> eos = new ArrayList<>();
     tokenizer.eosTokenId().ifPresent(eos::add);
     for (String t : List.of("<|im_end|>", "<|endoftext|>")) {
@@ -262,11 +270,18 @@ public final class RolloutEngine implements RolloutBackend {
       if (version >= Math.max(0, minVersion)) {
         return;
       }
-      if (System.nanoTime() - deadline > 0) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
         throw new TimeoutException("weights version >= " + minVersion + " did not arrive within " + wait
             + " (have " + version + ", receiver " + receiver.latestVersion() + ")");
       }
-      Thread.sleep(2);
+      // sleep until the receiver completes a version, not in a polling loop: at max_staleness 0 the
+      // waiters wait out every learner step, and each wake-up on a busy machine preempts a PyTorch thread
+      synchronized (arrived) {
+        if (receiver.latestVersion() <= version) {
+          arrived.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
+        }
+      }
     }
   }
 

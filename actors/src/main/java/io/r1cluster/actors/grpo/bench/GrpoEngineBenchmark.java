@@ -73,10 +73,11 @@ import org.apache.pekko.cluster.typed.Join;
  * <p>Also the rollout tokens/s of a node's {@link RolloutEngine} (real Aeron IPC weights) handed 16
  * groups of 8 one by one, against one batch of the same 128 sequences on a {@link BatchEngine}.
  *
- * <p>The three runs alternate {@code rounds} times (default 2, quick 1) and each path's best run
- * counts, so that a load spike on a shared machine does not decide the ratio.
+ * <p>The three runs alternate {@code rounds} times (default 2) and each path's steps/s is one over
+ * the median of its steady-state step times over all rounds, so that a load spike on a shared
+ * machine or a GC pause does not decide the ratio.
  *
- * <p>Parameters: {@code steps} (default 12, quick 4), {@code rounds}, {@code model} (default {@code demo}: the demo
+ * <p>Parameters: {@code steps} (default 12, quick 6), {@code rounds}, {@code model} (default {@code demo}: the demo
  * architecture initialised from seed 42; or an SFT checkpoint folder such as
  * {@code runs/demo-pipeline/sft}), {@code keep} ({@code true} keeps the runs' folders, metrics.jsonl included).
  */
@@ -96,11 +97,12 @@ public final class GrpoEngineBenchmark implements Benchmark {
 
   @Override
   public BenchReport run(BenchContext ctx) throws Exception {
-    int steps = ctx.intParam("steps", ctx.quick() ? 4 : 12);
+    int steps = ctx.intParam("steps", ctx.quick() ? 6 : 12);
     String model = ctx.param("model", "demo");
     if (steps < 3) {
       throw new IllegalArgumentException("--param steps must be at least 3 (steady state starts after step 1), got " + steps);
     }
+    int rounds = ctx.intParam("rounds", 2);
     Path dir = Files.createTempDirectory("r1-bench-grpo-engine-");
     List<List<String>> rows = new ArrayList<>();
     Map<String, Object> figures = new LinkedHashMap<>();
@@ -110,21 +112,24 @@ public final class GrpoEngineBenchmark implements Benchmark {
       DemoDataset.write(data, new DemoDataset.Options(Math.max(512, steps * 16 * 2), 16, 42, 0.7, d.digits(), d.tasks()));
       String modelRef = model.equals("demo") ? "demo" : Path.of(model).toAbsolutePath().toString();
 
-      // the paths run in alternation, `rounds` times; each path's best run counts (a load spike on a
-      // shared machine slows one run, it cannot speed one up)
-      int rounds = ctx.intParam("rounds", ctx.quick() ? 1 : 2);
-      double base = 0;
-      double[] actor = new double[2];
+      // the paths run in alternation, `rounds` times; each path's steps/s is 1 / the median of its
+      // steady-state step times over all rounds (a load spike on a shared machine or a GC pause
+      // stretches a few steps of one path; the median ignores them, a mean or a total would not)
+      List<Double> baseSteps = new ArrayList<>();
+      List<List<Double>> actorSteps = List.of(new ArrayList<>(), new ArrayList<>());
       for (int round = 0; round < rounds; round++) {
-        double b = baseline(ctx, recipe(dir, "baseline-" + round, modelRef, data, steps, 0));
-        ctx.out().printf("round %d: baseline %.3f steps/s%n", round, b);
-        base = Math.max(base, b);
+        List<Double> b = baseline(ctx, recipe(dir, "baseline-" + round, modelRef, data, steps, 0));
+        ctx.out().printf("round %d: baseline %.3f steps/s (median step)%n", round, 1 / median(b));
+        baseSteps.addAll(b);
         for (int staleness : new int[] {0, 1}) {
-          double a = actors(ctx, recipe(dir, "actors-s" + staleness + "-" + round, modelRef, data, steps, staleness));
-          ctx.out().printf("round %d: max_staleness %d actor engine %.3f steps/s%n", round, staleness, a);
-          actor[staleness] = Math.max(actor[staleness], a);
+          List<Double> a = actors(ctx, recipe(dir, "actors-s" + staleness + "-" + round, modelRef, data, steps, staleness));
+          ctx.out().printf("round %d: max_staleness %d actor engine %.3f steps/s (median step)%n", round, staleness,
+              1 / median(a));
+          actorSteps.get(staleness).addAll(a);
         }
       }
+      double base = 1 / median(baseSteps);
+      double[] actor = {1 / median(actorSteps.get(0)), 1 / median(actorSteps.get(1))};
       figures.put("baseline.steps_per_s", base);
       rows.add(List.of("one batched generate + learner step (in process)", "-", BenchReport.fmt(base, 3), "1.00"));
       double worst = Double.MAX_VALUE;
@@ -160,7 +165,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
     return new BenchReport("grpo-engine", List.of("path", "max_staleness", "steps/s (rollout: tok/s)", "ratio"), rows,
         figures, List.of("model " + model + "; main job's GRPO settings: 16 prompts x 8 completions per step, 64-token prompts "
             + "and completions, lr 1e-4 constant, dr_grpo, beta 0, T 1.0, rewards accuracy + 0.2 format; " + steps
-            + " steps per run, steady state from the end of step 1, best of the alternating rounds per path; figure `ratio` = the lower of the two actor/baseline "
+            + " steps per run, " + rounds + " alternating rounds; steps/s = 1 / the median steady-state step time (steps 2.." + steps + ") over all rounds of a path; figure `ratio` = the lower of the two actor/baseline "
             + "ratios; targets: ratio >= 1.0, rollout.ratio >= 0.8; " + Runtime.getRuntime().availableProcessors()
             + " cores"));
   }
@@ -194,29 +199,32 @@ public final class GrpoEngineBenchmark implements Benchmark {
     return f;
   }
 
-  /** Steps/s of the in-process loop, steady state: steps 2..N from their own timings in metrics.jsonl. */
-  static double baseline(BenchContext ctx, Path recipe) throws IOException {
+  /** Step times (s) of the in-process loop, steady state: steps 2..N from their own timings in metrics.jsonl. */
+  static List<Double> baseline(BenchContext ctx, Path recipe) throws IOException {
     RecipeSettings s = Recipe.load(recipe).settings();
     ctx.out().println("baseline: " + recipe.getFileName());
     GrpoTrainer.Result r = new GrpoTrainer(s, new PrintStream(OutputStream.nullOutputStream())).train();
     List<String> lines = Files.readAllLines(r.outputDir().resolve("metrics.jsonl"));
-    double secs = 0;
-    int n = 0;
+    List<Double> secs = new ArrayList<>();
     for (String line : lines) {
       JsonNode m = JSON.readTree(line);
       if (m.path("step").asLong() >= 2) {
-        secs += m.path("time/generate_s").asDouble() + m.path("time/train_s").asDouble();
-        n++;
+        secs.add(m.path("time/generate_s").asDouble() + m.path("time/train_s").asDouble());
       }
     }
-    if (n == 0) {
+    if (secs.isEmpty()) {
       throw new IllegalStateException("baseline wrote no per-step timings to " + r.outputDir().resolve("metrics.jsonl"));
     }
-    return n / secs;
+    return secs;
   }
 
-  /** Steps/s of the embedded actor system, steady state: end of step 1 to end of step N. */
-  static double actors(BenchContext ctx, Path recipe) throws Exception {
+  static double median(List<Double> xs) {
+    double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  }
+
+  /** Step times (s) of the embedded actor system, steady state: end of step i-1 to end of step i, i = 2..N. */
+  static List<Double> actors(BenchContext ctx, Path recipe) throws Exception {
     Config config = ConfigFactory.parseString("""
         pekko.loglevel = WARNING
         pekko.loglevel = ${?R1_BENCH_LOGLEVEL}
@@ -246,7 +254,11 @@ public final class GrpoEngineBenchmark implements Benchmark {
       if (last < 3 || stamps[1] == 0 || stamps[last] == 0) {
         throw new IllegalStateException("the actor run reported " + last + " steps; need at least 3");
       }
-      return (last - 1) / ((stamps[last] - stamps[1]) / 1e9);
+      List<Double> secs = new ArrayList<>();
+      for (int i = 2; i <= last; i++) {
+        secs.add((stamps[i] - stamps[i - 1]) / 1e9);
+      }
+      return secs;
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
