@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -83,7 +82,9 @@ public final class MathVerifier {
   /** Set once the CAS has answered in this JVM: only that first start-up is outside the budget. */
   private static volatile boolean casStarted;
   private ExecutorService cas;
-  private ExprEvaluator evaluator;
+  private volatile ExprEvaluator evaluator;
+  /** How long the CAS worker waits idle before it ends (tests shorten it). */
+  static volatile long casIdleMillis = 30_000;
 
   public MathVerifier() {
     this(DEFAULT_PRECISION, Duration.ofSeconds(5));
@@ -103,6 +104,11 @@ public final class MathVerifier {
   }
 
   /** Calls that needed the computer-algebra system so far. */
+  /** CAS worker threads alive now: 1 while in use, 0 once idle for {@link #casIdleMillis}. */
+  synchronized int casThreads() {
+    return cas == null ? 0 : ((java.util.concurrent.ThreadPoolExecutor) cas).getPoolSize();
+  }
+
   public long casCalls() {
     return casCalls.get();
   }
@@ -524,11 +530,22 @@ public final class MathVerifier {
       synchronized (MathVerifier.this) {
         cold = !casStarted;
         if (cas == null) {
-          cas = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "math-verify-cas");
-            t.setDaemon(true);
-            return t;
-          });
+          // one worker that ends after 30 s idle (and takes its evaluator with it): a verifier no longer
+          // used (a finished run's reward functions) then holds no thread and no CAS
+          java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(1, 1,
+              casIdleMillis, TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(() -> {
+                  try {
+                    r.run();
+                  } finally {
+                    evaluator = null; // the next worker builds its own
+                  }
+                }, "math-verify-cas");
+                t.setDaemon(true);
+                return t;
+              });
+          pool.allowCoreThreadTimeOut(true);
+          cas = pool;
         }
         f = cas.submit(() -> {
           try {
