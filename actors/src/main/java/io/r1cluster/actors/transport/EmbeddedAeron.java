@@ -68,11 +68,27 @@ public final class EmbeddedAeron implements AutoCloseable {
       String where = dir;
       Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir)
           .idleSleepDurationNs(TimeUnit.MILLISECONDS.toNanos(1))
-          .errorHandler(t -> LOG.warn("Aeron client of {}: {}", where, t.toString())));
+          .errorHandler(t -> clientError(where, t)));
       return new EmbeddedAeron(s, driver, aeron, dir);
     } catch (RuntimeException e) {
       CloseHelper.quietClose(driver);
       throw e;
+    }
+  }
+
+  /**
+   * A client whose driver was closed on purpose (the run hosting it ended before this node's engine
+   * was closed, e.g. an embedded stage closes its job before its actor system) gets a timeout and then
+   * its conductor's termination: expected at the end of a run, so logged at INFO, not as a "FATAL" warning.
+   */
+  static void clientError(String dir, Throwable t) {
+    boolean driverGone = (t instanceof io.aeron.exceptions.DriverTimeoutException
+        && String.valueOf(t.getMessage()).contains("has been shutdown"))
+        || t instanceof org.agrona.concurrent.AgentTerminationException;
+    if (driverGone) {
+      LOG.info("Aeron client of {}: the driver has shut down (its run ended); this client stops", dir);
+    } else {
+      LOG.warn("Aeron client of {}: {}", dir, t.toString());
     }
   }
 
