@@ -2,7 +2,6 @@ package io.r1cluster.actors.grpo;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,22 +44,7 @@ public final class ChildJvm implements AutoCloseable {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1"));
-    // the module flags this JVM runs with (Aeron / Agrona need --add-exports and --add-opens)
-    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
-    for (int i = 0; i < jvmArgs.size(); i++) {
-      String arg = jvmArgs.get(i);
-      if (arg.startsWith("--add-exports") || arg.startsWith("--add-opens")) {
-        cmd.add(arg);
-        if (!arg.contains("=") && i + 1 < jvmArgs.size()) {
-          cmd.add(jvmArgs.get(++i));
-        }
-      }
-    }
-    for (String k : System.getProperties().stringPropertyNames()) {
-      if (k.startsWith("r1.")) {
-        cmd.add("-D" + k + "=" + System.getProperty(k));
-      }
-    }
+    cmd.addAll(io.r1cluster.core.ChildJvmFlags.inherited()); // module flags (Aeron / Agrona) and r1.* settings
     // a JVM started on a loaded machine can take longer than Artery's default 3 s to bind its port
     cmd.add("-Dpekko.remote.artery.bind.bind-timeout=30s");
     if (System.getProperty("r1.home") == null) {

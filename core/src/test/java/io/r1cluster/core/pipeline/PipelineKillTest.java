@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.r1cluster.core.recipe.Recipe;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,22 +45,7 @@ class PipelineKillTest {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new java.util.ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
         "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx2g"));
-    // the module flags this JVM runs with (the actors' Aeron / Agrona need --add-exports and --add-opens)
-    List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
-    for (int i = 0; i < jvmArgs.size(); i++) {
-      String arg = jvmArgs.get(i);
-      if (arg.startsWith("--add-exports") || arg.startsWith("--add-opens")) {
-        cmd.add(arg);
-        if (!arg.contains("=") && i + 1 < jvmArgs.size()) {
-          cmd.add(jvmArgs.get(++i));
-        }
-      }
-    }
-    for (String k : System.getProperties().stringPropertyNames()) {
-      if (k.startsWith("r1.")) {
-        cmd.add("-D" + k + "=" + System.getProperty(k)); // r1 settings this JVM runs with (e.g. r1.grpo.*)
-      }
-    }
+    cmd.addAll(io.r1cluster.core.ChildJvmFlags.inherited()); // module flags and r1.* settings of this JVM
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Child.class.getName(), r.toString(), b.toString()));
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(childLog.toFile()).start();
     Path ckpt = b.resolve("grpo").resolve("checkpoint-2");
