@@ -42,6 +42,39 @@ class Bf16Test {
     return Paths.get(Bf16Test.class.getResource("/fixtures/" + name + "/model.safetensors").toURI()).getParent();
   }
 
+  /**
+   * {@code other}'s logits against {@code ref}'s over the unmasked positions: the largest |difference|,
+   * the largest |ref| logit, the positions compared and those where both pick the same arg-max.
+   */
+  record Diff(double maxDiff, double maxAbs, int rows, int agree) {
+    static Diff of(float[] ref, float[] other, long[][] mask, int v) {
+      int t = mask[0].length;
+      double maxDiff = 0;
+      double maxAbs = 0;
+      int rows = 0;
+      int agree = 0;
+      for (int i = 0; i < mask.length; i++) {
+        for (int j = 0; j < t; j++) {
+          if (mask[i][j] == 0) {
+            continue;
+          }
+          int base = (i * t + j) * v;
+          int am = 0;
+          int bm = 0;
+          for (int k = 0; k < v; k++) {
+            maxDiff = Math.max(maxDiff, Math.abs(other[base + k] - ref[base + k]));
+            maxAbs = Math.max(maxAbs, Math.abs(ref[base + k]));
+            am = ref[base + k] > ref[base + am] ? k : am;
+            bm = other[base + k] > other[base + bm] ? k : bm;
+          }
+          rows++;
+          agree += am == bm ? 1 : 0;
+        }
+      }
+      return new Diff(maxDiff, maxAbs, rows, agree);
+    }
+  }
+
   static float[] logits(Qwen2Model m, long[][] ids, long[][] mask, long[][] pos) {
     try (NDManager s = Devices.manager(m.device())) {
       NDArray l = m.logits(s, s.create(ids), s.create(mask), s.create(pos));
@@ -67,30 +100,11 @@ class Bf16Test {
       f32 = logits(a, ids, mask, pos);
       bf = logits(b, ids, mask, pos);
     }
-    int v = cfg.vocabSize();
-    int t = ids[0].length;
-    double maxDiff = 0;
-    double maxAbs = 0;
-    int rows = 0;
-    int agree = 0;
-    for (int i = 0; i < ids.length; i++) {
-      for (int j = 0; j < t; j++) {
-        if (mask[i][j] == 0) {
-          continue;
-        }
-        int base = (i * t + j) * v;
-        int am = 0;
-        int bm = 0;
-        for (int k = 0; k < v; k++) {
-          maxDiff = Math.max(maxDiff, Math.abs(f32[base + k] - bf[base + k]));
-          maxAbs = Math.max(maxAbs, Math.abs(f32[base + k]));
-          am = f32[base + k] > f32[base + am] ? k : am;
-          bm = bf[base + k] > bf[base + bm] ? k : bm;
-        }
-        rows++;
-        agree += am == bm ? 1 : 0;
-      }
-    }
+    Diff d = Diff.of(f32, bf, mask, cfg.vocabSize());
+    double maxDiff = d.maxDiff();
+    double maxAbs = d.maxAbs();
+    int rows = d.rows();
+    int agree = d.agree();
     assertTrue(maxDiff > 0, "bf16 logits identical to float32: the bf16 path did not run");
     assertTrue(maxDiff <= REL_TOL * maxAbs, name + ": max |diff| " + maxDiff + " > " + REL_TOL + " x " + maxAbs);
     assertTrue(agree >= 0.9 * rows, name + ": arg-max agrees at " + agree + "/" + rows + " positions");

@@ -64,32 +64,12 @@ class PackedBf16Test {
       float[] ref = Bf16Test.logits(f32, ids, mask, pos);
       float[] a = Bf16Test.logits(plain, ids, mask, pos);
       float[] b = Bf16Test.logits(packed, ids, mask, pos);
-      int v = cfg.vocabSize();
-      int t = ids[0].length;
-      double plainDiff = 0;
-      double packedDiff = 0;
-      double maxAbs = 0;
-      int rows = 0;
-      int agree = 0;
-      for (int i = 0; i < ids.length; i++) {
-        for (int j = 0; j < t; j++) {
-          if (mask[i][j] == 0) {
-            continue;
-          }
-          int base = (i * t + j) * v;
-          int am = 0;
-          int bm = 0;
-          for (int k = 0; k < v; k++) {
-            plainDiff = Math.max(plainDiff, Math.abs(a[base + k] - ref[base + k]));
-            packedDiff = Math.max(packedDiff, Math.abs(b[base + k] - ref[base + k]));
-            maxAbs = Math.max(maxAbs, Math.abs(ref[base + k]));
-            am = ref[base + k] > ref[base + am] ? k : am;
-            bm = b[base + k] > b[base + bm] ? k : bm;
-          }
-          rows++;
-          agree += am == bm ? 1 : 0;
-        }
-      }
+      double plainDiff = Bf16Test.Diff.of(ref, a, mask, cfg.vocabSize()).maxDiff();
+      Bf16Test.Diff d = Bf16Test.Diff.of(ref, b, mask, cfg.vocabSize());
+      double packedDiff = d.maxDiff();
+      double maxAbs = d.maxAbs();
+      int rows = d.rows();
+      int agree = d.agree();
       System.out.printf("%s: max |logit - float32| plain bf16 %.4f, packed bf16 %.4f (max |logit| %.3f)%n", name,
           plainDiff, packedDiff, maxAbs);
       assertTrue(packedDiff > 0, "packed bf16 identical to float32: the bf16 path did not run");
