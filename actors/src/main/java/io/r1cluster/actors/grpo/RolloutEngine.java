@@ -54,8 +54,6 @@ public final class RolloutEngine implements RolloutBackend {
   private final List<Integer> eosIds;
   private final SamplingParams params;
   private final WeightReceiver receiver;
-  /** Notified by the receiver's thread when a version is complete (waiters for weights sleep on it). */
-  private final Object arrived = new Object();
   private final AutoCloseable transport;
   private final BatchEngine.Options batchOptions;
   private final Object swapLock = new Object();
@@ -88,11 +86,6 @@ public final class RolloutEngine implements RolloutBackend {
     this.template = template;
     this.sampling = sampling;
     this.receiver = receiver;
-    receiver.onComplete(v -> {
-      synchronized (arrived) {
-        arrived.notifyAll();
-      }
-    });
     List<Integer> eos = new ArrayList<>();
     tokenizer.eosTokenId().ifPresent(eos::add);
     for (String t : List.of("<|im_end|>", "<|endoftext|>")) {
@@ -277,11 +270,7 @@ public final class RolloutEngine implements RolloutBackend {
       }
       // sleep until the receiver completes a version, not in a polling loop: at max_staleness 0 the
       // waiters wait out every learner step, and each wake-up on a busy machine preempts a PyTorch thread
-      synchronized (arrived) {
-        if (receiver.latestVersion() <= version) {
-          arrived.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
-        }
-      }
+      receiver.awaitNewerThan(version, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100));
     }
   }
 

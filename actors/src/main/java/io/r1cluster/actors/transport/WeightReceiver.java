@@ -61,6 +61,8 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   private final Object lock = new Object();
   private volatile long expectedPublisher;
   private volatile LongConsumer listener = v -> {};
+  /** Notified on the agent thread each time a version becomes the latest ({@link #awaitNewerThan}). */
+  private final Object completedMonitor = new Object();
   /** Highest version the owner of the weights announced; newer complete versions wait. */
   private long announcedVersion = -1;
   private AgentRunner runner;
@@ -173,6 +175,19 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   /** Whether a publication is connected to the subscription. */
   public boolean isConnected() {
     return subscription.isConnected();
+  }
+
+  /**
+   * Waits up to {@code millis} for a complete version newer than {@code than} (woken when one
+   * completes, no polling); returns whether there is one.
+   */
+  public boolean awaitNewerThan(long than, long millis) throws InterruptedException {
+    synchronized (completedMonitor) {
+      if (latestVersion() <= than) {
+        completedMonitor.wait(Math.max(1, millis));
+      }
+    }
+    return latestVersion() > than;
   }
 
   /** Version of the latest complete snapshot, {@code -1} when none yet. */
@@ -461,6 +476,9 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       previous.buffers().release();
     }
     listener.accept(a.version);
+    synchronized (completedMonitor) {
+      completedMonitor.notifyAll();
+    }
   }
 
   private void abandonAssembly() {
