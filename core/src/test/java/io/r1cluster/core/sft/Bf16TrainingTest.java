@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.SafeTensors;
 import io.r1cluster.core.checkpoint.TensorData;
-import io.r1cluster.core.demo.DemoDataset;
 import io.r1cluster.core.recipe.Recipe;
 import io.r1cluster.core.recipe.StageType;
 import io.r1cluster.core.train.MetricsLog;
@@ -32,9 +31,7 @@ class Bf16TrainingTest {
   @Test
   void bf16SftLowersTheLossLikeFloat32AndSavesBf16(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
-    DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
-    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
-    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
+    SftTrainerTest.writeTracedSplits(data);
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     Path f = dir.resolve("f32");
     Path b = dir.resolve("bf16");
@@ -87,9 +84,7 @@ class Bf16TrainingTest {
   @Test
   void aResumedBf16RunEndsBitIdenticalToAnUninterruptedOne(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
-    DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
-    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
-    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
+    SftTrainerTest.writeTracedSplits(data);
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");

@@ -117,13 +117,20 @@ class SftTrainerTest {
     return recipe;
   }
 
+  /**
+   * 40 demo rows at seed 1: train = the first 36, test = the last 4 (the demo test split has no
+   * traces; for eval_loss use held-out rows that have them).
+   */
+  static void writeTracedSplits(Path data) throws java.io.IOException {
+    DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
+    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
+    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
+  }
+
   @Test
   void resumeFromACheckpointContinuesExactly(@TempDir Path dir) throws Exception {
     Path data = dir.resolve("data");
-    DemoDataset.write(data, new DemoDataset.Options(40, 4, 1, 0.3, 2, DemoDataset.Options.defaults().tasks()));
-    // the demo test split has no traces; for eval_loss use held-out rows that have them
-    Files.write(data.resolve("test.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(36, 40));
-    Files.write(data.resolve("train.jsonl"), Files.readAllLines(data.resolve("train.jsonl")).subList(0, 36));
+    writeTracedSplits(data);
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");
