@@ -86,16 +86,7 @@ public final class RolloutEngine implements RolloutBackend {
     this.template = template;
     this.sampling = sampling;
     this.receiver = receiver;
-    List<Integer> eos = new ArrayList<>();
-    tokenizer.eosTokenId().ifPresent(eos::add);
-    for (String t : List.of("<|im_end|>", "<|endoftext|>")) {
-      tokenizer.findTokenId(t).ifPresent(id -> {
-        if (!eos.contains(id)) {
-          eos.add(id);
-        }
-      });
-    }
-    this.eosIds = List.copyOf(eos);
+    this.eosIds = io.r1cluster.core.generate.StopTokens.of(tokenizer, config);
     this.params = new SamplingParams(sampling.temperature(), sampling.topP(), Math.max(0, sampling.topK()),
         sampling.minP(), sampling.maxCompletionLength(), eosIds, List.of());
     this.batchOptions = new BatchEngine.Options(Math.max(batchRows, sampling.numGenerations()),

@@ -10,9 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 
 /**
  * The model a server answers for: weights, tokenizer, chat template, the ids that end a
@@ -39,23 +37,9 @@ public final class ServedModel implements AutoCloseable {
       t = null; // a base model without a template serves /v1/completions only
     }
     this.template = t;
-    List<Integer> eos = new ArrayList<>();
     Tokenizer tok = loaded.tokenizer();
-    int cfgEos = loaded.model().config().eosTokenId();
-    if (cfgEos >= 0) {
-      eos.add(cfgEos);
-    }
-    addIfPresent(eos, tok.eosTokenId());
-    addIfPresent(eos, tok.findTokenId("<|im_end|>"));
-    addIfPresent(eos, tok.findTokenId("<|endoftext|>"));
-    this.eosIds = List.copyOf(eos);
+    this.eosIds = io.r1cluster.core.generate.StopTokens.of(tok, loaded.model().config());
     this.reasoning = tok.hasToken("</think>");
-  }
-
-  private static void addIfPresent(List<Integer> ids, OptionalInt id) {
-    if (id.isPresent() && !ids.contains(id.getAsInt())) {
-      ids.add(id.getAsInt());
-    }
   }
 
   /**

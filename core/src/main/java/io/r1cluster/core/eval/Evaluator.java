@@ -7,6 +7,7 @@ import io.r1cluster.core.data.Completion;
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.generate.Sampler;
 import io.r1cluster.core.generate.SamplingParams;
+import io.r1cluster.core.generate.StopTokens;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.reward.RewardFunction;
 import io.r1cluster.core.reward.RewardInput;
@@ -94,8 +95,7 @@ public final class Evaluator {
     }
     long t0 = System.nanoTime();
     List<RewardFunction> fns = RewardRegistry.create(List.of("accuracy", "format"), Map.of());
-    List<Integer> eos = new ArrayList<>();
-    tok.eosTokenId().ifPresent(eos::add);
+    List<Integer> eos = StopTokens.of(tok, model.config());
     SamplingParams sp = o.n() == 1 && o.temperature() == 0 ? SamplingParams.greedy(o.maxNewTokens(), eos)
         : new SamplingParams(o.temperature(), o.topP(), 0, 0, o.maxNewTokens(), eos, List.of());
     Sampler sampler = new Sampler(model, ids -> tok.decode(ids, true));

@@ -14,6 +14,7 @@ import io.r1cluster.core.dataset.SftExample;
 import io.r1cluster.core.generate.BatchEngine;
 import io.r1cluster.core.generate.Sampler;
 import io.r1cluster.core.generate.SamplingParams;
+import io.r1cluster.core.generate.StopTokens;
 import io.r1cluster.core.model.Models;
 import io.r1cluster.core.model.Qwen2Model;
 import io.r1cluster.core.optim.LrSchedule;
@@ -112,9 +113,7 @@ public final class GrpoTrainer {
       LrSchedule schedule = plan.schedule(t);
       GrpoConfig cfg = plan.learner();
       RewardScorer scorer = new RewardScorer(RewardRegistry.create(g.rewardFuncs(), g.rewardKwargs()), g.rewardWeights());
-      List<Integer> eos = new ArrayList<>();
-      loaded.tokenizer().eosTokenId().ifPresent(eos::add);
-      SamplingParams sp = plan.sampling().params(eos);
+      SamplingParams sp = plan.sampling().params(StopTokens.of(loaded.tokenizer(), model.config()));
       // the continuously batched engine the rollout actors use, on the policy itself: a step's groups
       // are one batch (the learner changes the weights in place between steps, never while it runs)
       int maxRows = promptsPerStep * G;

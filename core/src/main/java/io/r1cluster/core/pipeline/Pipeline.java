@@ -455,8 +455,7 @@ public final class Pipeline {
   private static TraceTeacher inProcessTeacher(Models.Loaded m, String name, RecipeSettings s,
       java.util.function.BooleanSupplier cancelled) {
     GrpoSettings g = s.grpo();
-    List<Integer> eos = new ArrayList<>();
-    m.tokenizer().eosTokenId().ifPresent(eos::add);
+    List<Integer> eos = io.r1cluster.core.generate.StopTokens.of(m.tokenizer(), m.model().config());
     SamplingParams sp = new SamplingParams(g.temperature(), g.topP(), g.topK() == null ? 0 : g.topK(),
         g.minP() == null ? 0 : g.minP(), g.maxCompletionLength(), eos, List.of());
     return new LocalTeacher(m, name, m.tokenizer().chatTemplateFor(s.model()), sp, g.maxPromptLength());

@@ -293,15 +293,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
       try (RolloutEngine engine = RolloutEngine.open(loaded.model().config(), tok, template, sampling, rec, pub, 256, false)) {
         BatchEngine oneBatch = new BatchEngine(loaded.model(), false, 0, ids -> loaded.tokenizer().decode(ids, true),
             new BatchEngine.Options(128, 128, false), "one-batch");
-        List<Integer> eos = new ArrayList<>();
-        loaded.tokenizer().eosTokenId().ifPresent(eos::add);
-        for (String t : List.of("<|im_end|>", "<|endoftext|>")) {
-          loaded.tokenizer().findTokenId(t).ifPresent(id -> {
-            if (!eos.contains(id)) {
-              eos.add(id);
-            }
-          });
-        }
+        List<Integer> eos = io.r1cluster.core.generate.StopTokens.of(loaded.tokenizer(), loaded.model().config());
         SamplingParams sp = new SamplingParams(1.0, 1.0, 0, 0, 64, eos, List.of());
         List<int[]> batch = new ArrayList<>();
         for (Prompt p : prompts) {
