@@ -57,6 +57,8 @@ public final class RolloutEngine implements RolloutBackend {
   private final AutoCloseable transport;
   private final BatchEngine.Options batchOptions;
   private final Object swapLock = new Object();
+  /** Requests waiting for a version the engines do not have yet ({@link #submit}). */
+  private final List<Pending> parked = new ArrayList<>();
   /** One engine per device (created with the first snapshot); engines[i] runs on devices.get(i). */
   private volatile BatchEngine[] engines;
   /** Newest version handed to the engines, -1 before the first snapshot arrived. */
@@ -157,46 +159,56 @@ public final class RolloutEngine implements RolloutBackend {
   /**
    * Puts the {@code sampling.numGenerations} sequences of one prompt (row i seeded
    * {@code Sampler.rowSeed(seed, i)}) into the running batch of the least-loaded device and completes
-   * when all have finished. Waiting for a version ≥ {@code minVersion} (and building its models), when
-   * needed, runs on {@code slots}; the generation itself holds no thread.
+   * when all have finished. A request that needs a version ≥ {@code minVersion} the engines do not
+   * have yet is encoded now and parked; waiting for the version (and building its models) runs on
+   * {@code slots}, and when it arrives every parked request it satisfies goes into the batch in one
+   * hand-over, so they share one prefill and start at the same token step (at
+   * {@code max_staleness} 0 a whole step's groups wait for each learner step). The generation itself
+   * holds no thread.
    */
   @Override
   public CompletableFuture<Group> submit(Prompt prompt, long seed, long minVersion, Duration wait, Executor slots) {
-    CompletableFuture<Void> ready;
-    if (version >= Math.max(0, minVersion) && receiver.latestVersion() <= version) {
-      ready = CompletableFuture.completedFuture(null);
-    } else {
-      ready = CompletableFuture.runAsync(() -> {
-        NoGrad.onThisThread();
-        try {
-          awaitVersion(minVersion, wait);
-        } catch (TimeoutException | InterruptedException e) {
-          throw new CompletionException(e);
-        }
-      }, slots);
-    }
     // the caller's future: cancelling it (an entity stopped) cancels the group's sequences in the batch
-    CompletableFuture<Group> out = new CompletableFuture<>();
-    java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles = new java.util.concurrent.atomic.AtomicReference<>();
-    ready.thenCompose(x -> {
-      if (out.isDone()) {
-        return CompletableFuture.<Group>failedFuture(new java.util.concurrent.CancellationException("group cancelled"));
-      }
-      return submitGroup(prompt, seed, handles, out);
-    }).whenComplete((g, e) -> {
-      if (e != null) {
-        out.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
-      } else {
-        out.complete(g);
-      }
-    });
-    out.whenComplete((g, e) -> {
-      List<BatchEngine.Handle> hs = handles.get();
-      if (out.isCancelled() && hs != null) {
+    Pending p = new Pending(prompt, seed, Math.max(0, minVersion), new CompletableFuture<>(),
+        new java.util.concurrent.atomic.AtomicReference<>());
+    p.out().whenComplete((g, e) -> {
+      List<BatchEngine.Handle> hs = p.handles().get();
+      if (p.out().isCancelled() && hs != null) {
         hs.forEach(BatchEngine.Handle::cancel);
       }
     });
-    return out;
+    if (version >= p.minVersion() && receiver.latestVersion() <= version) {
+      start(List.of(p));
+      return p.out();
+    }
+    try {
+      p.ids = encode(prompt); // while the weights are on their way
+    } catch (RuntimeException e) {
+      p.out().completeExceptionally(e);
+      return p.out();
+    }
+    synchronized (parked) {
+      parked.add(p);
+    }
+    try {
+      CompletableFuture.runAsync(() -> {
+        NoGrad.onThisThread();
+        try {
+          awaitVersion(p.minVersion(), wait);
+        } catch (TimeoutException | InterruptedException | RuntimeException e) {
+          if (unpark(p)) {
+            p.out().completeExceptionally(e);
+          }
+          return;
+        }
+        startParked();
+      }, slots);
+    } catch (RuntimeException e) { // the slots executor refused the task (shutting down)
+      if (unpark(p)) {
+        p.out().completeExceptionally(e);
+      }
+    }
+    return p.out();
   }
 
   @Override
@@ -204,34 +216,129 @@ public final class RolloutEngine implements RolloutBackend {
     return true;
   }
 
-  private CompletableFuture<Group> submitGroup(Prompt prompt, long seed,
-      java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles, CompletableFuture<Group> caller) {
-    int[] promptIds = encode(prompt);
-    BatchEngine[] es = engines;
-    if (es == null) {
-      return CompletableFuture.failedFuture(new IllegalStateException("rollout engine closed"));
+  /** A group request: its prompt ids are encoded on submission when it has to wait for weights. */
+  private static final class Pending {
+    private final Prompt prompt;
+    private final long seed;
+    private final long minVersion;
+    private final CompletableFuture<Group> out;
+    private final java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles;
+    int[] ids;
+
+    Pending(Prompt prompt, long seed, long minVersion, CompletableFuture<Group> out,
+        java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles) {
+      this.prompt = prompt;
+      this.seed = seed;
+      this.minVersion = minVersion;
+      this.out = out;
+      this.handles = handles;
     }
-    BatchEngine e = es[0];
-    for (BatchEngine x : es) {
-      if (x.load() < e.load()) {
-        e = x;
+
+    long minVersion() {
+      return minVersion;
+    }
+
+    CompletableFuture<Group> out() {
+      return out;
+    }
+
+    java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles() {
+      return handles;
+    }
+  }
+
+  private boolean unpark(Pending p) {
+    synchronized (parked) {
+      return parked.remove(p);
+    }
+  }
+
+  /** Starts every parked request the engines' version satisfies, in one hand-over per device. */
+  private void startParked() {
+    List<Pending> go = new ArrayList<>();
+    synchronized (parked) {
+      for (java.util.Iterator<Pending> it = parked.iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (p.out().isDone()) {
+          it.remove(); // cancelled while it waited
+        } else if (p.minVersion() <= version) {
+          go.add(p);
+          it.remove();
+        }
       }
     }
-    List<BatchEngine.Request> rs = new ArrayList<>();
-    for (int i = 0; i < sampling.numGenerations(); i++) {
-      rs.add(new BatchEngine.Request(promptIds, params, Sampler.rowSeed(seed, i), null));
+    if (!go.isEmpty()) {
+      start(go);
     }
-    List<BatchEngine.Handle> hs = e.submitAll(rs);
-    handles.set(hs);
-    if (caller.isCancelled()) {
+  }
+
+  /** Hands the groups to the engines: each to the least-loaded device, counting the rows handed here. */
+  private void start(List<Pending> groups) {
+    BatchEngine[] es = engines;
+    if (es == null) {
+      groups.forEach(p -> p.out().completeExceptionally(new IllegalStateException("rollout engine closed")));
+      return;
+    }
+    int[] load = new int[es.length];
+    for (int i = 0; i < es.length; i++) {
+      load[i] = es[i].load();
+    }
+    List<List<Pending>> byEngine = new ArrayList<>();
+    for (int i = 0; i < es.length; i++) {
+      byEngine.add(new ArrayList<>());
+    }
+    for (Pending p : groups) {
+      int best = 0;
+      for (int i = 1; i < es.length; i++) {
+        if (load[i] < load[best]) {
+          best = i;
+        }
+      }
+      load[best] += sampling.numGenerations();
+      byEngine.get(best).add(p);
+    }
+    for (int i = 0; i < es.length; i++) {
+      List<Pending> mine = byEngine.get(i);
+      if (mine.isEmpty()) {
+        continue;
+      }
+      List<List<BatchEngine.Request>> requests = new ArrayList<>();
+      try {
+        for (Pending p : mine) {
+          if (p.ids == null) {
+            p.ids = encode(p.prompt);
+          }
+          List<BatchEngine.Request> rs = new ArrayList<>();
+          for (int k = 0; k < sampling.numGenerations(); k++) {
+            rs.add(new BatchEngine.Request(p.ids, params, Sampler.rowSeed(p.seed, k), null));
+          }
+          requests.add(rs);
+        }
+        List<List<BatchEngine.Handle>> hs = es[i].submitGroups(requests);
+        for (int g = 0; g < mine.size(); g++) {
+          whenFinished(mine.get(g), hs.get(g));
+        }
+      } catch (RuntimeException e) {
+        mine.forEach(p -> p.out().completeExceptionally(e));
+      }
+    }
+  }
+
+  private void whenFinished(Pending p, List<BatchEngine.Handle> hs) {
+    p.handles().set(hs);
+    if (p.out().isCancelled()) {
       hs.forEach(BatchEngine.Handle::cancel); // cancelled while the sequences were being submitted
     }
-    return CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
-        .thenApply(x -> {
+    CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
+        .whenComplete((x, e) -> {
+          if (e != null) {
+            p.out().completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+            return;
+          }
           List<Completion> cs = hs.stream().map(h -> h.result().join()).toList();
           // the group is as stale as its oldest token (in-flight updates: rows may have seen several versions)
           long oldest = cs.stream().mapToLong(Completion::policyVersion).min().orElse(version);
-          return new Group(prompt, promptIds, cs, oldest);
+          p.out().complete(new Group(p.prompt, p.ids, cs, oldest));
         });
   }
 

@@ -131,12 +131,18 @@ public final class BatchEngine implements AutoCloseable {
     }
   }
 
-  /** Counters since start: decode steps, sampled tokens, prefilled prompt tokens, rows of the busiest step. */
-  public record Stats(long steps, long tokens, long prefillTokens, int maxActive) {}
+  /**
+   * Counters since the engine started: decode steps, sampled tokens, prompt tokens prefilled,
+   * prefill passes (sequences joining at one step share one), and the most sequences run at once.
+   */
+  public record Stats(long steps, long tokens, long prefillTokens, long prefills, int maxActive) {}
 
-  private sealed interface Cmd permits Submit, Swap, Task, Stop {}
+  private sealed interface Cmd permits Submit, Submits, Swap, Task, Stop {}
 
   private record Submit(List<Row> rows) implements Cmd {}
+
+  /** Several submissions handed in together ({@link #submitGroups}): they wait, and are admitted, in order. */
+  private record Submits(List<Submit> submits) implements Cmd {}
 
   private record Swap(Qwen2Model model, long version) implements Cmd {}
 
@@ -190,6 +196,7 @@ public final class BatchEngine implements AutoCloseable {
   private final AtomicLong steps = new AtomicLong();
   private final AtomicLong tokens = new AtomicLong();
   private final AtomicLong prefillTokens = new AtomicLong();
+  private final AtomicLong prefills = new AtomicLong();
   private volatile int maxActive;
   /** Sequences submitted and not yet running (in the inbox or waiting for rows). */
   private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
@@ -236,6 +243,48 @@ public final class BatchEngine implements AutoCloseable {
     if (requests.isEmpty()) {
       return List.of();
     }
+    List<Row> rows = rowsOf(requests);
+    if (closed) {
+      throw new IllegalStateException("batch engine is closed");
+    }
+    queued.addAndGet(rows.size());
+    inbox.add(new Submit(rows));
+    return rows.stream().map(r -> r.handle).toList();
+  }
+
+  /**
+   * Submits several groups at once, each as {@link #submitAll} would: the engine sees them together,
+   * so the groups that fit join the batch at the same step and share one prefill, instead of the
+   * first one starting alone while the others are still being handed in. Returns each group's handles.
+   *
+   * @throws IllegalArgumentException as {@link #submitAll}, for any one group
+   */
+  public List<List<Handle>> submitGroups(List<List<Request>> groups) {
+    List<Submit> submits = new ArrayList<>();
+    int rows = 0;
+    for (List<Request> g : groups) {
+      if (!g.isEmpty()) {
+        Submit s = new Submit(rowsOf(g));
+        submits.add(s);
+        rows += s.rows().size();
+      }
+    }
+    if (closed) {
+      throw new IllegalStateException("batch engine is closed");
+    }
+    List<List<Handle>> out = new ArrayList<>();
+    java.util.Iterator<Submit> it = submits.iterator();
+    for (List<Request> g : groups) {
+      out.add(g.isEmpty() ? List.of() : it.next().rows().stream().map(r -> r.handle).toList());
+    }
+    if (!submits.isEmpty()) {
+      queued.addAndGet(rows);
+      inbox.add(new Submits(submits));
+    }
+    return out;
+  }
+
+  private List<Row> rowsOf(List<Request> requests) {
     if (requests.size() > opts.maxRows()) {
       throw new IllegalArgumentException(requests.size() + " sequences submitted together, but the engine runs at most "
           + opts.maxRows() + " at once");
@@ -249,12 +298,7 @@ public final class BatchEngine implements AutoCloseable {
       }
       rows.add(new Row(r));
     }
-    if (closed) {
-      throw new IllegalStateException("batch engine is closed");
-    }
-    queued.addAndGet(rows.size());
-    inbox.add(new Submit(rows));
-    return rows.stream().map(r -> r.handle).toList();
+    return rows;
   }
 
   /**
@@ -305,7 +349,7 @@ public final class BatchEngine implements AutoCloseable {
   }
 
   public Stats stats() {
-    return new Stats(steps.get(), tokens.get(), prefillTokens.get(), maxActive);
+    return new Stats(steps.get(), tokens.get(), prefillTokens.get(), prefills.get(), maxActive);
   }
 
   // ---------------------------------------------------------------- engine thread
@@ -353,6 +397,8 @@ public final class BatchEngine implements AutoCloseable {
   private void accept(Cmd c) {
     if (c instanceof Submit s) {
       waiting.add(s);
+    } else if (c instanceof Submits ss) {
+      waiting.addAll(ss.submits());
     } else if (c instanceof Swap s) {
       if (pendingSwap != null && pendingSwap.model() != model && pendingSwap.model() != s.model()) {
         pendingSwap.model().close(); // superseded before it was used
@@ -449,6 +495,7 @@ public final class BatchEngine implements AutoCloseable {
       logits = cache.prefill(model, s, slots, promptOf, distinct.toArray(new int[0][])).toFloatArray(); // [U,V]
     }
     prefillTokens.addAndGet(distinct.stream().mapToLong(p -> p.length).sum());
+    prefills.incrementAndGet();
     for (int j = 0; j < joining.size(); j++) {
       sample(joining.get(j), logits, promptOf[j] * vocab, vocab);
     }
@@ -548,6 +595,8 @@ public final class BatchEngine implements AutoCloseable {
     for (Cmd c; (c = inbox.poll()) != null; ) {
       if (c instanceof Submit s) {
         s.rows().forEach(r -> r.handle.result().completeExceptionally(gone));
+      } else if (c instanceof Submits ss) {
+        ss.submits().forEach(s -> s.rows().forEach(r -> r.handle.result().completeExceptionally(gone)));
       } else if (c instanceof Swap s && s.model() != model) {
         s.model().close();
       } else if (c instanceof Task t) {
