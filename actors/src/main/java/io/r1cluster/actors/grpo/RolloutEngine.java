@@ -169,23 +169,22 @@ public final class RolloutEngine implements RolloutBackend {
   @Override
   public CompletableFuture<Group> submit(Prompt prompt, long seed, long minVersion, Duration wait, Executor slots) {
     // the caller's future: cancelling it (an entity stopped) cancels the group's sequences in the batch
-    Pending p = new Pending(prompt, seed, Math.max(0, minVersion), new CompletableFuture<>(),
-        new java.util.concurrent.atomic.AtomicReference<>());
-    p.out().whenComplete((g, e) -> {
-      List<BatchEngine.Handle> hs = p.handles().get();
-      if (p.out().isCancelled() && hs != null) {
+    Pending p = new Pending(prompt, seed, Math.max(0, minVersion));
+    p.out.whenComplete((g, e) -> {
+      List<BatchEngine.Handle> hs = p.handles;
+      if (p.out.isCancelled() && hs != null) {
         hs.forEach(BatchEngine.Handle::cancel);
       }
     });
-    if (version >= p.minVersion() && receiver.latestVersion() <= version) {
+    if (version >= p.minVersion && receiver.latestVersion() <= version) {
       start(List.of(p));
-      return p.out();
+      return p.out;
     }
     try {
       p.ids = encode(prompt); // while the weights are on their way
     } catch (RuntimeException e) {
-      p.out().completeExceptionally(e);
-      return p.out();
+      p.out.completeExceptionally(e);
+      return p.out;
     }
     synchronized (parked) {
       parked.add(p);
@@ -194,10 +193,10 @@ public final class RolloutEngine implements RolloutBackend {
       CompletableFuture.runAsync(() -> {
         NoGrad.onThisThread();
         try {
-          awaitVersion(p.minVersion(), wait);
+          awaitVersion(p.minVersion, wait);
         } catch (TimeoutException | InterruptedException | RuntimeException e) {
           if (unpark(p)) {
-            p.out().completeExceptionally(e);
+            p.out.completeExceptionally(e);
           }
           return;
         }
@@ -205,10 +204,10 @@ public final class RolloutEngine implements RolloutBackend {
       }, slots);
     } catch (RuntimeException e) { // the slots executor refused the task (shutting down)
       if (unpark(p)) {
-        p.out().completeExceptionally(e);
+        p.out.completeExceptionally(e);
       }
     }
-    return p.out();
+    return p.out;
   }
 
   @Override
@@ -216,34 +215,22 @@ public final class RolloutEngine implements RolloutBackend {
     return true;
   }
 
-  /** A group request: its prompt ids are encoded on submission when it has to wait for weights. */
+  /**
+   * A group request. {@code out} is the caller's future; {@code ids} are encoded on submission when
+   * it has to wait for weights, else when it starts; {@code handles} are its rows once in a batch.
+   */
   private static final class Pending {
-    private final Prompt prompt;
-    private final long seed;
-    private final long minVersion;
-    private final CompletableFuture<Group> out;
-    private final java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles;
+    final Prompt prompt;
+    final long seed;
+    final long minVersion;
+    final CompletableFuture<Group> out = new CompletableFuture<>();
     int[] ids;
+    volatile List<BatchEngine.Handle> handles;
 
-    Pending(Prompt prompt, long seed, long minVersion, CompletableFuture<Group> out,
-        java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles) {
+    Pending(Prompt prompt, long seed, long minVersion) {
       this.prompt = prompt;
       this.seed = seed;
       this.minVersion = minVersion;
-      this.out = out;
-      this.handles = handles;
-    }
-
-    long minVersion() {
-      return minVersion;
-    }
-
-    CompletableFuture<Group> out() {
-      return out;
-    }
-
-    java.util.concurrent.atomic.AtomicReference<List<BatchEngine.Handle>> handles() {
-      return handles;
     }
   }
 
@@ -259,9 +246,9 @@ public final class RolloutEngine implements RolloutBackend {
     synchronized (parked) {
       for (java.util.Iterator<Pending> it = parked.iterator(); it.hasNext(); ) {
         Pending p = it.next();
-        if (p.out().isDone()) {
+        if (p.out.isDone()) {
           it.remove(); // cancelled while it waited
-        } else if (p.minVersion() <= version) {
+        } else if (p.minVersion <= version) {
           go.add(p);
           it.remove();
         }
@@ -276,7 +263,7 @@ public final class RolloutEngine implements RolloutBackend {
   private void start(List<Pending> groups) {
     BatchEngine[] es = engines;
     if (es == null) {
-      groups.forEach(p -> p.out().completeExceptionally(new IllegalStateException("rollout engine closed")));
+      groups.forEach(p -> p.out.completeExceptionally(new IllegalStateException("rollout engine closed")));
       return;
     }
     int[] load = new int[es.length];
@@ -319,26 +306,26 @@ public final class RolloutEngine implements RolloutBackend {
           whenFinished(mine.get(g), hs.get(g));
         }
       } catch (RuntimeException e) {
-        mine.forEach(p -> p.out().completeExceptionally(e));
+        mine.forEach(p -> p.out.completeExceptionally(e));
       }
     }
   }
 
   private void whenFinished(Pending p, List<BatchEngine.Handle> hs) {
-    p.handles().set(hs);
-    if (p.out().isCancelled()) {
+    p.handles = hs;
+    if (p.out.isCancelled()) {
       hs.forEach(BatchEngine.Handle::cancel); // cancelled while the sequences were being submitted
     }
     CompletableFuture.allOf(hs.stream().map(BatchEngine.Handle::result).toArray(CompletableFuture[]::new))
         .whenComplete((x, e) -> {
           if (e != null) {
-            p.out().completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+            p.out.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
             return;
           }
           List<Completion> cs = hs.stream().map(h -> h.result().join()).toList();
           // the group is as stale as its oldest token (in-flight updates: rows may have seen several versions)
           long oldest = cs.stream().mapToLong(Completion::policyVersion).min().orElse(version);
-          p.out().complete(new Group(p.prompt, p.ids, cs, oldest));
+          p.out.complete(new Group(p.prompt, p.ids, cs, oldest));
         });
   }
 

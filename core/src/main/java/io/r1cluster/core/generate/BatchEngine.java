@@ -137,11 +137,12 @@ public final class BatchEngine implements AutoCloseable {
    */
   public record Stats(long steps, long tokens, long prefillTokens, long prefills, int maxActive) {}
 
-  private sealed interface Cmd permits Submit, Submits, Swap, Task, Stop {}
+  private sealed interface Cmd permits Submits, Swap, Task, Stop {}
 
-  private record Submit(List<Row> rows) implements Cmd {}
+  /** One group's sequences: they join the batch together, once they all fit. */
+  private record Submit(List<Row> rows) {}
 
-  /** Several submissions handed in together ({@link #submitGroups}): they wait, and are admitted, in order. */
+  /** The groups handed in by one call ({@link #submitGroups}): they wait, and are admitted, in order. */
   private record Submits(List<Submit> submits) implements Cmd {}
 
   private record Swap(Qwen2Model model, long version) implements Cmd {}
@@ -240,16 +241,7 @@ public final class BatchEngine implements AutoCloseable {
    *     longer than {@code maxSeqLen} (prompt + max new tokens)
    */
   public List<Handle> submitAll(List<Request> requests) {
-    if (requests.isEmpty()) {
-      return List.of();
-    }
-    List<Row> rows = rowsOf(requests);
-    if (closed) {
-      throw new IllegalStateException("batch engine is closed");
-    }
-    queued.addAndGet(rows.size());
-    inbox.add(new Submit(rows));
-    return rows.stream().map(r -> r.handle).toList();
+    return submitGroups(List.of(requests)).get(0);
   }
 
   /**
@@ -261,26 +253,24 @@ public final class BatchEngine implements AutoCloseable {
    */
   public List<List<Handle>> submitGroups(List<List<Request>> groups) {
     List<Submit> submits = new ArrayList<>();
+    List<List<Handle>> out = new ArrayList<>();
     int rows = 0;
     for (List<Request> g : groups) {
-      if (!g.isEmpty()) {
-        Submit s = new Submit(rowsOf(g));
-        submits.add(s);
-        rows += s.rows().size();
+      List<Row> rs = rowsOf(g);
+      if (!rs.isEmpty()) {
+        submits.add(new Submit(rs));
+        rows += rs.size();
       }
+      out.add(rs.stream().map(r -> r.handle).toList());
+    }
+    if (submits.isEmpty()) {
+      return out; // nothing to run (an empty group never reached the engine, closed or not)
     }
     if (closed) {
       throw new IllegalStateException("batch engine is closed");
     }
-    List<List<Handle>> out = new ArrayList<>();
-    java.util.Iterator<Submit> it = submits.iterator();
-    for (List<Request> g : groups) {
-      out.add(g.isEmpty() ? List.of() : it.next().rows().stream().map(r -> r.handle).toList());
-    }
-    if (!submits.isEmpty()) {
-      queued.addAndGet(rows);
-      inbox.add(new Submits(submits));
-    }
+    queued.addAndGet(rows);
+    inbox.add(new Submits(submits));
     return out;
   }
 
@@ -395,9 +385,7 @@ public final class BatchEngine implements AutoCloseable {
   }
 
   private void accept(Cmd c) {
-    if (c instanceof Submit s) {
-      waiting.add(s);
-    } else if (c instanceof Submits ss) {
+    if (c instanceof Submits ss) {
       waiting.addAll(ss.submits());
     } else if (c instanceof Swap s) {
       if (pendingSwap != null && pendingSwap.model() != model && pendingSwap.model() != s.model()) {
@@ -593,9 +581,7 @@ public final class BatchEngine implements AutoCloseable {
     }
     waiting.clear();
     for (Cmd c; (c = inbox.poll()) != null; ) {
-      if (c instanceof Submit s) {
-        s.rows().forEach(r -> r.handle.result().completeExceptionally(gone));
-      } else if (c instanceof Submits ss) {
+      if (c instanceof Submits ss) {
         ss.submits().forEach(s -> s.rows().forEach(r -> r.handle.result().completeExceptionally(gone)));
       } else if (c instanceof Swap s && s.model() != model) {
         s.model().close();

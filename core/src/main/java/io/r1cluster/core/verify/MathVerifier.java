@@ -103,12 +103,12 @@ public final class MathVerifier {
     return timeouts.get();
   }
 
-  /** Calls that needed the computer-algebra system so far. */
   /** CAS worker threads alive now: 1 while in use, 0 once idle for {@link #casIdleMillis}. */
   synchronized int casThreads() {
     return cas == null ? 0 : ((java.util.concurrent.ThreadPoolExecutor) cas).getPoolSize();
   }
 
+  /** Calls that needed the computer-algebra system so far. */
   public long casCalls() {
     return casCalls.get();
   }
