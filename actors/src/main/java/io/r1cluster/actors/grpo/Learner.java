@@ -152,7 +152,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     report.notes().forEach(progress::println);
     this.metrics = new MetricsLog(job.outputDir.resolve(RunFolder.METRICS_FILE), steps, report.sinks(job.outputDir, steps));
     this.progressLine = new LearnerMetrics(progress, settings.progressInterval());
-    this.completions = g.logCompletions() ? new CompletionLog(job.outputDir) : null;
+    this.completions = g.logCompletions() ? new CompletionLog(job.outputDir, steps) : null;
     this.stepLog = new StepLog(job.outputDir, job.runId); // steps.jsonl: the prompts each step trained
     this.logEvery = RunFolder.interval(t.loggingSteps(), job.totalSteps);
     this.logFirst = t.loggingFirstStep();

@@ -4,14 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.r1cluster.core.data.ScoredGroup;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.r1cluster.core.train.JsonLines;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
@@ -33,31 +27,12 @@ final class StepLog implements AutoCloseable {
   static final String FILE = "steps.jsonl";
   private static final ObjectMapper JSON = new ObjectMapper();
   private final String runId;
-  private final BufferedWriter out;
+  private final JsonLines out;
 
   /** Opens {@code dir/steps.jsonl} for appending; a torn last line (a writer killed mid-line) is cut off first. */
   StepLog(Path dir, String runId) {
     this.runId = runId;
-    Path file = dir.resolve(FILE);
-    try {
-      Files.createDirectories(dir);
-      if (Files.exists(file)) {
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-          long end = f.length();
-          while (end > 0) {
-            f.seek(end - 1);
-            if (f.read() == '\n') {
-              break;
-            }
-            end--;
-          }
-          f.setLength(end);
-        }
-      }
-      this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new UncheckedIOException("opening " + file, e);
-    }
+    this.out = JsonLines.open(dir.resolve(FILE), JsonLines.KEEP_ALL);
   }
 
   void step(int step, long version, List<ScoredGroup> groups, long[] keys, long[] filteredKeys) {
@@ -79,21 +54,11 @@ final class StepLog implements AutoCloseable {
     for (long key : filteredKeys == null ? new long[0] : filteredKeys) {
       f.add(key);
     }
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing " + FILE, e);
-    }
+    out.append(n);
   }
 
   @Override
   public void close() {
-    try {
-      out.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException("closing " + FILE, e);
-    }
+    out.close();
   }
 }

@@ -153,7 +153,7 @@ public final class GrpoTrainer {
         long runStart = System.nanoTime();
         ObjectNode finalState = null;
         try (MetricsLog metrics = new MetricsLog(out.resolve(RunFolder.METRICS_FILE), start, report.sinks(out, start));
-            CompletionLog completions = g.logCompletions() ? new CompletionLog(out) : null) {
+            CompletionLog completions = g.logCompletions() ? new CompletionLog(out, start) : null) {
           for (long step = start; step < total; step++) {
             if (ran >= stopAfterSteps || stopWhen.getAsBoolean()) {
               completed = false;

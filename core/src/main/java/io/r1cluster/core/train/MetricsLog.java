@@ -3,13 +3,10 @@ package io.r1cluster.core.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,12 +26,13 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class MetricsLog implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
-  private final BufferedWriter out;
+  private final JsonLines out;
   private final List<MetricsSink> sinks;
 
   /**
    * Opens {@code file} for appending. When resuming, lines after {@code keepUpToStep} (written by the
-   * interrupted run after its last checkpoint) are dropped first so the log has each step once.
+   * interrupted run after its last checkpoint) are dropped first so the log has each step once, and a
+   * line torn by a kill is cut off ({@link JsonLines}).
    */
   public MetricsLog(Path file, long keepUpToStep) {
     this(file, keepUpToStep, List.of());
@@ -44,25 +42,7 @@ public final class MetricsLog implements AutoCloseable {
   public MetricsLog(Path file, long keepUpToStep, List<MetricsSink> sinks) {
     this.file = file;
     this.sinks = List.copyOf(sinks);
-    try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      if (Files.exists(file)) {
-        List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-          if (line.isBlank()) {
-            continue;
-          }
-          JsonNode n = JSON.readTree(line);
-          if (n.path("step").asLong(Long.MAX_VALUE) <= keepUpToStep) {
-            keep.add(line);
-          }
-        }
-        Files.write(file, keep, StandardCharsets.UTF_8);
-      }
-      out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    this.out = JsonLines.open(file, keepUpToStep);
   }
 
   public Path file() {
@@ -74,13 +54,7 @@ public final class MetricsLog implements AutoCloseable {
     ObjectNode n = JSON.createObjectNode();
     n.put("step", step);
     metrics.forEach((k, v) -> n.set(k, JSON.valueToTree(v)));
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    out.append(n);
     MetricsSink.logAll(sinks, step, metrics);
   }
 
@@ -99,13 +73,7 @@ public final class MetricsLog implements AutoCloseable {
         n.put(k, v);
       }
     });
-    try {
-      out.write(JSON.writeValueAsString(n));
-      out.newLine();
-      out.flush();
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing " + file, e);
-    }
+    out.append(n);
     if (!sinks.isEmpty()) {
       Map<String, Object> rec = new LinkedHashMap<>(metrics);
       rec.put("epoch", epoch);
@@ -125,8 +93,6 @@ public final class MetricsLog implements AutoCloseable {
   public synchronized void close() {
     try {
       out.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     } finally {
       MetricsSink.closeAll(sinks);
     }
@@ -135,21 +101,13 @@ public final class MetricsLog implements AutoCloseable {
   /** Reads a metrics file: per metric name, the (step, value) pairs in order. */
   public static Map<String, double[][]> read(Path file) {
     Map<String, List<double[]>> series = new LinkedHashMap<>();
-    try {
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        if (line.isBlank()) {
-          continue;
+    for (JsonNode n : JsonLines.read(file)) {
+      double step = n.path("step").asDouble();
+      n.fields().forEachRemaining(e -> {
+        if (!e.getKey().equals("step") && e.getValue().isNumber()) {
+          series.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {step, e.getValue().asDouble()});
         }
-        JsonNode n = JSON.readTree(line);
-        double step = n.path("step").asDouble();
-        n.fields().forEachRemaining(e -> {
-          if (!e.getKey().equals("step") && e.getValue().isNumber()) {
-            series.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new double[] {step, e.getValue().asDouble()});
-          }
-        });
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      });
     }
     Map<String, double[][]> out = new LinkedHashMap<>();
     series.forEach((k, v) -> out.put(k, v.toArray(new double[0][])));
