@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -76,10 +77,22 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private record Done(Generate request, Group group, long nanos, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
 
+  /**
+   * What Cluster Sharding sends to stop an entity (hand-over to another member, passivation): a message,
+   * so it is handled after the requests already in the mailbox, which then fail back with the rest.
+   * Without it the shard stops the entity with a system message, which overtakes queued requests; those
+   * went to dead letters unanswered and were dispatched again only after the dispatch timeout (60 s).
+   */
+  record HandOff() implements Command, NoSerializationVerificationNeeded {}
+
   /** Registers the entity type on this node (call on every node; non-rollout nodes get a proxy). */
   public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system, GrpoActorSettings settings) {
-    ClusterSharding.get(system).init(
-        Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)).withRole(Roles.ROLLOUT));
+    ClusterSharding.get(system).init(entity(settings));
+  }
+
+  static Entity<Command, ShardingEnvelope<Command>> entity(GrpoActorSettings settings) {
+    return Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)).withRole(Roles.ROLLOUT)
+        .withStopMessage(new HandOff());
   }
 
   static Behavior<Command> create(String entityId, GrpoActorSettings settings) {
@@ -108,6 +121,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return newReceiveBuilder()
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(Done.class, this::onDone)
+        .onMessage(HandOff.class, m -> Behaviors.stopped())
         .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> onStop())
         .build();
   }

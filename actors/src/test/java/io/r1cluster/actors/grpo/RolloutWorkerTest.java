@@ -212,4 +212,25 @@ class RolloutWorkerTest {
     running.result().complete(groupOf(prompt(1), 0));
     probe.expectNoMessage(Duration.ofMillis(300));
   }
+
+  @Test
+  void shardingsStopMessageComesAfterTheRequestsQueuedBeforeIt() throws Exception {
+    Gate gate = new Gate(true);
+    ActorRef<RolloutWorker.Command> w = worker("1", gate);
+    GrpoActorSettings settings = GrpoActorSettings.fromConfig(kit.system().settings().config());
+    RolloutWorker.Command stop = RolloutWorker.entity(settings).stopMessage()
+        .orElseThrow(() -> new AssertionError("the entity has no stop message: the shard would stop it with a system message"));
+    TestProbe<RolloutWorker.Reply> probe = kit.createTestProbe();
+    // what the shard does on a hand-over: the stop message right behind requests still in the mailbox
+    w.tell(new RolloutWorker.Generate(1, "run", prompt(1), 1, 0, probe.ref()));
+    w.tell(new RolloutWorker.Generate(2, "run", prompt(2), 1, 0, probe.ref()));
+    w.tell(new RolloutWorker.Generate(3, "run", prompt(3), 1, 0, probe.ref()));
+    w.tell(stop);
+    List<RolloutWorker.Reply> replies = List.of(probe.receiveMessage(), probe.receiveMessage(), probe.receiveMessage());
+    for (RolloutWorker.Reply r : replies) {
+      assertTrue(assertInstanceOf(RolloutWorker.GenerateFailed.class, r).reason().contains("stopped"), r.toString());
+    }
+    assertEquals(java.util.Set.of(1L, 2L, 3L), replies.stream().map(RolloutWorker.Reply::dispatchId).collect(java.util.stream.Collectors.toSet()));
+    probe.expectTerminated(w, Duration.ofSeconds(5));
+  }
 }
