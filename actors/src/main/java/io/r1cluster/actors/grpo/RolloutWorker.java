@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -87,12 +88,20 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   /** Registers the entity type on this node (call on every node; non-rollout nodes get a proxy). */
   public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system, GrpoActorSettings settings) {
-    ClusterSharding.get(system).init(entity(settings));
+    ClusterSharding.get(system).init(entity(system, settings));
   }
 
-  static Entity<Command, ShardingEnvelope<Command>> entity(GrpoActorSettings settings) {
+  /**
+   * The entity type: stopped with {@link HandOff}, and never passivated. Sharding's default passivates
+   * an entity that has received no message for 2 minutes; a rollout entity receives nothing while it
+   * generates (results come back through its own pipe), so a generation longer than that (long
+   * reasoning completions on a large model) was stopped, failed back and dispatched again, forever.
+   */
+  static Entity<Command, ShardingEnvelope<Command>> entity(org.apache.pekko.actor.typed.ActorSystem<?> system,
+      GrpoActorSettings settings) {
     return Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)).withRole(Roles.ROLLOUT)
-        .withStopMessage(new HandOff());
+        .withStopMessage(new HandOff())
+        .withSettings(ClusterShardingSettings.create(system).withRole(Roles.ROLLOUT).withNoPassivationStrategy());
   }
 
   static Behavior<Command> create(String entityId, GrpoActorSettings settings) {

@@ -218,7 +218,7 @@ class RolloutWorkerTest {
     Gate gate = new Gate(true);
     ActorRef<RolloutWorker.Command> w = worker("1", gate);
     GrpoActorSettings settings = GrpoActorSettings.fromConfig(kit.system().settings().config());
-    RolloutWorker.Command stop = RolloutWorker.entity(settings).stopMessage()
+    RolloutWorker.Command stop = RolloutWorker.entity(kit.system(), settings).stopMessage()
         .orElseThrow(() -> new AssertionError("the entity has no stop message: the shard would stop it with a system message"));
     TestProbe<RolloutWorker.Reply> probe = kit.createTestProbe();
     // what the shard does on a hand-over: the stop message right behind requests still in the mailbox

@@ -61,9 +61,14 @@ final class SimulatedGrpo {
   }
 
   static Result run(Plan p) throws Exception {
+    return run(p, "");
+  }
+
+  /** {@link #run(Plan)} with {@code overrides} (HOCON) over the run's configuration. */
+  static Result run(Plan p, String overrides) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-grpo-");
     Path recipe = writeRecipe(dir, p);
-    Config config = ConfigFactory.parseString("""
+    Config config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.parseString("""
         pekko.loglevel = WARNING
         pekko.loglevel = ${?R1_BENCH_LOGLEVEL}
         pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
@@ -80,7 +85,7 @@ final class SimulatedGrpo {
         r1.grpo.rollout.slots = %d
         r1.grpo.reward.workers-per-node = %d
         r1.grpo.progress-interval = 1h
-        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers()))
+        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers())))
         .withFallback(ConfigFactory.load()).resolve();
     AtomicLong board = new AtomicLong(-1);
     List<Prompt> prompts = prompts(p);

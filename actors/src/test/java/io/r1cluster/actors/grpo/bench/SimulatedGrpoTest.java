@@ -21,4 +21,17 @@ class SimulatedGrpoTest {
       assertTrue(r.secondsPerStep() < 1.0, "no stall: " + r.secondsPerStep());
     }
   }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aGenerationLongerThanShardingsIdleTimeoutIsNotPassivated() throws Exception {
+    // sharding passivates entities idle for 1 s here (2 min by default) and a group takes 2.5 s to generate:
+    // a rollout entity gets no message while it generates, so it must not count as idle
+    SimulatedGrpo.Result r = SimulatedGrpo.run(new SimulatedGrpo.Plan(8, 4, 0, 2, 4, 2500, 0, 2, 4, 8, 1),
+        "pekko.cluster.sharding.passivation.default-idle-strategy.idle-entity.timeout = 1s");
+    System.out.println("long generations: " + r.run().counters());
+    assertEquals(2, r.steps());
+    assertEquals(8, r.run().counters().trained());
+    assertEquals(0, r.run().counters().retried(), "no attempt failed back");
+  }
 }
