@@ -44,21 +44,46 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * the rollouts, instead of growing queues. {@code p} is that budget: every prompt in flight can be
  * generating at once, and the rollout nodes' slots decide how many actually run.
  *
- * <p>Failures never take the stream down: an ask that times out (a dead node) or a typed failure
- * reply becomes a failed {@link Outcome}, which returns the prompt to the ledger for re-dispatch;
- * anything thrown inside a stage is resumed (the element is dropped and the ledger's deadline
- * re-dispatches its prompt). Every attempt's asks share its dispatch deadline.
+ * <p>Failures never take the stream down: an attempt the ledger gives up on (its rollout entity
+ * stopped reporting that it holds it: a dead node, see {@link InFlight}), an ask that times out or a
+ * typed failure reply becomes a failed {@link Outcome}, which returns the prompt to the ledger for
+ * re-dispatch; anything thrown inside a stage is resumed (the element is dropped and the ledger's
+ * deadline re-dispatches its prompt).
+ *
+ * <p>Deadlines: a generation may take any time while its entity reports it every quarter of
+ * {@code dispatch-timeout} ({@link RolloutWorker.Working}, which renews the attempt in the ledger);
+ * scoring then has {@code dispatch-timeout} from the moment the group arrived.
  */
 final class GrpoStream {
   private GrpoStream() {}
 
+  /** One attempt entering the graph. */
+  record Attempt(long dispatchId, Prompt prompt, long seed, long minVersion) implements NoSerializationVerificationNeeded {}
+
   /**
-   * One attempt entering the graph.
-   *
-   * @param deadlineNanos the attempt's asks must be answered by then ({@link System#nanoTime()})
+   * The attempts waiting for their rollout entity's reply. A rollout ask has no deadline of its own
+   * ({@link #ASK_LIMIT}): the dispatcher ends ({@link #lapse}) the attempts its ledger gave up on, so a
+   * long generation on a live node runs to the end and a dead node's attempts end on time.
    */
-  record Attempt(long dispatchId, Prompt prompt, long seed, long minVersion, long deadlineNanos)
-      implements NoSerializationVerificationNeeded {}
+  static final class InFlight {
+    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<RolloutWorker.Reply>> waiting =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Ends the attempt's wait with a failure (nothing if its reply came already). */
+    void lapse(long dispatchId, String why) {
+      CompletableFuture<RolloutWorker.Reply> f = waiting.remove(dispatchId);
+      if (f != null) {
+        f.completeExceptionally(new java.util.concurrent.TimeoutException(why));
+      }
+    }
+
+    int size() {
+      return waiting.size();
+    }
+  }
+
+  /** A rollout ask's own time limit: far beyond any generation (the ledger ends dead nodes' attempts). */
+  static final Duration ASK_LIMIT = Duration.ofHours(12);
 
   /** Attempts the dispatcher sends into the source at once (one message and one ack per batch, not per prompt). */
   record Attempts(List<Attempt> attempts) implements NoSerializationVerificationNeeded {}
@@ -74,7 +99,7 @@ final class GrpoStream {
   /** The source's ack (the dispatcher may send the next attempt) and the sink's ack (send the next outcome). */
   enum Ack implements PromptDispatcher.Command, NoSerializationVerificationNeeded { INSTANCE }
 
-  private record Rolled(Attempt attempt, RolloutWorker.Reply reply) {}
+  private record Rolled(Attempt attempt, RolloutWorker.Reply reply, long scoreDeadlineNanos) {}
 
   /**
    * Materializes the graph; it lives as long as the dispatcher ({@code materializer} is bound to
@@ -83,8 +108,8 @@ final class GrpoStream {
    * {@link PromptDispatcher.Arrived} per ack (batched only under backpressure: no added latency).
    */
   static ActorRef<Attempts> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
-      String runId, int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher) {
-    Rollouts rollouts = new Rollouts(system, settings, runId);
+      String runId, int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher, InFlight inFlight) {
+    Rollouts rollouts = new Rollouts(system, settings, runId, dispatcher.narrow(), inFlight);
     ActorRef<Ack> sourceReady = dispatcher.narrow();
     return ActorSource.<Attempts, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
             a -> Optional.empty())
@@ -119,8 +144,8 @@ final class GrpoStream {
    */
   private static final java.util.concurrent.Executor SAME_THREAD = Runnable::run;
 
-  private static Duration remaining(Attempt a) {
-    return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), a.deadlineNanos() - System.nanoTime()));
+  private static Duration remaining(long deadlineNanos) {
+    return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), deadlineNanos - System.nanoTime()));
   }
 
   private static String why(Throwable err) {
@@ -134,9 +159,10 @@ final class GrpoStream {
       String reason = r.reply() instanceof RolloutWorker.GenerateFailed f ? f.reason() : String.valueOf(r.reply());
       return CompletableFuture.completedFuture(Outcome.failed(a.dispatchId(), reason));
     }
-    return rewards.acquire(remaining(a))
+    return rewards.acquire(remaining(r.scoreDeadlineNanos()))
         .thenCompose(worker -> AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
-                replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(a), system.scheduler())
+                replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(r.scoreDeadlineNanos()),
+                system.scheduler())
             .whenCompleteAsync((reply, err) -> rewards.release(worker), SAME_THREAD))
         .handleAsync((reply, err) -> {
           if (reply instanceof RewardWorker.Scored s) {
@@ -152,9 +178,18 @@ final class GrpoStream {
     private final List<EntityRef<RolloutWorker.Command>> entities = new ArrayList<>();
     private final AtomicIntegerArray outstanding;
     private final String runId;
+    private final ActorRef<RolloutWorker.Working> progressTo;
+    private final long progressEveryMillis;
+    private final long scoreWindowNanos;
+    private final InFlight inFlight;
 
-    Rollouts(ActorSystem<?> system, GrpoActorSettings settings, String runId) {
+    Rollouts(ActorSystem<?> system, GrpoActorSettings settings, String runId, ActorRef<RolloutWorker.Working> progressTo,
+        InFlight inFlight) {
       this.runId = runId;
+      this.progressTo = progressTo;
+      this.inFlight = inFlight;
+      this.progressEveryMillis = Math.max(50, settings.dispatchTimeout().toMillis() / 4);
+      this.scoreWindowNanos = settings.dispatchTimeout().toNanos();
       ClusterSharding sharding = ClusterSharding.get(system);
       for (int i = 0; i < settings.rolloutEntities(); i++) {
         entities.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
@@ -171,13 +206,26 @@ final class GrpoStream {
       }
       int chosen = best;
       outstanding.incrementAndGet(chosen);
-      CompletionStage<RolloutWorker.Reply> ask = entities.get(chosen).ask(
-          replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId, a.prompt(), a.seed(), a.minVersion(), replyTo),
-          remaining(a));
-      return ask.handleAsync((reply, err) -> {
+      CompletableFuture<RolloutWorker.Reply> reply = new CompletableFuture<>();
+      inFlight.waiting.put(a.dispatchId(), reply);
+      entities.get(chosen).<RolloutWorker.Reply>ask(replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId, a.prompt(),
+              a.seed(), a.minVersion(), replyTo, progressTo, progressEveryMillis), ASK_LIMIT)
+          .whenCompleteAsync((r, err) -> {
+            if (err != null) {
+              reply.completeExceptionally(err);
+            } else {
+              reply.complete(r);
+            }
+          }, SAME_THREAD);
+      return reply.handleAsync((r, err) -> {
+        inFlight.waiting.remove(a.dispatchId());
         outstanding.decrementAndGet(chosen);
-        return new Rolled(a, reply != null ? reply
-            : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)));
+        if (r instanceof RolloutWorker.Generated) {
+          // the group is here: renew the attempt so that scoring has a whole window from now
+          progressTo.tell(new RolloutWorker.Working(new long[] {a.dispatchId()}));
+        }
+        return new Rolled(a, r != null ? r : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)),
+            System.nanoTime() + scoreWindowNanos);
       }, SAME_THREAD);
     }
   }

@@ -93,6 +93,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final long timeoutNanos;
   private final Materializer materializer;
   private final RewardPool rewards = new RewardPool();
+  private final GrpoStream.InFlight inFlight = new GrpoStream.InFlight();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
   private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
   private final List<PromptLedger.Dispatch> retryNextTick = new ArrayList<>();
@@ -124,7 +125,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
 
   private void startStream() {
     source = GrpoStream.run(getContext().getSystem(), materializer, settings, runId, ledger.budget(), rewards,
-        getContext().getSelf());
+        getContext().getSelf(), inFlight);
     sourceReady = true; // the first attempt may be sent at once, every further one after the source's ack
   }
 
@@ -153,6 +154,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
           return this;
         })
         .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(RolloutWorker.Working.class, this::onWorking)
         .build();
   }
 
@@ -186,7 +188,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       if (d == null) {
         break;
       }
-      batch.add(new GrpoStream.Attempt(d.dispatchId(), d.prompt(), d.seed(), minVersion(), now + timeoutNanos));
+      batch.add(new GrpoStream.Attempt(d.dispatchId(), d.prompt(), d.seed(), minVersion()));
     }
     if (!batch.isEmpty()) {
         sourceReady = false;
@@ -238,14 +240,27 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
     return this;
   }
 
+  /** A rollout entity still holds these attempts (however long they take): their deadlines move on. */
+  private Behavior<Command> onWorking(RolloutWorker.Working w) {
+    long deadline = System.nanoTime() + timeoutNanos;
+    for (long id : w.dispatchIds()) {
+      ledger.renew(id, deadline);
+    }
+    return this;
+  }
+
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
     outbox.addAll(retryNextTick);
     retryNextTick.clear();
     for (PromptLedger.Dispatch d : ledger.expired(now, now + timeoutNanos)) {
-      getContext().getLog().info("prompt {} not scored within {} ms: dispatching it again", d.prompt().id(),
-          timeoutNanos / 1_000_000);
+      getContext().getLog().info("prompt {}: no reply and no progress report within {} ms (its node may be gone):"
+          + " dispatching it again", d.prompt().id(), timeoutNanos / 1_000_000);
       outbox.add(d);
+    }
+    // the given-up attempts' asks end now (as failures the ledger ignores: their keys were dispatched again)
+    for (long id : ledger.lapsed(now)) {
+      inFlight.lapse(id, "no progress report within " + timeoutNanos / 1_000_000 + " ms");
     }
     pump();
     return this;

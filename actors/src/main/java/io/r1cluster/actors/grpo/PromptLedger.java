@@ -194,6 +194,32 @@ public final class PromptLedger {
     return new Dispatch(id, key, (int) (key / n), prompts.get((int) (key % n)), s);
   }
 
+  /**
+   * Moves a live attempt's deadline to {@code deadlineNanos} if that is later (its rollout entity
+   * reported it still holds it); false when the attempt is not live.
+   */
+  public boolean renew(long dispatchId, long deadlineNanos) {
+    Long d = deadline.get(dispatchId);
+    if (d == null) {
+      return false;
+    }
+    if (deadlineNanos - d > 0) {
+      deadline.put(dispatchId, deadlineNanos);
+    }
+    return true;
+  }
+
+  /** The live attempts whose deadline has passed (after {@link #expired}: their keys are dispatched again). */
+  public List<Long> lapsed(long nowNanos) {
+    List<Long> out = new ArrayList<>();
+    for (Map.Entry<Long, Long> e : deadline.entrySet()) {
+      if (nowNanos - e.getValue() >= 0) {
+        out.add(e.getKey());
+      }
+    }
+    return out;
+  }
+
   /** Re-dispatches every key whose attempts have all passed their deadline. */
   public List<Dispatch> expired(long nowNanos, long newDeadlineNanos) {
     List<Long> keys = new ArrayList<>();

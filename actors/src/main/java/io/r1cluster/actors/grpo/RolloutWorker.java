@@ -6,6 +6,8 @@ import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -14,6 +16,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -55,9 +58,20 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
    * @param seed sampling seed
    * @param minVersion oldest acceptable policy version (waits for it)
    * @param replyTo gets the group or a failure (the stream's ask)
+   * @param progressTo gets {@link Working} every {@code progressEveryMillis} while this entity holds the
+   *     request (waiting for weights, queued or generating), so the asker can tell a long generation from
+   *     a dead node; null: no reports
    */
-  public record Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo)
-      implements Command, KryoMessage {}
+  public record Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo,
+      ActorRef<Working> progressTo, long progressEveryMillis) implements Command, KryoMessage {
+    /** A request without progress reports (the generate stage's teacher asks). */
+    public Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo) {
+      this(dispatchId, runId, prompt, seed, minVersion, replyTo, null, 0);
+    }
+  }
+
+  /** The attempts ({@code dispatchId}s) an entity still holds: they are alive, however long they take. */
+  public record Working(long[] dispatchIds) implements PromptDispatcher.Command, KryoMessage {}
 
   /** The sampled group of an attempt, and how long generation took. */
   public record Generated(long dispatchId, Group group, long generateNanos) implements Reply, KryoMessage {}
@@ -72,11 +86,14 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
       ids.add(1005, Generate.class);
       ids.add(1010, Generated.class);
       ids.add(1011, GenerateFailed.class);
+      ids.add(1014, Working.class);
     }
   }
 
   private record Done(Generate request, Group group, long nanos, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
+
+  private enum ReportProgress implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
   /**
    * What Cluster Sharding sends to stop an entity (hand-over to another member, passivation): a message,
@@ -105,7 +122,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   static Behavior<Command> create(String entityId, GrpoActorSettings settings) {
-    return Behaviors.setup(ctx -> new RolloutWorker(ctx, entityId, settings));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RolloutWorker(ctx, timers, entityId, settings)));
   }
 
   private final String entityId;
@@ -117,8 +134,14 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /** The backend's futures of the running requests (written from the engine's threads, read on stop). */
   private final java.util.Map<Long, CompletableFuture<Group>> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
-  private RolloutWorker(ActorContext<Command> ctx, String entityId, GrpoActorSettings settings) {
+  private final TimerScheduler<Command> timers;
+  /** The progress-report period in force (the shortest any held request asked for); 0 = none running. */
+  private long reportEveryMillis;
+
+  private RolloutWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers, String entityId,
+      GrpoActorSettings settings) {
     super(ctx);
+    this.timers = timers;
     this.entityId = entityId;
     this.maxInFlight = settings.rolloutMaxInFlight();
     this.waitForWeights = settings.weightsWaitTimeout();
@@ -131,6 +154,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(Done.class, this::onDone)
         .onMessage(HandOff.class, m -> Behaviors.stopped())
+        .onMessageEquals(ReportProgress.INSTANCE, this::onReportProgress)
         .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> onStop())
         .build();
   }
@@ -141,6 +165,32 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     } else {
       waiting.add(g);
     }
+    if (g.progressTo() != null && g.progressEveryMillis() > 0
+        && (reportEveryMillis == 0 || g.progressEveryMillis() < reportEveryMillis)) {
+      reportEveryMillis = g.progressEveryMillis();
+      timers.startTimerAtFixedRate(ReportProgress.INSTANCE, Duration.ofMillis(reportEveryMillis));
+    }
+    return this;
+  }
+
+  /** Tells each asker which of its attempts this entity still holds; stops reporting when it holds none. */
+  private Behavior<Command> onReportProgress() {
+    java.util.Map<ActorRef<Working>, List<Long>> held = new java.util.HashMap<>();
+    for (Generate g : running.values()) {
+      if (g.progressTo() != null) {
+        held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId());
+      }
+    }
+    for (Generate g : waiting) {
+      if (g.progressTo() != null) {
+        held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId());
+      }
+    }
+    if (held.isEmpty()) {
+      timers.cancel(ReportProgress.INSTANCE);
+      reportEveryMillis = 0;
+    }
+    held.forEach((to, ids) -> to.tell(new Working(ids.stream().mapToLong(Long::longValue).toArray())));
     return this;
   }
 

@@ -53,6 +53,23 @@ class PromptLedgerTest {
   }
 
   @Test
+  void aRenewedAttemptOutlivesItsFirstDeadlineAndLapsesWhenReportsStop() {
+    PromptLedger l = new PromptLedger(prompts(2), 1, 1, false, 2);
+    PromptLedger.Dispatch d = l.next(100);
+    assertTrue(l.renew(d.dispatchId(), 300), "its entity still holds it");
+    assertTrue(l.renew(d.dispatchId(), 250), "an older report moves nothing back");
+    assertTrue(l.expired(200, 1_000).isEmpty(), "renewed: not due at 200");
+    assertTrue(l.lapsed(200).isEmpty());
+    List<PromptLedger.Dispatch> again = l.expired(300, 1_000);
+    assertEquals(1, again.size(), "no report since: due at 300");
+    assertEquals(List.of(d.dispatchId()), l.lapsed(300), "the given-up attempt lapses, the new one does not");
+    assertFalse(l.renew(d.dispatchId() + 100, 5_000), "an unknown attempt");
+    assertEquals(d.key(), l.complete(again.get(0).dispatchId()));
+    assertFalse(l.renew(d.dispatchId(), 5_000), "completed: nothing left to renew");
+    assertTrue(l.lapsed(10_000).isEmpty());
+  }
+
+  @Test
   void theFirstReplyOfAnyAttemptWins() {
     PromptLedger l = new PromptLedger(prompts(1), 1, 1, false, 1);
     PromptLedger.Dispatch first = l.next(100);

@@ -68,6 +68,7 @@ class KryoIdsTest {
     RELEASED.put(1011, "io.r1cluster.actors.grpo.RolloutWorker$GenerateFailed");
     RELEASED.put(1012, "io.r1cluster.actors.grpo.RewardWorker$Scored");
     RELEASED.put(1013, "io.r1cluster.actors.grpo.RewardWorker$ScoreFailed");
+    RELEASED.put(1014, "io.r1cluster.actors.grpo.RolloutWorker$Working");
     RELEASED.put(1100, "io.r1cluster.actors.pipeline.StageSupervisor$GetStatus");
     RELEASED.put(1101, "io.r1cluster.actors.pipeline.StageSupervisor$Status");
   }
@@ -97,7 +98,8 @@ class KryoIdsTest {
     new io.r1cluster.actors.grpo.RolloutWorker.KryoIds().register(byId::put);
     assertEquals(Map.of(1005, io.r1cluster.actors.grpo.RolloutWorker.Generate.class,
         1010, io.r1cluster.actors.grpo.RolloutWorker.Generated.class,
-        1011, io.r1cluster.actors.grpo.RolloutWorker.GenerateFailed.class), byId);
+        1011, io.r1cluster.actors.grpo.RolloutWorker.GenerateFailed.class,
+        1014, io.r1cluster.actors.grpo.RolloutWorker.Working.class), byId);
   }
 
   @Test

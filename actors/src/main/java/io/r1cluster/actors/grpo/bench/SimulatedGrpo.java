@@ -49,14 +49,18 @@ final class SimulatedGrpo {
   record Plan(int prompts, int promptsPerStep, int maxStaleness, int generations, int completionTokens,
       long rolloutMillis, long learnerMillis, int entities, int maxInFlight, int rolloutThreads, int rewardWorkers) {}
 
-  /** What a simulated run measured (steady state: from the second step report to the last). */
-  record Result(GrpoJob.RunResult run, double seconds, int steps, double groupsPerSecond, double secondsPerStep) {
+  /**
+   * What a simulated run measured (steady state: from the second step report to the last);
+   * {@code groupsGenerated}: generations the simulated engines finished, counted by the engines.
+   */
+  record Result(GrpoJob.RunResult run, double seconds, int steps, double groupsPerSecond, double secondsPerStep,
+      long groupsGenerated) {
     /** Steady-state figures from the step-report times {@code stamps} (second report to the last). */
-    static Result of(GrpoJob.RunResult r, double total, long[] stamps, Plan p) {
+    static Result of(GrpoJob.RunResult r, double total, long[] stamps, Plan p, long generated) {
       int steps = r.steps();
       double steady = steps > 2 ? (stamps[steps] - stamps[1]) / 1e9 : total;
       double groups = steps > 2 ? (double) (steps - 1) * p.promptsPerStep() : r.counters().trained();
-      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1));
+      return new Result(r, total, steps, groups / steady, steady / Math.max(1, steps - 1), generated);
     }
   }
 
@@ -95,7 +99,8 @@ final class SimulatedGrpo {
     try {
       Cluster c = Cluster.get(system);
       c.manager().tell(Join.create(c.selfMember().address()));
-      NodeResources.get(system).rollout().complete(new SimulatedRollout(board, p));
+      SimulatedRollout rollout = new SimulatedRollout(board, p);
+      NodeResources.get(system).rollout().complete(rollout);
       NodeResources.get(system).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
       GrpoNode.startWorkers(system);
       job.onStep(r -> stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime());
@@ -103,7 +108,7 @@ final class SimulatedGrpo {
       GrpoNode.startLearner(system, job, new PrintStream(OutputStream.nullOutputStream()));
       GrpoJob.RunResult r = job.done().get(10, TimeUnit.MINUTES);
       double total = (System.nanoTime() - t0) / 1e9;
-      return Result.of(r, total, stamps, p);
+      return Result.of(r, total, stamps, p, rollout.generated.get());
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -212,7 +217,7 @@ final class SimulatedGrpo {
       systems.addAll(added);
       double total = (System.nanoTime() - t0) / 1e9;
       int steps = r.steps();
-      Result res = Result.of(r, total, stamps, p);
+      Result res = Result.of(r, total, stamps, p, -1);
       if (addAtStep < 1 || steps < addAtStep + 4) {
         return new Grown(res, Double.NaN, Double.NaN);
       }
@@ -279,6 +284,8 @@ final class SimulatedGrpo {
   static final class SimulatedRollout implements RolloutBackend {
     private final AtomicLong board;
     private final Plan plan;
+    /** Groups this engine finished generating. */
+    final AtomicLong generated = new AtomicLong();
 
     SimulatedRollout(AtomicLong board, Plan plan) {
       this.board = board;
@@ -306,6 +313,7 @@ final class SimulatedGrpo {
         ids[0] = (int) ((seed + i) & 0xff);
         cs.add(new Completion(ids, lp, "", FinishReason.STOP, v));
       }
+      generated.incrementAndGet();
       return new Group(prompt, new int[] {1, 2, 3}, cs, v);
     }
 

@@ -34,4 +34,19 @@ class SimulatedGrpoTest {
     assertEquals(8, r.run().counters().trained());
     assertEquals(0, r.run().counters().retried(), "no attempt failed back");
   }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aGenerationLongerThanTheDispatchTimeoutRunsOnceToTheEnd() throws Exception {
+    // groups take 2.5 s to generate; a prompt not scored 1 s after dispatch used to be dispatched again (and
+    // its first attempt's reply dropped), so every prompt was generated over and over and no step finished
+    SimulatedGrpo.Result r = SimulatedGrpo.run(new SimulatedGrpo.Plan(8, 4, 0, 2, 4, 2500, 0, 2, 4, 8, 1),
+        "r1.grpo.dispatch-timeout = 1s");
+    System.out.println("generations past the dispatch timeout: " + r.run().counters() + ", " + r.groupsGenerated()
+        + " groups generated");
+    assertEquals(2, r.steps());
+    assertEquals(8, r.run().counters().trained());
+    assertEquals(8, r.groupsGenerated(), "each prompt generated once, counted by the simulated engines");
+    assertEquals(0, r.run().counters().retried());
+  }
 }
