@@ -24,6 +24,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
@@ -53,8 +54,11 @@ final class RolloutTeacher implements TraceTeacher {
   private final WeightFeed feed;
   private final ActorRef<TeacherHost.Command> host;
   private final TeacherAsks asks;
+  private final ActorRef<Object> progress;
 
-  private RolloutTeacher(String name, int n, WeightFeed feed, ActorRef<TeacherHost.Command> host, TeacherAsks asks) {
+  private RolloutTeacher(String name, int n, WeightFeed feed, ActorRef<TeacherHost.Command> host, TeacherAsks asks,
+      ActorRef<Object> progress) {
+    this.progress = progress;
     this.name = name;
     this.n = n;
     this.feed = feed;
@@ -99,12 +103,23 @@ final class RolloutTeacher implements TraceTeacher {
       entities.add(ClusterSharding.get(system).entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
     }
     long version = weights.version();
-    TeacherAsks asks = new TeacherAsks((entity, id, prompt, seed, timeout) -> entities.get(entity).ask(
-            replyTo -> new RolloutWorker.Generate(id, runId, prompt, seed, version, replyTo), timeout),
-        new TeacherAsks.Limits(entities.size(), settings.dispatchTimeout(), MAX_FAILURES, RETRY_PAUSE, STALL_LOG),
+    // the entities report the asks they hold here, so that a long generation is not given up
+    TeacherAsks.Reports reports = new TeacherAsks.Reports();
+    ActorRef<Object> progress = system.systemActorOf(Behaviors.<Object>receiveMessage(m -> {
+      if (m instanceof RolloutWorker.Working w) {
+        reports.heard(w.dispatchIds());
+        return Behaviors.same();
+      }
+      return Behaviors.stopped();
+    }), "r1-teacher-progress-" + run, Props.empty());
+    ActorRef<RolloutWorker.Working> progressTo = progress.narrow();
+    TeacherAsks asks = new TeacherAsks((entity, id, prompt, seed, reportEvery) -> entities.get(entity).ask(
+            replyTo -> new RolloutWorker.Generate(id, runId, prompt, seed, version, replyTo, progressTo,
+                reportEvery.toMillis()), TeacherAsks.ASK_LIMIT),
+        reports, new TeacherAsks.Limits(entities.size(), settings.dispatchTimeout(), MAX_FAILURES, RETRY_PAUSE, STALL_LOG),
         cancelled, log, system.address().toString());
     log.printf("generate: teacher %s is served by the rollout workers of %s (run %s)%n", name, system.address(), runId);
-    return new RolloutTeacher(name, g.numGenerations(), feed, host, asks);
+    return new RolloutTeacher(name, g.numGenerations(), feed, host, asks, progress);
   }
 
   @Override
@@ -131,6 +146,7 @@ final class RolloutTeacher implements TraceTeacher {
   @Override
   public void close() {
     host.tell(TeacherHost.Stop.INSTANCE);
+    progress.tell(TeacherHost.Stop.INSTANCE); // anything but a report stops it
     feed.close();
   }
 }

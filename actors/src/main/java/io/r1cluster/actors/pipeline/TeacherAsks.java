@@ -21,16 +21,18 @@ import java.util.function.BooleanSupplier;
  * prompt order. Blocking: it runs on the pipeline's thread, never on an actor's.
  *
  * <p>At most one ask per entity is in flight (a prompt waits for a free entity), so an ask takes
- * about one generation and the ask timeout means a lost or stuck worker, not a long queue. Every
- * prompt of a batch gets its own seed, derived from the batch seed and its position, the same on
- * a retry.
+ * about one generation. An ask has no time limit of its own: the entity reports the asks it holds
+ * ({@link RolloutWorker.Working}, into {@link Reports}) every quarter of the ask timeout, so a
+ * generation may take any time; an ask whose entity neither answers nor reports for the ask timeout
+ * (a lost or stuck worker) is given up. Every prompt of a batch gets its own seed, derived from the
+ * batch seed and its position, the same on a retry.
  *
  * <p>Failures never hang silently:
  *
  * <ul>
- *   <li>an ask without a reply within the ask timeout (no rollout member has joined, a member died)
- *       is asked again on another entity, without limit, and while no reply comes a line says so
- *       every {@code stallLog};
+ *   <li>an ask without a reply or a progress report within the ask timeout (no rollout member has
+ *       joined, a member died), or whose ask fails, is asked again on another entity, without limit,
+ *       and while neither replies nor reports come a line says so every {@code stallLog};
  *   <li>a typed failure ({@link RolloutWorker.GenerateFailed}: no weights in time, an engine error, a
  *       node that has not joined the teacher's run yet, an entity handed over) is asked again after
  *       {@code retryPause}; the {@code maxFailures}-th failure of one prompt fails the stage with the
@@ -41,17 +43,67 @@ import java.util.function.BooleanSupplier;
 final class TeacherAsks {
   private static final long POLL_MS = 100;
 
-  /** Sends one generate request to entity {@code entity} and completes with its reply (or the ask's error). */
+  /**
+   * A rollout ask's own time limit: far beyond any generation ({@link TeacherAsks} gives up on an ask
+   * whose entity stops reporting it).
+   */
+  static final Duration ASK_LIMIT = Duration.ofHours(12);
+
+  /**
+   * Sends one generate request to entity {@code entity}, asking it to report the request to
+   * {@link Reports} every {@code reportEvery} while it holds it, and completes with its reply (or the
+   * ask's error).
+   */
   @FunctionalInterface
   interface Rollouts {
-    CompletionStage<RolloutWorker.Reply> ask(int entity, long dispatchId, Prompt prompt, long seed, Duration timeout);
+    CompletionStage<RolloutWorker.Reply> ask(int entity, long dispatchId, Prompt prompt, long seed, Duration reportEvery);
+  }
+
+  /**
+   * When each ask in flight was last heard of (asked, or reported by its entity); thread-safe: the
+   * entities' {@link RolloutWorker.Working} reports arrive on an actor's thread.
+   */
+  static final class Reports {
+    private final java.util.concurrent.ConcurrentHashMap<Long, Long> heard = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong reportsTaken = new java.util.concurrent.atomic.AtomicLong();
+
+    /** An entity still holds these asks. Reports of asks no longer in flight are ignored. */
+    void heard(long[] dispatchIds) {
+      long now = System.nanoTime();
+      boolean any = false;
+      for (long id : dispatchIds) {
+        any |= heard.computeIfPresent(id, (k, v) -> now) != null;
+      }
+      if (any) {
+        reportsTaken.incrementAndGet();
+      }
+    }
+
+    void asked(long dispatchId, long now) {
+      heard.put(dispatchId, now);
+    }
+
+    /** When the ask was last heard of; null once it is no longer in flight. */
+    Long lastHeard(long dispatchId) {
+      return heard.get(dispatchId);
+    }
+
+    void ended(long dispatchId) {
+      heard.remove(dispatchId);
+    }
+
+    /** Reports taken so far (that named an ask in flight). */
+    long reportsTaken() {
+      return reportsTaken.get();
+    }
   }
 
   /**
    * How patient the asks are.
    *
    * @param entities rollout entities to ask ({@code r1.grpo.rollout.entities})
-   * @param askTimeout one ask's timeout ({@code r1.grpo.dispatch-timeout})
+   * @param askTimeout an ask is given up when its entity has neither answered nor reported it for this
+   *     long ({@code r1.grpo.dispatch-timeout})
    * @param maxFailures typed failures of one prompt that fail the stage
    * @param retryPause wait before asking again after a typed failure
    * @param stallLog a line every this long without any reply
@@ -61,15 +113,21 @@ final class TeacherAsks {
   private record Reply(int index, int entity, long dispatchId, RolloutWorker.Reply reply, Throwable error) {}
 
   private final Rollouts rollouts;
+  private final Reports reports;
   private final Limits limits;
   private final BooleanSupplier cancelled;
   private final PrintStream log;
   private final String waitingFor;
   private long nextId;
 
-  /** {@code waitingFor}: where rollout members should join, for the stall line. */
-  TeacherAsks(Rollouts rollouts, Limits limits, BooleanSupplier cancelled, PrintStream log, String waitingFor) {
+  /**
+   * {@code reports}: where the entities' progress reports for these asks go; {@code waitingFor}: where
+   * rollout members should join, for the stall line.
+   */
+  TeacherAsks(Rollouts rollouts, Reports reports, Limits limits, BooleanSupplier cancelled, PrintStream log,
+      String waitingFor) {
     this.rollouts = rollouts;
+    this.reports = reports;
     this.limits = limits;
     this.cancelled = cancelled;
     this.log = log;
@@ -85,6 +143,7 @@ final class TeacherAsks {
   List<Group> collect(List<Prompt> prompts, int n, long seed) {
     Batch b = new Batch(prompts, n, seed);
     long quietSince = System.nanoTime();
+    long reportsSeen = reports.reportsTaken();
     while (b.missing > 0) {
       if (cancelled.getAsBoolean()) {
         throw new TraceTeacher.Cancelled("generate: cancelled while waiting for the rollout workers");
@@ -98,14 +157,17 @@ final class TeacherAsks {
         throw new TraceTeacher.Cancelled("generate: interrupted while waiting for the rollout workers");
       }
       long now = System.nanoTime();
-      if (r != null && b.onReply(r, now)) {
+      long reported = reports.reportsTaken();
+      if (r != null && b.onReply(r, now) || reported != reportsSeen) {
         quietSince = now;
+        reportsSeen = reported;
       } else if (now - quietSince > limits.stallLog().toNanos()) {
         log.printf("generate: no reply from the rollout workers for %d s (%d of %d prompts of this batch answered);"
             + " waiting for rollout members (r1 member --roles rollout) to join %s%n", (now - quietSince) / 1_000_000_000L,
             prompts.size() - b.missing, prompts.size(), waitingFor);
         quietSince = now;
       }
+      b.giveUpSilent(now);
     }
     return List.of(b.groups);
   }
@@ -117,6 +179,8 @@ final class TeacherAsks {
     final long seed;
     final Group[] groups;
     final long[] asked; // dispatch id of the prompt's ask in flight, -1 when none
+    final int[] entityOf; // the entity of the prompt's ask in flight
+    final java.util.Set<Long> givenUp = new java.util.HashSet<>(); // asks whose late reply is ignored
     final int[] failures;
     final long[] retryAt; // nanoTime before which a failed prompt is not asked again
     final ArrayDeque<Integer> waiting = new ArrayDeque<>();
@@ -130,6 +194,7 @@ final class TeacherAsks {
       this.seed = seed;
       this.groups = new Group[prompts.size()];
       this.asked = new long[prompts.size()];
+      this.entityOf = new int[prompts.size()];
       this.failures = new int[prompts.size()];
       this.retryAt = new long[prompts.size()];
       Arrays.fill(asked, -1);
@@ -154,13 +219,43 @@ final class TeacherAsks {
         int entity = free.poll();
         long id = nextId++;
         asked[i] = id;
-        rollouts.ask(entity, id, prompts.get(i), promptSeed(seed, i), limits.askTimeout())
+        entityOf[i] = entity;
+        reports.asked(id, now);
+        Duration reportEvery = Duration.ofMillis(Math.max(50, limits.askTimeout().toMillis() / 4));
+        rollouts.ask(entity, id, prompts.get(i), promptSeed(seed, i), reportEvery)
             .whenCompleteAsync((reply, err) -> replies.add(new Reply(i, entity, id, reply, err)), Runnable::run);
+      }
+    }
+
+    /**
+     * Gives up the asks whose entity has neither answered nor reported them for the ask timeout (its
+     * member is gone or stuck): the prompt is asked again on another entity, the entity counts as
+     * free, and a late reply is ignored.
+     */
+    void giveUpSilent(long now) {
+      for (int i = 0; i < asked.length; i++) {
+        if (asked[i] < 0) {
+          continue;
+        }
+        Long last = reports.lastHeard(asked[i]);
+        if (last != null && now - last > limits.askTimeout().toNanos()) {
+          log.printf("generate: prompt %s: no reply and no progress report from rollout entity %d for %d ms; asking"
+              + " again%n", prompts.get(i).id(), entityOf[i], limits.askTimeout().toMillis());
+          reports.ended(asked[i]);
+          givenUp.add(asked[i]);
+          asked[i] = -1;
+          free.add(entityOf[i]);
+          waiting.add(i);
+        }
       }
     }
 
     /** Takes a reply in; true when it came from a worker (an answer or a typed failure), not a timeout. */
     boolean onReply(Reply r, long now) {
+      reports.ended(r.dispatchId());
+      if (givenUp.remove(r.dispatchId())) {
+        return false; // given up already (its entity was freed then); nothing is taken twice
+      }
       free.add(r.entity());
       int i = r.index();
       if (asked[i] != r.dispatchId()) {

@@ -40,6 +40,7 @@ class TeacherAsksTest {
       Duration.ofMillis(20), Duration.ofSeconds(60));
   private final ByteArrayOutputStream logged = new ByteArrayOutputStream();
   private final PrintStream log = new PrintStream(logged, true, StandardCharsets.UTF_8);
+  private final TeacherAsks.Reports reports = new TeacherAsks.Reports();
 
   private static List<Prompt> prompts(int count) {
     List<Prompt> ps = new ArrayList<>();
@@ -68,7 +69,7 @@ class TeacherAsksTest {
     List<Prompt> ps = prompts(7);
     AtomicInteger inFlight = new AtomicInteger();
     AtomicInteger maxInFlight = new AtomicInteger();
-    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, timeout) -> {
+    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) -> {
       maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
       int i = Integer.parseInt(p.id().substring(1));
       // later prompts answer first
@@ -76,7 +77,7 @@ class TeacherAsksTest {
         inFlight.decrementAndGet();
         return (RolloutWorker.Reply) group(id, p, seed, 4);
       }, after(10L * (ps.size() - i)));
-    }, FAST, () -> false, log, "here");
+    }, reports, FAST, () -> false, log, "here");
 
     List<Group> groups = asks.collect(ps, 4, 11);
 
@@ -100,7 +101,7 @@ class TeacherAsksTest {
     List<Prompt> ps = prompts(2);
     Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     Map<String, List<Long>> seeds = new ConcurrentHashMap<>();
-    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, timeout) -> {
+    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) -> {
       int call = calls.computeIfAbsent(p.id(), k -> new AtomicInteger()).incrementAndGet();
       seeds.computeIfAbsent(p.id(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(seed);
       if (p.id().equals("p0") && call == 1) {
@@ -110,7 +111,7 @@ class TeacherAsksTest {
         return CompletableFuture.completedFuture(new RolloutWorker.GenerateFailed(id, "weights did not arrive"));
       }
       return CompletableFuture.completedFuture(group(id, p, seed, 2));
-    }, FAST, () -> false, log, "here");
+    }, reports, FAST, () -> false, log, "here");
 
     List<Group> groups = asks.collect(ps, 2, 5);
 
@@ -124,9 +125,9 @@ class TeacherAsksTest {
 
   @Test
   void aPromptThatKeepsFailingFailsTheStageWithItsIdAndReason() {
-    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, timeout) ->
+    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) ->
         CompletableFuture.completedFuture(new RolloutWorker.GenerateFailed(id, "rollout-1: engine broken")),
-        FAST, () -> false, log, "here");
+        reports, FAST, () -> false, log, "here");
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> asks.collect(prompts(1), 2, 5));
     assertEquals("generate: prompt p0 failed 3 times on the rollout workers; last: rollout-1: engine broken", e.getMessage());
   }
@@ -137,12 +138,10 @@ class TeacherAsksTest {
         Duration.ofMillis(200));
     AtomicBoolean cancel = new AtomicBoolean();
     AtomicInteger asked = new AtomicInteger();
-    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, timeout) -> {
+    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) -> {
       asked.incrementAndGet();
-      return CompletableFuture.supplyAsync(() -> {
-        throw new java.util.concurrent.CompletionException(new TimeoutException("ask timed out after " + timeout));
-      }, after(timeout.toMillis()));
-    }, quick, cancel::get, log, "pekko://r1@127.0.0.1:1");
+      return new CompletableFuture<>(); // a worker that is gone: no reply, no report
+    }, reports, quick, cancel::get, log, "pekko://r1@127.0.0.1:1");
     CompletableFuture<List<Group>> run = CompletableFuture.supplyAsync(() -> asks.collect(prompts(3), 2, 5));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!logged.toString(StandardCharsets.UTF_8).contains("no reply from the rollout workers")) {
@@ -156,6 +155,79 @@ class TeacherAsksTest {
     String line = logged.toString(StandardCharsets.UTF_8);
     assertTrue(line.contains("(0 of 3 prompts of this batch answered); waiting for rollout members (r1 member --roles"
         + " rollout) to join pekko://r1@127.0.0.1:1"), line);
-    assertTrue(asked.get() > 3, "timed-out asks are asked again: " + asked.get());
+    assertTrue(asked.get() > 3, "asks given up are asked again: " + asked.get());
+    assertTrue(line.contains("no reply and no progress report from rollout entity"), line);
+  }
+
+  /**
+   * Generations of 1 s under a 200 ms ask timeout, on an entity that reports its asks every 50 ms:
+   * they are waited for, each prompt asked once. (Before the reports, each was given up after the
+   * ask timeout and asked again without end.)
+   */
+  @Test
+  void aLongGenerationIsWaitedForWhileItsEntityReportsIt() {
+    TeacherAsks.Limits shortTimeout = new TeacherAsks.Limits(2, Duration.ofMillis(200), 3, Duration.ofMillis(20),
+        Duration.ofSeconds(60));
+    java.util.concurrent.ScheduledExecutorService clock = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+      TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) -> {
+        calls.computeIfAbsent(p.id(), k -> new AtomicInteger()).incrementAndGet();
+        assertEquals(Duration.ofMillis(50), reportEvery, "a quarter of the ask timeout");
+        var ticking = clock.scheduleAtFixedRate(() -> reports.heard(new long[] {id}), 50, 50, TimeUnit.MILLISECONDS);
+        return CompletableFuture.supplyAsync(() -> {
+          ticking.cancel(false);
+          return (RolloutWorker.Reply) group(id, p, seed, 2);
+        }, after(1000));
+      }, reports, shortTimeout, () -> false, log, "here");
+
+      List<Group> groups = asks.collect(prompts(3), 2, 5);
+
+      assertEquals(List.of("p0", "p1", "p2"), groups.stream().map(g -> g.prompt().id()).toList());
+      assertEquals(3, calls.values().stream().mapToInt(AtomicInteger::get).sum(), "each prompt asked once: " + calls);
+      assertTrue(!logged.toString(StandardCharsets.UTF_8).contains("asking again"), logged.toString(StandardCharsets.UTF_8));
+    } finally {
+      clock.shutdownNow();
+    }
+  }
+
+  /**
+   * A worker that goes silent (no reply, no report): its ask is given up after the ask timeout and
+   * asked again, and its late (here: wrong) reply, which comes while p1 still generates, is ignored.
+   */
+  @Test
+  void aSilentAskIsGivenUpAndItsLateReplyIgnored() {
+    TeacherAsks.Limits shortTimeout = new TeacherAsks.Limits(2, Duration.ofMillis(200), 3, Duration.ofMillis(20),
+        Duration.ofSeconds(60));
+    Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    java.util.concurrent.ScheduledExecutorService clock = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    TeacherAsks asks = new TeacherAsks((entity, id, p, seed, reportEvery) -> {
+      if (calls.computeIfAbsent(p.id(), k -> new AtomicInteger()).incrementAndGet() == 1 && p.id().equals("p0")) {
+        // the first ask of p0: silent, then a wrong late answer long after it was given up
+        return CompletableFuture.supplyAsync(() -> (RolloutWorker.Reply) group(id, prompts(2).get(1), seed, 2), after(600));
+      }
+      if (p.id().equals("p1")) { // reported, answers after the late reply above
+        var ticking = clock.scheduleAtFixedRate(() -> reports.heard(new long[] {id}), 50, 50, TimeUnit.MILLISECONDS);
+        return CompletableFuture.supplyAsync(() -> {
+          ticking.cancel(false);
+          return (RolloutWorker.Reply) group(id, p, seed, 2);
+        }, after(900));
+      }
+      return CompletableFuture.completedFuture(group(id, p, seed, 2));
+    }, reports, shortTimeout, () -> false, log, "here");
+
+    List<Group> groups;
+    try {
+      groups = asks.collect(prompts(2), 2, 5);
+    } finally {
+      clock.shutdownNow();
+    }
+
+    assertEquals(2, calls.get("p0").get(), "given up once, asked again: " + calls);
+    assertEquals(1, calls.get("p1").get(), "reported: asked once");
+    assertEquals("p0/0/" + TeacherAsks.promptSeed(5, 0), groups.get(0).completions().get(0).text());
+    assertTrue(logged.toString(StandardCharsets.UTF_8).contains(
+        "generate: prompt p0: no reply and no progress report from rollout entity 0 for 200 ms; asking again"),
+        logged.toString(StandardCharsets.UTF_8));
   }
 }
