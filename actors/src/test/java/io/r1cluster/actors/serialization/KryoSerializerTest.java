@@ -153,6 +153,21 @@ class KryoSerializerTest {
   }
 
   @Test
+  void aGenerateRequestCarriesItsProgressRefAndTheReportsComeBack() {
+    TestProbe<io.r1cluster.actors.grpo.RolloutWorker.Reply> replies = testKit.createTestProbe();
+    TestProbe<io.r1cluster.actors.grpo.RolloutWorker.Working> progress = testKit.createTestProbe();
+    var g = new io.r1cluster.actors.grpo.RolloutWorker.Generate(17, "run-1", group().prompt(), 99L, 3, replies.getRef(),
+        progress.getRef(), 250);
+    var back = roundTrip(g);
+    assertEquals(g.dispatchId(), back.dispatchId());
+    assertEquals(g.prompt(), back.prompt());
+    assertEquals(250, back.progressEveryMillis());
+    assertEquals(progress.getRef(), back.progressTo());
+    back.progressTo().tell(roundTrip(new io.r1cluster.actors.grpo.RolloutWorker.Working(new long[] {17, 1L << 40})));
+    assertArrayEquals(new long[] {17, 1L << 40}, progress.receiveMessage().dispatchIds());
+  }
+
+  @Test
   void serializeMessagesOnSystemDeliversRegisteredMessage() {
     // with serialize-messages = on every local send is serialized and deserialized on the way
     ActorRef<Ask> echo = testKit.spawn(Behaviors.receive(Ask.class)
