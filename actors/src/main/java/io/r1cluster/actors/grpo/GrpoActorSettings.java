@@ -14,7 +14,8 @@ import java.time.Duration;
  * @param rolloutEntities number of RolloutWorker entities ({@code rollout-0 … rollout-(n-1)})
  * @param rolloutSlots generations this node runs at once; 0 = the recipe's {@code cluster.rollout_slots}
  * @param rolloutMaxInFlight generate requests one entity runs at once; 0 = as many as the node has slots
- * @param weightsWaitTimeout how long a generate request waits for the weights it needs
+ * @param weightsWaitTimeout how long a generate request waits for weights the learner has announced (waiting
+ *     for the learner to train them has no limit)
  * @param rewardWorkersPerNode RewardWorkers per {@code reward} node
  * @param dispatchTimeout a prompt not scored within this is dispatched again
  * @param resendCheckInterval how often nodes check for missing weight versions

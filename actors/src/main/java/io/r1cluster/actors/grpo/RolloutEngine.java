@@ -63,7 +63,7 @@ public final class RolloutEngine implements RolloutBackend {
   private volatile BatchEngine[] engines;
   /** Newest version handed to the engines, -1 before the first snapshot arrived. */
   private volatile long version = -1;
-  private boolean closed;
+  private volatile boolean closed;
   /**
    * Where the models, KV caches and inputs live: one device normally; with {@code member --gpus 0,1}
    * one model (and one running batch) per GPU.
@@ -136,7 +136,8 @@ public final class RolloutEngine implements RolloutBackend {
    * Generates {@code sampling.numGenerations} completions of one prompt, blocking this thread:
    * {@link #submit} with the waiting for weights done here.
    *
-   * @throws TimeoutException when no version ≥ {@code minVersion} arrives within {@code wait}
+   * @throws TimeoutException when a version ≥ {@code minVersion} was announced but did not arrive
+   *     within {@code wait} of its announcement
    */
   @Override
   public Group generate(Prompt prompt, long seed, long minVersion, Duration wait) throws TimeoutException,
@@ -193,7 +194,7 @@ public final class RolloutEngine implements RolloutBackend {
       CompletableFuture.runAsync(() -> {
         NoGrad.onThisThread();
         try {
-          awaitVersion(p.minVersion, wait);
+          awaitVersion(p, wait);
         } catch (TimeoutException | InterruptedException | RuntimeException e) {
           if (unpark(p)) {
             p.out.completeExceptionally(e);
@@ -341,21 +342,47 @@ public final class RolloutEngine implements RolloutBackend {
     return ids.length <= max ? ids : Arrays.copyOfRange(ids, ids.length - max, ids.length);
   }
 
-  private void awaitVersion(long minVersion, Duration wait) throws TimeoutException, InterruptedException {
-    long deadline = System.nanoTime() + wait.toNanos();
+  /**
+   * Waits until the engines hold a version ≥ {@code p.minVersion}. Until the owner of the weights has
+   * announced such a version it is still being trained (at {@code max_staleness} 0 every request
+   * waits out a learner step, minutes on a large model): no time limit, the rollout entity reports the
+   * request as held meanwhile. From the announcement on, the snapshot has {@code wait} to arrive, or
+   * the request fails back (this node's receiver is not getting it). Ends early when the request is
+   * cancelled (its entity stopped) or the engine closes. Each newer version that arrives also starts
+   * the other parked requests it satisfies, whichever thread waits for them.
+   */
+  private void awaitVersion(Pending p, Duration wait) throws TimeoutException, InterruptedException {
+    long minVersion = Math.max(0, p.minVersion);
+    long deadline = 0;
+    boolean announced = false;
     while (true) {
+      long had = version;
       swapToLatest();
-      if (version >= Math.max(0, minVersion)) {
+      if (version >= minVersion) {
         return;
       }
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        throw new TimeoutException("weights version >= " + minVersion + " did not arrive within " + wait
-            + " (have " + version + ", receiver " + receiver.latestVersion() + ")");
+      if (version > had) {
+        startParked();
+      }
+      if (p.out.isDone()) {
+        return; // cancelled while it waited: the caller's startParked drops it
+      }
+      if (closed) {
+        throw new IllegalStateException("rollout engine closed");
+      }
+      long now = System.nanoTime();
+      if (!announced && receiver.announcedVersion() >= minVersion) {
+        announced = true;
+        deadline = now + wait.toNanos();
+      }
+      long left = deadline - now;
+      if (announced && left <= 0) {
+        throw new TimeoutException("weights version >= " + minVersion + " was announced but did not arrive within "
+            + wait + " (have " + version + ", receiver " + receiver.latestVersion() + ")");
       }
       // sleep until the receiver completes a version, not in a polling loop: at max_staleness 0 the
       // waiters wait out every learner step, and each wake-up on a busy machine preempts a PyTorch thread
-      receiver.awaitNewerThan(version, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100));
+      receiver.awaitNewerThan(version, announced ? Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100) : 100);
     }
   }
 

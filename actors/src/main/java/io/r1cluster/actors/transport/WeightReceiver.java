@@ -153,6 +153,13 @@ public final class WeightReceiver implements Agent, AutoCloseable {
     return this;
   }
 
+  /** Highest version the owner of the weights has announced as published, {@code -1} when none. */
+  public long announcedVersion() {
+    synchronized (lock) {
+      return announcedVersion;
+    }
+  }
+
   /** Switches to another publisher (e.g. the learner restarted); its versions start fresh. */
   public void expectPublisher(long publisherId) {
     synchronized (lock) {

@@ -2,7 +2,9 @@ package io.r1cluster.actors.grpo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -173,6 +175,61 @@ class RolloutBatchingTest {
   }
 
   /**
+   * The wait for weights: a request for a version the learner has not announced yet waits however
+   * long the learner trains (here 1 s under a 300 ms limit, and a published but unannounced
+   * snapshot is not used); once a version is announced, its snapshot must arrive within the limit or
+   * the request fails; a cancelled waiter frees its slot thread at once.
+   */
+  @Test
+  void aRequestWaitsOutTheLearnerAndFailsOnlyWhenAnAnnouncedVersionDoesNotArrive() throws Exception {
+    AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
+    Path dir = tmp.resolve("announce");
+    java.nio.file.Files.createDirectories(dir);
+    DemoTokenizer.write(dir);
+    Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
+    Duration limit = Duration.ofMillis(300);
+    try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
+        Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 7);
+        Qwen2Model next = Qwen2Model.random(cfg, Device.cpu(), 8)) {
+      Node node = node(aeron, as, dir, cfg, policy, new RunSpec.Sampling(2, 64, 8, 1.0, 1.0, 0, 0), 0);
+      RolloutEngine engine = node.engine();
+      java.util.concurrent.ExecutorService slot = java.util.concurrent.Executors.newSingleThreadExecutor();
+      try {
+        engine.generate(Prompt.ofProblem("warm", "1+1", "2"), 1, 0, Duration.ofSeconds(30)); // v0 in
+
+        var v1 = engine.submit(Prompt.ofProblem("a", "1+2", "3"), 5, 1, limit, slot);
+        Thread.sleep(1000); // the learner is still training v1
+        assertFalse(v1.isDone(), "a version not yet announced is waited for beyond the limit");
+        node.pub().publish(new WeightSnapshot(1, next.toTensors(DType.F32)));
+        Thread.sleep(300);
+        assertFalse(v1.isDone(), "a snapshot is used only once announced");
+        engine.receiver().announced(1);
+        assertEquals(1, v1.get(30, TimeUnit.SECONDS).policyVersion());
+
+        var v2 = engine.submit(Prompt.ofProblem("b", "1+3", "4"), 6, 2, limit, slot);
+        Thread.sleep(500);
+        assertFalse(v2.isDone());
+        long announcedAt = System.nanoTime();
+        engine.receiver().announced(2); // announced, never published: this node is not getting it
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+            () -> v2.get(30, TimeUnit.SECONDS));
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - announcedAt);
+        assertInstanceOf(java.util.concurrent.TimeoutException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("was announced but did not arrive within PT0.3S"), e.getCause().getMessage());
+        assertTrue(waited >= 250 && waited < 5000, "failed " + waited + " ms after the announcement");
+
+        var v3 = engine.submit(Prompt.ofProblem("c", "1+4", "5"), 7, 3, limit, slot);
+        Thread.sleep(200);
+        v3.cancel(false); // its entity stopped
+        assertEquals("free", slot.submit(() -> "free").get(5, TimeUnit.SECONDS), "the cancelled waiter left its slot");
+      } finally {
+        slot.shutdownNow();
+        engine.close();
+      }
+    }
+  }
+
+  /**
    * An entity that stops (shard handed over, node leaving) takes its sequences out of the node's
    * batch: none of its tokens is generated after the stop, and the batch empties.
    */
@@ -237,11 +294,17 @@ class RolloutBatchingTest {
 
   static Node node(EmbeddedAeron aeron, AeronSettings as, Path tokenizerDir, Qwen2Config cfg, Qwen2Model policy,
       RunSpec.Sampling sampling) throws InterruptedException {
+    return node(aeron, as, tokenizerDir, cfg, policy, sampling, Long.MAX_VALUE); // every published version is announced
+  }
+
+  /** As above, with versions up to {@code announced} announced (the test announces the rest on the receiver). */
+  static Node node(EmbeddedAeron aeron, AeronSettings as, Path tokenizerDir, Qwen2Config cfg, Qwen2Model policy,
+      RunSpec.Sampling sampling, long announced) throws InterruptedException {
     String channel = WeightChannels.ipc(as);
     WeightKey key = WeightKey.random();
     WeightPublisher pub = WeightPublisher.create(aeron.aeron(), channel, as, key);
     WeightReceiver rec = WeightReceiver.create(aeron.aeron(), channel, as, pub.publisherId(), key);
-    rec.announced(Long.MAX_VALUE); // one process: every published version is announced
+    rec.announced(announced);
     rec.start();
     assertTrue(pub.awaitConnected(Duration.ofSeconds(10)));
     pub.publish(new WeightSnapshot(0, policy.toTensors(DType.F32)));
