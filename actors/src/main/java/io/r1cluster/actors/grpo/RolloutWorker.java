@@ -95,6 +95,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private enum ReportProgress implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
+  /** The asker that requests report to stopped (a dispatcher or teacher gone: learner failover, run ended). */
+  private record AskerGone(ActorRef<Working> asker) implements Command, NoSerializationVerificationNeeded {}
+
   /**
    * What Cluster Sharding sends to stop an entity (hand-over to another member, passivation): a message,
    * so it is handled after the requests already in the mailbox, which then fail back with the rest.
@@ -137,6 +140,8 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   private final TimerScheduler<Command> timers;
   /** The progress-report period in force (the shortest any held request asked for); 0 = none running. */
   private long reportEveryMillis;
+  /** The askers watched (the progress refs of requests): when one stops, its requests are dropped. */
+  private final java.util.Set<ActorRef<Working>> askers = new java.util.HashSet<>();
 
   private RolloutWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers, String entityId,
       GrpoActorSettings settings) {
@@ -155,11 +160,15 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
         .onMessage(Done.class, this::onDone)
         .onMessage(HandOff.class, m -> Behaviors.stopped())
         .onMessageEquals(ReportProgress.INSTANCE, this::onReportProgress)
+        .onMessage(AskerGone.class, this::onAskerGone)
         .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> onStop())
         .build();
   }
 
   private Behavior<Command> onGenerate(Generate g) {
+    if (g.progressTo() != null && askers.add(g.progressTo())) {
+      getContext().watchWith(g.progressTo(), new AskerGone(g.progressTo()));
+    }
     if (running.size() < cap()) {
       start(g);
     } else {
@@ -252,6 +261,40 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
 
   private static Throwable unwrap(Throwable t) {
     return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+  }
+
+  /**
+   * Nobody waits for the requests of a stopped asker any more (its replacement dispatches its prompts
+   * again): they leave the batch (their rows free at the next token step) or stop waiting for weights
+   * at once, instead of generating for nobody and holding the node's slots.
+   */
+  private Behavior<Command> onAskerGone(AskerGone a) {
+    askers.remove(a.asker());
+    int dropped = 0;
+    for (java.util.Iterator<Generate> it = running.values().iterator(); it.hasNext(); ) {
+      Generate g = it.next();
+      if (a.asker().equals(g.progressTo())) {
+        CompletableFuture<Group> f = inFlight.remove(g.dispatchId());
+        if (f != null) {
+          f.cancel(false);
+        }
+        it.remove();
+        dropped++;
+      }
+    }
+    for (java.util.Iterator<Generate> it = waiting.iterator(); it.hasNext(); ) {
+      if (a.asker().equals(it.next().progressTo())) {
+        it.remove();
+        dropped++;
+      }
+    }
+    if (dropped > 0) {
+      getContext().getLog().info("{}: {} requests dropped: their asker {} stopped", entityId, dropped, a.asker().path());
+    }
+    while (running.size() < cap() && !waiting.isEmpty()) {
+      start(waiting.poll());
+    }
+    return this;
   }
 
   private Behavior<Command> onDone(Done done) {

@@ -267,6 +267,34 @@ class RolloutWorkerTest {
     progress.expectNoMessage(Duration.ofMillis(400));
   }
 
+  /**
+   * The asker stops (its learner failed over, its run ended): the requests it asked are dropped at
+   * once, the running one cancelled in the engine, the waiting one never started, while another
+   * asker's request starts in the freed place.
+   */
+  @Test
+  void theRequestsOfAStoppedAskerAreDroppedAndTheirPlaceFreed() throws Exception {
+    Gate gate = new Gate(false); // one slot: one request runs, the others wait
+    ActorRef<RolloutWorker.Command> w = worker("1", gate);
+    TestProbe<RolloutWorker.Reply> replies = kit.createTestProbe();
+    TestProbe<RolloutWorker.Working> gone = kit.createTestProbe();
+    TestProbe<RolloutWorker.Working> other = kit.createTestProbe();
+    w.tell(new RolloutWorker.Generate(1, "run", prompt(1), 1, 0, replies.ref(), gone.ref(), 60_000)); // running
+    w.tell(new RolloutWorker.Generate(2, "run", prompt(2), 1, 0, replies.ref(), gone.ref(), 60_000)); // waiting
+    w.tell(new RolloutWorker.Generate(3, "run", prompt(3), 1, 0, replies.ref(), other.ref(), 60_000)); // waiting
+    Gate.Submitted first = gate.next();
+    assertEquals(prompt(1), first.prompt());
+    gate.nothingMore();
+    gone.stop();
+    Gate.Submitted third = gate.next();
+    assertEquals(prompt(3), third.prompt(), "the other asker's request takes the freed place, not request 2");
+    assertTrue(first.result().isCancelled(), "the stopped asker's running request is cancelled in the engine");
+    gate.nothingMore();
+    third.result().complete(groupOf(prompt(3), 0));
+    assertEquals(3, replies.receiveMessage().dispatchId());
+    replies.expectNoMessage(Duration.ofMillis(300));
+  }
+
   private static java.util.Set<Long> ids(RolloutWorker.Working w) {
     return java.util.Arrays.stream(w.dispatchIds()).boxed().collect(java.util.stream.Collectors.toSet());
   }
