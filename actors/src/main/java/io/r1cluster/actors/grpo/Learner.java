@@ -59,6 +59,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   /** Protocol. */
   public interface Command {}
 
+  static final java.time.Duration REANNOUNCE_EVERY = java.time.Duration.ofSeconds(1);
+
   /** A node misses parts of a weight version: publish them again. */
   public record Resend(ResendRequest request) implements Command, KryoMessage {}
 
@@ -88,8 +90,16 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
    */
   public enum Stop implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
+  /** Announce the published version again (timer). */
+  private enum Reannounce implements Command, NoSerializationVerificationNeeded { INSTANCE }
+
   public static Behavior<Command> create(GrpoJob job, GrpoActorSettings settings, PrintStream progress) {
-    return Behaviors.setup(ctx -> new Learner(ctx, job, settings, progress));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      // the published version again, every second: a node that missed an announcement (its Artery
+      // connection restarted) would otherwise never use that version, and its requests would wait for it
+      timers.startTimerWithFixedDelay(Reannounce.INSTANCE, REANNOUNCE_EVERY);
+      return new Learner(ctx, job, settings, progress);
+    }));
   }
 
   private final GrpoJob job;
@@ -194,6 +204,12 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         .onMessage(Saved.class, this::onSaved)
         .onMessage(Checkpointed.class, this::onCheckpointed)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onMessageEquals(Reannounce.INSTANCE, () -> {
+          if (published >= 0) {
+            announce(published);
+          }
+          return this;
+        })
         .onSignal(PostStop.class, s -> onPostStop())
         .build();
   }

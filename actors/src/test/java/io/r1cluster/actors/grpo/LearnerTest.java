@@ -160,6 +160,25 @@ class LearnerTest {
     assertEquals(2, Files.readAllLines(job.outputDir.resolve("metrics.jsonl")).size());
   }
 
+  /** A node that missed an announcement learns of the version anyway: the learner repeats it every second. */
+  @Test
+  void thePublishedVersionIsAnnouncedAgainEverySecond() throws Exception {
+    ActorRef<Learner.Command> l = learner("max_steps: 3");
+    l.tell(batch(0, 6, 0, 1));
+    assertEquals(1, report().version());
+    announced(1);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < 2; i++) {
+      NodeAgent.WeightsAnnounced again = (NodeAgent.WeightsAnnounced) agent.fishForMessage(Duration.ofSeconds(5),
+          m -> m instanceof NodeAgent.WeightsAnnounced ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore()).get(0);
+      assertEquals(1, again.version());
+    }
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertTrue(ms >= 900 && ms < 5000, "two repeats in " + ms + " ms");
+    l.tell(Learner.Stop.INSTANCE);
+    job.done().get(60, TimeUnit.SECONDS);
+  }
+
   @Test
   void stopEndsTheRunAfterTheStepInFlightWithoutTheFinalSave() throws Exception {
     ActorRef<Learner.Command> l = learner("");
