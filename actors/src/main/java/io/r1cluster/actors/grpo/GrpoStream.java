@@ -62,7 +62,7 @@ final class GrpoStream {
 
   /**
    * The attempts waiting for their rollout entity's reply. A rollout ask has no deadline of its own
-   * ({@link #ASK_LIMIT}): the dispatcher ends ({@link #lapse}) the attempts its ledger gave up on, so a
+   * ({@link RolloutWorker#ASK_LIMIT}): the dispatcher ends ({@link #lapse}) the attempts its ledger gave up on, so a
    * long generation on a live node runs to the end and a dead node's attempts end on time.
    */
   static final class InFlight {
@@ -76,14 +76,7 @@ final class GrpoStream {
         f.completeExceptionally(new java.util.concurrent.TimeoutException(why));
       }
     }
-
-    int size() {
-      return waiting.size();
-    }
   }
-
-  /** A rollout ask's own time limit: far beyond any generation (the ledger ends dead nodes' attempts). */
-  static final Duration ASK_LIMIT = Duration.ofHours(12);
 
   /** Attempts the dispatcher sends into the source at once (one message and one ack per batch, not per prompt). */
   record Attempts(List<Attempt> attempts) implements NoSerializationVerificationNeeded {}
@@ -188,7 +181,7 @@ final class GrpoStream {
       this.runId = runId;
       this.progressTo = progressTo;
       this.inFlight = inFlight;
-      this.progressEveryMillis = Math.max(50, settings.dispatchTimeout().toMillis() / 4);
+      this.progressEveryMillis = RolloutWorker.reportEvery(settings.dispatchTimeout()).toMillis();
       this.scoreWindowNanos = settings.dispatchTimeout().toNanos();
       ClusterSharding sharding = ClusterSharding.get(system);
       for (int i = 0; i < settings.rolloutEntities(); i++) {
@@ -209,7 +202,7 @@ final class GrpoStream {
       CompletableFuture<RolloutWorker.Reply> reply = new CompletableFuture<>();
       inFlight.waiting.put(a.dispatchId(), reply);
       entities.get(chosen).<RolloutWorker.Reply>ask(replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId, a.prompt(),
-              a.seed(), a.minVersion(), replyTo, progressTo, progressEveryMillis), ASK_LIMIT)
+              a.seed(), a.minVersion(), replyTo, progressTo, progressEveryMillis), RolloutWorker.ASK_LIMIT)
           .whenCompleteAsync((r, err) -> {
             if (err != null) {
               reply.completeExceptionally(err);

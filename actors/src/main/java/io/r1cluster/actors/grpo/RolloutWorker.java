@@ -64,10 +64,24 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
    */
   public record Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo,
       ActorRef<Working> progressTo, long progressEveryMillis) implements Command, KryoMessage {
-    /** A request without progress reports (the generate stage's teacher asks). */
+    /** A request without progress reports. */
     public Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo) {
       this(dispatchId, runId, prompt, seed, minVersion, replyTo, null, 0);
     }
+  }
+
+  /**
+   * A generate ask's own time limit: far beyond any generation. Askers give up on a request when its
+   * entity stops reporting it ({@link Working}), not on this.
+   */
+  public static final Duration ASK_LIMIT = Duration.ofHours(12);
+
+  /**
+   * How often an entity reports a request to an asker that gives up after {@code timeout} without a
+   * report: a quarter of it (at least 50 ms).
+   */
+  public static Duration reportEvery(Duration timeout) {
+    return Duration.ofMillis(Math.max(50, timeout.toMillis() / 4));
   }
 
   /** The attempts ({@code dispatchId}s) an entity still holds: they are alive, however long they take. */
@@ -185,16 +199,9 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /** Tells each asker which of its attempts this entity still holds; stops reporting when it holds none. */
   private Behavior<Command> onReportProgress() {
     java.util.Map<ActorRef<Working>, List<Long>> held = new java.util.HashMap<>();
-    for (Generate g : running.values()) {
-      if (g.progressTo() != null) {
-        held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId());
-      }
-    }
-    for (Generate g : waiting) {
-      if (g.progressTo() != null) {
-        held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId());
-      }
-    }
+    java.util.stream.Stream.concat(running.values().stream(), waiting.stream())
+        .filter(g -> g.progressTo() != null)
+        .forEach(g -> held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId()));
     if (held.isEmpty()) {
       timers.cancel(ReportProgress.INSTANCE);
       reportEveryMillis = 0;
@@ -291,10 +298,15 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     if (dropped > 0) {
       getContext().getLog().info("{}: {} requests dropped: their asker {} stopped", entityId, dropped, a.asker().path());
     }
+    startWaiting();
+    return this;
+  }
+
+  /** Starts waiting requests while this entity has room. */
+  private void startWaiting() {
     while (running.size() < cap() && !waiting.isEmpty()) {
       start(waiting.poll());
     }
-    return this;
   }
 
   private Behavior<Command> onDone(Done done) {
@@ -309,9 +321,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     } else {
       g.replyTo().tell(new Generated(g.dispatchId(), done.group(), done.nanos()));
     }
-    while (running.size() < cap() && !waiting.isEmpty()) {
-      start(waiting.poll());
-    }
+    startWaiting();
     return this;
   }
 }

@@ -115,7 +115,7 @@ final class RolloutTeacher implements TraceTeacher {
     ActorRef<RolloutWorker.Working> progressTo = progress.narrow();
     TeacherAsks asks = new TeacherAsks((entity, id, prompt, seed, reportEvery) -> entities.get(entity).ask(
             replyTo -> new RolloutWorker.Generate(id, runId, prompt, seed, version, replyTo, progressTo,
-                reportEvery.toMillis()), TeacherAsks.ASK_LIMIT),
+                reportEvery.toMillis()), RolloutWorker.ASK_LIMIT),
         reports, new TeacherAsks.Limits(entities.size(), settings.dispatchTimeout(), MAX_FAILURES, RETRY_PAUSE, STALL_LOG),
         cancelled, log, system.address().toString());
     log.printf("generate: teacher %s is served by the rollout workers of %s (run %s)%n", name, system.address(), runId);

@@ -44,12 +44,6 @@ final class TeacherAsks {
   private static final long POLL_MS = 100;
 
   /**
-   * A rollout ask's own time limit: far beyond any generation ({@link TeacherAsks} gives up on an ask
-   * whose entity stops reporting it).
-   */
-  static final Duration ASK_LIMIT = Duration.ofHours(12);
-
-  /**
    * Sends one generate request to entity {@code entity}, asking it to report the request to
    * {@link Reports} every {@code reportEvery} while it holds it, and completes with its reply (or the
    * ask's error).
@@ -221,8 +215,7 @@ final class TeacherAsks {
         asked[i] = id;
         entityOf[i] = entity;
         reports.asked(id, now);
-        Duration reportEvery = Duration.ofMillis(Math.max(50, limits.askTimeout().toMillis() / 4));
-        rollouts.ask(entity, id, prompts.get(i), promptSeed(seed, i), reportEvery)
+        rollouts.ask(entity, id, prompts.get(i), promptSeed(seed, i), RolloutWorker.reportEvery(limits.askTimeout()))
             .whenCompleteAsync((reply, err) -> replies.add(new Reply(i, entity, id, reply, err)), Runnable::run);
       }
     }
