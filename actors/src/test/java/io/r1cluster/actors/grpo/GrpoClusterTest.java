@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -175,6 +176,7 @@ public class GrpoClusterTest {
   void aRolloutNodeCutOffMidRunLosesNoPromptAndTrainsNoneTwice() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 12), 1, 2, 1, "");
+    awaitBothRolloutRegions();
     AtomicBoolean killed = new AtomicBoolean();
     GrpoJob.RunResult r = run(recipe, s -> {
       if (s.step() == 2 && killed.compareAndSet(false, true)) {
@@ -193,6 +195,28 @@ public class GrpoClusterTest {
     assertTrue(killed.get());
     assertExactlyOnce(r, recipe, 6);
     assertTrue(r.counters().retried() > 0, "work lost with the node was re-dispatched: " + r.counters());
+  }
+
+  /**
+   * Waits until the shard coordinator knows the rollout regions of both B and C. The entities' shards
+   * are allocated when the run first asks them, to the region with the fewest shards among those
+   * registered then: a region that registers late (B) gets none, and cutting B off loses nothing
+   * (seen in CI: retried=0).
+   */
+  private void awaitBothRolloutRegions() throws InterruptedException {
+    TestProbe<org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats> probe = b.createTestProbe();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(b.system()).shardState().tell(
+          new org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats(RolloutWorker.TYPE_KEY,
+              java.time.Duration.ofSeconds(3), probe.getRef()));
+      int regions = probe.receiveMessage(java.time.Duration.ofSeconds(10)).getRegions().size();
+      if (regions >= 2) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "the rollout regions of B and C did not both register: " + regions);
+      Thread.sleep(100);
+    }
   }
 
   @Test
