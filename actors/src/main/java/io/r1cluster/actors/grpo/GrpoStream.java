@@ -2,14 +2,12 @@ package io.r1cluster.actors.grpo;
 
 import io.r1cluster.core.data.Prompt;
 import io.r1cluster.core.data.ScoredGroup;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -52,7 +50,9 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  *
  * <p>Deadlines: a generation may take any time while its entity reports it every quarter of
  * {@code dispatch-timeout} ({@link RolloutWorker.Working}, which renews the attempt in the ledger);
- * scoring then has {@code dispatch-timeout} from the moment the group arrived.
+ * so may scoring: a group waiting here for a free reward worker is renewed by the dispatcher, and a
+ * reward worker reports the groups it holds the same way (each group's scoring is bounded by the
+ * worker's {@code scoring-timeout}).
  */
 final class GrpoStream {
   private GrpoStream() {}
@@ -61,17 +61,26 @@ final class GrpoStream {
   record Attempt(long dispatchId, Prompt prompt, long seed, long minVersion) implements NoSerializationVerificationNeeded {}
 
   /**
-   * The attempts waiting for their rollout entity's reply. A rollout ask has no deadline of its own
-   * ({@link RolloutWorker#ASK_LIMIT}): the dispatcher ends ({@link #lapse}) the attempts its ledger gave up on, so a
-   * long generation on a live node runs to the end and a dead node's attempts end on time.
+   * The attempts waiting for their rollout entity's or reward worker's reply, and those waiting here
+   * for a free reward worker. Neither ask has a deadline of its own ({@link RolloutWorker#ASK_LIMIT}):
+   * the dispatcher ends ({@link #lapse}) the attempts its ledger gave up on (their entity or worker
+   * stopped reporting them), so a long generation or slow scoring on a live node runs to the end and
+   * a dead node's attempts end on time. An attempt waiting for a reward worker is on this node: the
+   * dispatcher renews it ({@link #queuedForScoring}) however long the queue.
    */
   static final class InFlight {
-    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<RolloutWorker.Reply>> waiting =
+    private final java.util.concurrent.ConcurrentHashMap<Long, CompletableFuture<?>> waiting =
         new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<Long> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The attempts whose group waits on this node for a free reward worker. */
+    Set<Long> queuedForScoring() {
+      return queued;
+    }
 
     /** Ends the attempt's wait with a failure (nothing if its reply came already). */
     void lapse(long dispatchId, String why) {
-      CompletableFuture<RolloutWorker.Reply> f = waiting.remove(dispatchId);
+      CompletableFuture<?> f = waiting.remove(dispatchId);
       if (f != null) {
         f.completeExceptionally(new java.util.concurrent.TimeoutException(why));
       }
@@ -92,7 +101,7 @@ final class GrpoStream {
   /** The source's ack (the dispatcher may send the next attempt) and the sink's ack (send the next outcome). */
   enum Ack implements PromptDispatcher.Command, NoSerializationVerificationNeeded { INSTANCE }
 
-  private record Rolled(Attempt attempt, RolloutWorker.Reply reply, long scoreDeadlineNanos) {}
+  private record Rolled(Attempt attempt, RolloutWorker.Reply reply) {}
 
   /**
    * Materializes the graph; it lives as long as the dispatcher ({@code materializer} is bound to
@@ -103,12 +112,13 @@ final class GrpoStream {
   static ActorRef<Attempts> run(ActorSystem<?> system, Materializer materializer, GrpoActorSettings settings,
       String runId, int parallelism, RewardPool rewards, ActorRef<PromptDispatcher.Command> dispatcher, InFlight inFlight) {
     Rollouts rollouts = new Rollouts(system, settings, runId, dispatcher.narrow(), inFlight);
+    Scoring scoring = new Scoring(system, rewards, dispatcher.narrow(), settings, inFlight);
     ActorRef<Ack> sourceReady = dispatcher.narrow();
     return ActorSource.<Attempts, Ack>actorRefWithBackpressure(sourceReady, Ack.INSTANCE, a -> Optional.empty(),
             a -> Optional.empty())
         .mapConcat(Attempts::attempts)
         .mapAsyncUnordered(parallelism, rollouts::generate)
-        .mapAsyncUnordered(parallelism, r -> score(system, rewards, r))
+        .mapAsyncUnordered(parallelism, scoring::score)
         .batch(parallelism, GrpoStream::firstOf, GrpoStream::add)
         .to(ActorSink.<List<Outcome>, PromptDispatcher.Command, Ack>actorRefWithBackpressure(dispatcher,
             PromptDispatcher.Arrived::new, PromptDispatcher.SinkStarted::new, Ack.INSTANCE,
@@ -137,33 +147,66 @@ final class GrpoStream {
    */
   private static final java.util.concurrent.Executor SAME_THREAD = Runnable::run;
 
-  private static Duration remaining(long deadlineNanos) {
-    return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), deadlineNanos - System.nanoTime()));
-  }
-
   private static String why(Throwable err) {
     Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
     return t instanceof java.util.concurrent.TimeoutException ? "no reply in time (" + t.getMessage() + ")" : t.toString();
   }
 
-  private static CompletionStage<Outcome> score(ActorSystem<?> system, RewardPool rewards, Rolled r) {
-    Attempt a = r.attempt();
-    if (!(r.reply() instanceof RolloutWorker.Generated g)) {
-      String reason = r.reply() instanceof RolloutWorker.GenerateFailed f ? f.reason() : String.valueOf(r.reply());
-      return CompletableFuture.completedFuture(Outcome.failed(a.dispatchId(), reason));
+  /**
+   * Scores generated groups on the reward pool. A group first waits here for a worker with room
+   * (renewed in the ledger meanwhile: it is on this node), then the worker reports it until it
+   * answers. Called from the stream's stage only.
+   */
+  private static final class Scoring {
+    private final ActorSystem<?> system;
+    private final RewardPool rewards;
+    private final ActorRef<RolloutWorker.Working> progressTo;
+    private final long progressEveryMillis;
+    private final InFlight inFlight;
+
+    Scoring(ActorSystem<?> system, RewardPool rewards, ActorRef<RolloutWorker.Working> progressTo,
+        GrpoActorSettings settings, InFlight inFlight) {
+      this.system = system;
+      this.rewards = rewards;
+      this.progressTo = progressTo;
+      this.progressEveryMillis = RolloutWorker.reportEvery(settings.dispatchTimeout()).toMillis();
+      this.inFlight = inFlight;
     }
-    return rewards.acquire(remaining(r.scoreDeadlineNanos()))
-        .thenCompose(worker -> AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
-                replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo), remaining(r.scoreDeadlineNanos()),
-                system.scheduler())
-            .whenCompleteAsync((reply, err) -> rewards.release(worker), SAME_THREAD))
-        .handleAsync((reply, err) -> {
-          if (reply instanceof RewardWorker.Scored s) {
-            return new Outcome(a.dispatchId(), s.group(), g.generateNanos(), null);
-          }
-          return Outcome.failed(a.dispatchId(), err != null ? "reward: " + why(err)
-              : reply instanceof RewardWorker.ScoreFailed f ? f.reason() : String.valueOf(reply));
-        }, SAME_THREAD);
+
+    CompletionStage<Outcome> score(Rolled r) {
+      Attempt a = r.attempt();
+      if (!(r.reply() instanceof RolloutWorker.Generated g)) {
+        String reason = r.reply() instanceof RolloutWorker.GenerateFailed f ? f.reason() : String.valueOf(r.reply());
+        return CompletableFuture.completedFuture(Outcome.failed(a.dispatchId(), reason));
+      }
+      inFlight.queued.add(a.dispatchId());
+      return rewards.acquire(RolloutWorker.ASK_LIMIT)
+          .thenCompose(worker -> {
+            CompletableFuture<RewardWorker.Reply> reply = new CompletableFuture<>();
+            inFlight.waiting.put(a.dispatchId(), reply);
+            inFlight.queued.remove(a.dispatchId());
+            AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
+                    replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo, progressTo, progressEveryMillis),
+                    RolloutWorker.ASK_LIMIT, system.scheduler())
+                .whenCompleteAsync((ok, err) -> {
+                  if (err != null) {
+                    reply.completeExceptionally(err);
+                  } else {
+                    reply.complete(ok);
+                  }
+                }, SAME_THREAD);
+            return reply.whenCompleteAsync((ok, err) -> rewards.release(worker), SAME_THREAD);
+          })
+          .handleAsync((reply, err) -> {
+            inFlight.queued.remove(a.dispatchId());
+            inFlight.waiting.remove(a.dispatchId());
+            if (reply instanceof RewardWorker.Scored s) {
+              return new Outcome(a.dispatchId(), s.group(), g.generateNanos(), null);
+            }
+            return Outcome.failed(a.dispatchId(), err != null ? "reward: " + why(err)
+                : reply instanceof RewardWorker.ScoreFailed f ? f.reason() : String.valueOf(reply));
+          }, SAME_THREAD);
+    }
   }
 
   /** The rollout entities, asked least-outstanding first. Called from the stream's stage only. */
@@ -173,7 +216,6 @@ final class GrpoStream {
     private final String runId;
     private final ActorRef<RolloutWorker.Working> progressTo;
     private final long progressEveryMillis;
-    private final long scoreWindowNanos;
     private final InFlight inFlight;
 
     Rollouts(ActorSystem<?> system, GrpoActorSettings settings, String runId, ActorRef<RolloutWorker.Working> progressTo,
@@ -182,7 +224,6 @@ final class GrpoStream {
       this.progressTo = progressTo;
       this.inFlight = inFlight;
       this.progressEveryMillis = RolloutWorker.reportEvery(settings.dispatchTimeout()).toMillis();
-      this.scoreWindowNanos = settings.dispatchTimeout().toNanos();
       ClusterSharding sharding = ClusterSharding.get(system);
       for (int i = 0; i < settings.rolloutEntities(); i++) {
         entities.add(sharding.entityRefFor(RolloutWorker.TYPE_KEY, settings.entityId(i)));
@@ -214,11 +255,10 @@ final class GrpoStream {
         inFlight.waiting.remove(a.dispatchId());
         outstanding.decrementAndGet(chosen);
         if (r instanceof RolloutWorker.Generated) {
-          // the group is here: renew the attempt so that scoring has a whole window from now
+          // the group is here: renew the attempt (from now on the reward pool's queue and worker keep it alive)
           progressTo.tell(new RolloutWorker.Working(new long[] {a.dispatchId()}));
         }
-        return new Rolled(a, r != null ? r : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)),
-            System.nanoTime() + scoreWindowNanos);
+        return new Rolled(a, r != null ? r : new RolloutWorker.GenerateFailed(a.dispatchId(), "rollout " + chosen + ": " + why(err)));
       }, SAME_THREAD);
     }
   }

@@ -251,6 +251,10 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
 
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
+    // a group waiting on this node for a free reward worker is alive, however long the queue
+    for (long id : inFlight.queuedForScoring()) {
+      ledger.renew(id, now + timeoutNanos);
+    }
     outbox.addAll(retryNextTick);
     retryNextTick.clear();
     for (PromptLedger.Dispatch d : ledger.expired(now, now + timeoutNanos)) {

@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
@@ -33,6 +34,12 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * score" (every reward NaN, {@link io.r1cluster.core.reward.RewardScorer#noScore}), the scoring
  * thread is interrupted, and the worker goes on with the next group (a late result is dropped). At
  * most {@code r1.grpo.reward.max-waiting} requests wait; more are refused with {@link ScoreFailed}.
+ *
+ * <p>Progress: like a rollout entity, the worker reports the attempts it holds (scoring or waiting
+ * in its queue) to their asker ({@link RolloutWorker.Working}) every {@code progressEveryMillis} of
+ * the request, so slow rewards (sandboxed code, many tests) may take any time up to
+ * {@code scoring-timeout} per group, however long the queue, while a dead reward node is still
+ * noticed once its reports stop.
  */
 public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
@@ -53,8 +60,16 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
    * @param dispatchId the ledger's id of the attempt
    * @param group the sampled group
    * @param replyTo gets the scored group or a failure (the stream's ask)
+   * @param progressTo gets {@link RolloutWorker.Working} every {@code progressEveryMillis} while this
+   *     worker holds the request (queued or scoring); null: no reports
    */
-  public record Score(long dispatchId, Group group, ActorRef<Reply> replyTo) implements Command, KryoMessage {}
+  public record Score(long dispatchId, Group group, ActorRef<Reply> replyTo, ActorRef<RolloutWorker.Working> progressTo,
+      long progressEveryMillis) implements Command, KryoMessage {
+    /** A request without progress reports. */
+    public Score(long dispatchId, Group group, ActorRef<Reply> replyTo) {
+      this(dispatchId, group, replyTo, null, 0);
+    }
+  }
 
   /** The scored group of an attempt. */
   public record Scored(long dispatchId, ScoredGroup group) implements Reply, KryoMessage {}
@@ -75,11 +90,13 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   private record Done(long attempt, Score request, ScoredGroup scored, Throwable error)
       implements Command, NoSerializationVerificationNeeded {}
 
+  private enum ReportProgress implements Command, NoSerializationVerificationNeeded { INSTANCE }
+
   public static Behavior<Command> create() {
-    return Behaviors.setup(ctx -> {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-      return new RewardWorker(ctx);
-    });
+      return new RewardWorker(ctx, timers);
+    }));
   }
 
   /** Config keys (reference.conf). */
@@ -91,13 +108,17 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   private final ArrayDeque<Score> waiting = new ArrayDeque<>();
   private final Duration scoringTimeout;
   private final int maxWaiting;
-  private boolean busy;
+  private final TimerScheduler<Command> timers;
+  /** The request being scored, null when idle. */
+  private Score scoring;
+  private long reportEveryMillis;
   private long attempt;
   private final AtomicReference<Thread> scoringThread = new AtomicReference<>();
   private long timedOut;
 
-  private RewardWorker(ActorContext<Command> ctx) {
+  private RewardWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers) {
     super(ctx);
+    this.timers = timers;
     this.executor = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.REWARD_DISPATCHER));
     this.resources = NodeResources.get(ctx.getSystem());
     com.typesafe.config.Config c = ctx.getSystem().settings().config();
@@ -114,11 +135,12 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     return newReceiveBuilder()
         .onMessage(Score.class, this::onScore)
         .onMessage(Done.class, this::onDone)
+        .onMessageEquals(ReportProgress.INSTANCE, this::onReportProgress)
         .build();
   }
 
   private Behavior<Command> onScore(Score s) {
-    if (busy) {
+    if (scoring != null) {
       if (waiting.size() >= maxWaiting) {
         s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward worker busy: " + maxWaiting + " requests already waiting"));
         return this;
@@ -127,11 +149,30 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     } else {
       start(s);
     }
+    if (s.progressTo() != null && s.progressEveryMillis() > 0
+        && (reportEveryMillis == 0 || s.progressEveryMillis() < reportEveryMillis)) {
+      reportEveryMillis = s.progressEveryMillis();
+      timers.startTimerAtFixedRate(ReportProgress.INSTANCE, Duration.ofMillis(reportEveryMillis));
+    }
+    return this;
+  }
+
+  /** Tells each asker which of its attempts this worker still holds; stops reporting when it holds none. */
+  private Behavior<Command> onReportProgress() {
+    java.util.Map<ActorRef<RolloutWorker.Working>, java.util.List<Long>> held = new java.util.HashMap<>();
+    java.util.stream.Stream.concat(java.util.stream.Stream.ofNullable(scoring), waiting.stream())
+        .filter(s -> s.progressTo() != null)
+        .forEach(s -> held.computeIfAbsent(s.progressTo(), k -> new java.util.ArrayList<>()).add(s.dispatchId()));
+    if (held.isEmpty()) {
+      timers.cancel(ReportProgress.INSTANCE);
+      reportEveryMillis = 0;
+    }
+    held.forEach((to, ids) -> to.tell(new RolloutWorker.Working(ids.stream().mapToLong(Long::longValue).toArray())));
     return this;
   }
 
   private void start(Score s) {
-    busy = true;
+    scoring = s;
     long a = ++attempt;
     CompletableFuture<ScoredGroup> work = resources.reward().thenApplyAsync(scorer -> {
       scoringThread.set(Thread.currentThread());
@@ -149,7 +190,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     if (done.attempt() != attempt) {
       return this; // a late result of a group already answered
     }
-    busy = false;
+    scoring = null;
     Score s = done.request();
     Throwable err = done.error() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
         ? ce.getCause() : done.error();

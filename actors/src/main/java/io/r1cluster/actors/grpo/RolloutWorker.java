@@ -84,7 +84,10 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
     return Duration.ofMillis(Math.max(50, timeout.toMillis() / 4));
   }
 
-  /** The attempts ({@code dispatchId}s) an entity still holds: they are alive, however long they take. */
+  /**
+   * The attempts ({@code dispatchId}s) a rollout entity (or a {@link RewardWorker}) still holds: they are
+   * alive, however long they take.
+   */
   public record Working(long[] dispatchIds) implements PromptDispatcher.Command, KryoMessage {}
 
   /** The sampled group of an attempt, and how long generation took. */

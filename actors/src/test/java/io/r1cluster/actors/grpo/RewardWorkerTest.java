@@ -109,4 +109,52 @@ class RewardWorkerTest {
       assertTrue(reason.startsWith("reward: ") && reason.contains("unknown reward 'nope'"), reason);
     }
   }
+
+  /** A verifier that takes 400 ms a group. */
+  static final class Slow implements io.r1cluster.core.reward.RewardFunction {
+    @Override
+    public String name() {
+      return "slow";
+    }
+
+    @Override
+    public float[] score(io.r1cluster.core.reward.RewardInput in) {
+      try {
+        Thread.sleep(400);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return new float[in.size()];
+    }
+  }
+
+  @Test
+  void reportsTheGroupsItHoldsWhileTheyWaitAndScoreThenStops() {
+    NodeResources.get(kit.system()).reward().complete(new RewardScorer(List.of(new Slow()), List.of(1.0)));
+    ActorRef<RewardWorker.Command> w = kit.spawn(RewardWorker.create());
+    TestProbe<RewardWorker.Reply> replies = kit.createTestProbe();
+    TestProbe<RolloutWorker.Working> progress = kit.createTestProbe();
+    w.tell(new RewardWorker.Score(1, group("a", GOOD), replies.ref(), progress.ref(), 100));
+    w.tell(new RewardWorker.Score(2, group("b", GOOD), replies.ref(), progress.ref(), 100));
+    // while the first is scored, both are reported (the second waits in the worker's queue)
+    RolloutWorker.Working first = progress.receiveMessage(Duration.ofSeconds(2));
+    assertArrayEquals(new long[] {1, 2}, first.dispatchIds());
+    assertEquals(1, replies.receiveMessage(Duration.ofSeconds(5)).dispatchId());
+    // then only the second, until it is answered
+    progress.fishForMessage(Duration.ofSeconds(2), m -> m.dispatchIds().length == 1 && m.dispatchIds()[0] == 2
+        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
+    assertEquals(2, replies.receiveMessage(Duration.ofSeconds(5)).dispatchId());
+    // reports sent while it still held the second may still be on their way; then none at all
+    while (true) {
+      RolloutWorker.Working late;
+      try {
+        late = progress.receiveMessage(Duration.ofMillis(150));
+      } catch (AssertionError quiet) {
+        break; // 150 ms without a report
+      }
+      assertArrayEquals(new long[] {2}, late.dispatchIds());
+    }
+    progress.expectNoMessage(Duration.ofMillis(500));
+  }
 }

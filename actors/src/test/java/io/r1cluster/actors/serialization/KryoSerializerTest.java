@@ -168,6 +168,19 @@ class KryoSerializerTest {
   }
 
   @Test
+  void aScoreRequestCarriesItsProgressRef() {
+    TestProbe<io.r1cluster.actors.grpo.RewardWorker.Reply> replies = testKit.createTestProbe();
+    TestProbe<io.r1cluster.actors.grpo.RolloutWorker.Working> progress = testKit.createTestProbe();
+    var s = new io.r1cluster.actors.grpo.RewardWorker.Score(21, group(), replies.getRef(), progress.getRef(), 125);
+    var back = roundTrip(s);
+    assertEquals(21, back.dispatchId());
+    assertEquals(s.group().prompt(), back.group().prompt());
+    assertEquals(125, back.progressEveryMillis());
+    assertEquals(progress.getRef(), back.progressTo());
+    assertEquals(replies.getRef(), back.replyTo());
+  }
+
+  @Test
   void serializeMessagesOnSystemDeliversRegisteredMessage() {
     // with serialize-messages = on every local send is serialized and deserialized on the way
     ActorRef<Ask> echo = testKit.spawn(Behaviors.receive(Ask.class)

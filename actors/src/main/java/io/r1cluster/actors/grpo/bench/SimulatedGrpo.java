@@ -70,6 +70,14 @@ final class SimulatedGrpo {
 
   /** {@link #run(Plan)} with {@code overrides} (HOCON) over the run's configuration. */
   static Result run(Plan p, String overrides) throws Exception {
+    return run(p, overrides, 0);
+  }
+
+  /**
+   * {@link #run(Plan, String)} with a reward that takes {@code rewardMillis} per group (a slow
+   * verifier, such as sandboxed code; 0: no cost).
+   */
+  static Result run(Plan p, String overrides, long rewardMillis) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-grpo-");
     Path recipe = writeRecipe(dir, p);
     Config config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.parseString("""
@@ -101,7 +109,7 @@ final class SimulatedGrpo {
       c.manager().tell(Join.create(c.selfMember().address()));
       SimulatedRollout rollout = new SimulatedRollout(board, p);
       NodeResources.get(system).rollout().complete(rollout);
-      NodeResources.get(system).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
+      NodeResources.get(system).reward().complete(new RewardScorer(List.of(new ZeroCostReward(rewardMillis)), List.of(1.0)));
       GrpoNode.startWorkers(system);
       job.onStep(r -> stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime());
       long t0 = System.nanoTime();
@@ -353,8 +361,19 @@ final class SimulatedGrpo {
     public void close() {}
   }
 
-  /** A zero-cost reward: 1 for even rows, 0 for odd (so groups have spread). */
+  /** A zero-cost reward: 1 for even rows, 0 for odd (so groups have spread); optionally slowed down. */
   static final class ZeroCostReward implements RewardFunction {
+    private final long millis;
+
+    ZeroCostReward() {
+      this(0);
+    }
+
+    /** Takes {@code millis} per group (a simulated slow verifier). */
+    ZeroCostReward(long millis) {
+      this.millis = millis;
+    }
+
     @Override
     public String name() {
       return "zero_cost";
@@ -362,6 +381,13 @@ final class SimulatedGrpo {
 
     @Override
     public float[] score(io.r1cluster.core.reward.RewardInput in) {
+      if (millis > 0) {
+        try {
+          Thread.sleep(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       float[] out = new float[in.size()];
       for (int i = 0; i < out.length; i++) {
         out[i] = (i & 1) == 0 ? 1f : 0f;

@@ -49,4 +49,20 @@ class SimulatedGrpoTest {
     assertEquals(8, r.groupsGenerated(), "each prompt generated once, counted by the simulated engines");
     assertEquals(0, r.run().counters().retried());
   }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void scoringLongerThanTheDispatchTimeoutRunsOnceToTheEnd() throws Exception {
+    // one reward worker, 0.7 s a group, 8 groups of a step arriving at once: the last is scored 5.6 s
+    // after it arrived. Waiting for a worker and waiting in a worker's queue used to count against the
+    // 1 s dispatch timeout, so most groups were generated again (and again)
+    SimulatedGrpo.Result r = SimulatedGrpo.run(new SimulatedGrpo.Plan(16, 8, 0, 2, 4, 0, 0, 2, 8, 16, 1),
+        "r1.grpo.dispatch-timeout = 1s", 700);
+    System.out.println("scoring past the dispatch timeout: " + r.run().counters() + ", " + r.groupsGenerated()
+        + " groups generated");
+    assertEquals(2, r.steps());
+    assertEquals(16, r.run().counters().trained());
+    assertEquals(16, r.groupsGenerated(), "each prompt generated once, counted by the simulated engines");
+    assertEquals(0, r.run().counters().retried());
+  }
 }
