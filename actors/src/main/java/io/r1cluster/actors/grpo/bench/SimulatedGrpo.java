@@ -134,8 +134,12 @@ final class SimulatedGrpo {
     return runScaling(p, members, -1, 0).result();
   }
 
-  /** A scaling run where members were added mid-run: throughput before and after, per step stamps. */
-  record Grown(Result result, double groupsPerSecondBefore, double groupsPerSecondAfter) {}
+  /**
+   * A scaling run where members were added mid-run: throughput before and after, and the groups each
+   * member's simulated engine generated (counted by the engines; the first members first, in the
+   * order they were started, then the added ones).
+   */
+  record Grown(Result result, double groupsPerSecondBefore, double groupsPerSecondAfter, long[] generatedPerMember) {}
 
   /**
    * {@link #runScaling(Plan, int)}, and when the learner reports step {@code addAtStep} another
@@ -144,6 +148,11 @@ final class SimulatedGrpo {
    * gracefully instead (coordinated shutdown, as on SIGTERM).
    */
   static Grown runScaling(Plan p, int members, int addAtStep, int addMembers) throws Exception {
+    return runScaling(p, members, addAtStep, addMembers, "");
+  }
+
+  /** {@link #runScaling(Plan, int, int, int)} with {@code overrides} (HOCON) over every node's configuration. */
+  static Grown runScaling(Plan p, int members, int addAtStep, int addMembers, String overrides) throws Exception {
     Path dir = Files.createTempDirectory("r1-bench-scaling-");
     Path recipe = writeRecipe(dir, p);
     String common = """
@@ -162,7 +171,7 @@ final class SimulatedGrpo {
         r1.grpo.progress-interval = 1h
         # a reply lost with a member that left is re-dispatched after this (generations take 100s of ms)
         r1.grpo.dispatch-timeout = 10s
-        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers());
+        """.formatted(p.entities(), p.maxInFlight(), p.rolloutThreads(), p.rewardWorkers()) + "\n" + overrides + "\n";
     Config learnerConfig = ConfigFactory.parseString(common + """
         pekko.remote.artery.canonical.port = 0
         pekko.cluster.roles = [seed, learner, reward]
@@ -179,6 +188,7 @@ final class SimulatedGrpo {
       lc.manager().tell(Join.create(lc.selfMember().address()));
       NodeResources.get(learner).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
       GrpoNode.startWorkers(learner);
+      List<SimulatedRollout> engines = java.util.Collections.synchronizedList(new ArrayList<>());
       java.util.function.Supplier<ActorSystem<Void>> newMember = () -> {
         Config mc = ConfigFactory.parseString(common + """
             pekko.remote.artery.canonical.port = 0
@@ -187,7 +197,9 @@ final class SimulatedGrpo {
             """).withFallback(ConfigFactory.load()).resolve();
         ActorSystem<Void> member = ActorSystem.create(Behaviors.empty(), "r1bench", mc);
         Cluster.get(member).manager().tell(Join.create(lc.selfMember().address()));
-        NodeResources.get(member).rollout().complete(new SimulatedRollout(board, p));
+        SimulatedRollout engine = new SimulatedRollout(board, p);
+        engines.add(engine);
+        NodeResources.get(member).rollout().complete(engine);
         NodeResources.get(member).reward().complete(new RewardScorer(List.of(new ZeroCostReward()), List.of(1.0)));
         GrpoNode.startWorkers(member);
         return member;
@@ -225,15 +237,16 @@ final class SimulatedGrpo {
       systems.addAll(added);
       double total = (System.nanoTime() - t0) / 1e9;
       int steps = r.steps();
-      Result res = Result.of(r, total, stamps, p, -1);
+      long[] perMember = engines.stream().mapToLong(e -> e.generated.get()).toArray();
+      Result res = Result.of(r, total, stamps, p, java.util.Arrays.stream(perMember).sum());
       if (addAtStep < 1 || steps < addAtStep + 4) {
-        return new Grown(res, Double.NaN, Double.NaN);
+        return new Grown(res, Double.NaN, Double.NaN, perMember);
       }
       // before: steps 1..addAtStep; after: from two steps past the join (rebalancing done) to the end
       double before = (addAtStep - 1) * (double) p.promptsPerStep() / ((stamps[addAtStep] - stamps[1]) / 1e9);
       int from = addAtStep + 2;
       double after = (steps - from) * (double) p.promptsPerStep() / ((stamps[steps] - stamps[from]) / 1e9);
-      return new Grown(res, before, after);
+      return new Grown(res, before, after, perMember);
     } finally {
       for (int i = systems.size() - 1; i >= 0; i--) {
         systems.get(i).terminate();

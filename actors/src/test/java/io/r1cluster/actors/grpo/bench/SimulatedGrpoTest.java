@@ -65,4 +65,21 @@ class SimulatedGrpoTest {
     assertEquals(16, r.groupsGenerated(), "each prompt generated once, counted by the simulated engines");
     assertEquals(0, r.run().counters().retried());
   }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aLongGenerationOnAnotherMemberIsReportedOverArteryAndRunsOnce() throws Exception {
+    // the rollouts run on a separate ActorSystem (real Artery on loopback): its entities' progress
+    // reports cross the wire to the learner node's dispatcher, which would re-dispatch every 2.5 s
+    // generation after the 1 s timeout without them
+    SimulatedGrpo.Grown g = SimulatedGrpo.runScaling(new SimulatedGrpo.Plan(8, 4, 0, 2, 4, 2500, 0, 2, 4, 8, 1), 1, -1, 0,
+        "r1.grpo.dispatch-timeout = 1s");
+    SimulatedGrpo.Result r = g.result();
+    System.out.println("remote generations past the dispatch timeout: " + r.run().counters() + ", "
+        + java.util.Arrays.toString(g.generatedPerMember()) + " groups generated");
+    assertEquals(2, r.steps());
+    assertEquals(8, r.run().counters().trained());
+    assertEquals(8, r.groupsGenerated(), "each prompt generated once, counted by the member's simulated engine");
+    assertEquals(0, r.run().counters().retried());
+  }
 }
