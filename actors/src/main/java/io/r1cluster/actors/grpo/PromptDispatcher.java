@@ -93,6 +93,9 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final long timeoutNanos;
   private final Materializer materializer;
   private final RewardPool rewards = new RewardPool();
+  /** Since when groups wait to be scored and no reward worker exists (0: they do not), and the last warning. */
+  private long noRewardSince;
+  private long lastNoRewardWarning = System.nanoTime() - Long.MAX_VALUE / 2;
   private final GrpoStream.InFlight inFlight = new GrpoStream.InFlight();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
   private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
@@ -252,8 +255,20 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private Behavior<Command> onTick() {
     long now = System.nanoTime();
     // a group waiting on this node for a free reward worker is alive, however long the queue
+    int queued = 0;
     for (long id : inFlight.queuedForScoring()) {
       ledger.renew(id, now + timeoutNanos);
+      queued++;
+    }
+    if (queued == 0 || rewards.size() > 0) {
+      noRewardSince = 0;
+    } else if (noRewardSince == 0) {
+      noRewardSince = now;
+    } else if (now - noRewardSince >= timeoutNanos / 4 && now - lastNoRewardWarning >= timeoutNanos) {
+      // they wait for a worker to join; say so (once per dispatch-timeout) instead of waiting silently
+      lastNoRewardWarning = now;
+      getContext().getLog().warn("{} generated groups wait to be scored, and the cluster has no reward worker: start a"
+          + " member with the `reward` role", queued);
     }
     outbox.addAll(retryNextTick);
     retryNextTick.clear();
