@@ -92,6 +92,9 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   private enum ReportProgress implements Command, NoSerializationVerificationNeeded { INSTANCE }
 
+  /** A watched asker (a request's {@code progressTo}) stopped. */
+  private record AskerGone(ActorRef<RolloutWorker.Working> asker) implements Command, NoSerializationVerificationNeeded {}
+
   public static Behavior<Command> create() {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
@@ -112,6 +115,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   /** The request being scored, null when idle. */
   private Score scoring;
   private long reportEveryMillis;
+  private final java.util.Set<ActorRef<RolloutWorker.Working>> askers = new java.util.HashSet<>();
   private long attempt;
   private final AtomicReference<Thread> scoringThread = new AtomicReference<>();
   private long timedOut;
@@ -136,10 +140,14 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
         .onMessage(Score.class, this::onScore)
         .onMessage(Done.class, this::onDone)
         .onMessageEquals(ReportProgress.INSTANCE, this::onReportProgress)
+        .onMessage(AskerGone.class, this::onAskerGone)
         .build();
   }
 
   private Behavior<Command> onScore(Score s) {
+    if (s.progressTo() != null && askers.add(s.progressTo())) {
+      getContext().watchWith(s.progressTo(), new AskerGone(s.progressTo()));
+    }
     if (scoring != null) {
       if (waiting.size() >= maxWaiting) {
         s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward worker busy: " + maxWaiting + " requests already waiting"));
@@ -153,6 +161,20 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
         && (reportEveryMillis == 0 || s.progressEveryMillis() < reportEveryMillis)) {
       reportEveryMillis = s.progressEveryMillis();
       timers.startTimerAtFixedRate(ReportProgress.INSTANCE, Duration.ofMillis(reportEveryMillis));
+    }
+    return this;
+  }
+
+  /**
+   * Nobody waits for the queued groups of a stopped asker (its replacement dispatches their prompts
+   * again): they are dropped instead of scored. The group being scored runs to its end.
+   */
+  private Behavior<Command> onAskerGone(AskerGone a) {
+    askers.remove(a.asker());
+    int before = waiting.size();
+    waiting.removeIf(s -> a.asker().equals(s.progressTo()));
+    if (waiting.size() < before) {
+      getContext().getLog().info("{} queued groups dropped: their asker {} stopped", before - waiting.size(), a.asker().path());
     }
     return this;
   }

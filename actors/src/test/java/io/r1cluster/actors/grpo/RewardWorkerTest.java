@@ -157,4 +157,35 @@ class RewardWorkerTest {
     }
     progress.expectNoMessage(Duration.ofMillis(500));
   }
+
+  @Test
+  void theQueuedGroupsOfAStoppedAskerAreDroppedNotScored() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger scored = new java.util.concurrent.atomic.AtomicInteger();
+    io.r1cluster.core.reward.RewardFunction counting = new io.r1cluster.core.reward.RewardFunction() {
+      @Override
+      public String name() {
+        return "counting";
+      }
+
+      @Override
+      public float[] score(io.r1cluster.core.reward.RewardInput in) {
+        scored.incrementAndGet();
+        return new Slow().score(in);
+      }
+    };
+    NodeResources.get(kit.system()).reward().complete(new RewardScorer(List.of(counting), List.of(1.0)));
+    ActorRef<RewardWorker.Command> w = kit.spawn(RewardWorker.create());
+    TestProbe<RewardWorker.Reply> replies = kit.createTestProbe();
+    TestProbe<RolloutWorker.Working> gone = kit.createTestProbe();
+    TestProbe<RolloutWorker.Working> alive = kit.createTestProbe();
+    w.tell(new RewardWorker.Score(1, group("a", GOOD), replies.ref(), gone.ref(), 10_000));
+    w.tell(new RewardWorker.Score(2, group("b", GOOD), replies.ref(), gone.ref(), 10_000));
+    w.tell(new RewardWorker.Score(3, group("c", GOOD), replies.ref(), gone.ref(), 10_000));
+    w.tell(new RewardWorker.Score(4, group("d", GOOD), replies.ref(), alive.ref(), 10_000));
+    gone.stop(); // while the first is scored (400 ms): the second and third are dropped
+    assertEquals(1, replies.receiveMessage(Duration.ofSeconds(5)).dispatchId(), "the group being scored runs to its end");
+    assertEquals(4, replies.receiveMessage(Duration.ofSeconds(5)).dispatchId(), "the live asker's group comes next");
+    replies.expectNoMessage(Duration.ofMillis(600));
+    assertEquals(2, scored.get(), "two groups scored, the stopped asker's queued two never were");
+  }
 }
