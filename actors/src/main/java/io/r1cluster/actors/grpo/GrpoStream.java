@@ -78,6 +78,23 @@ final class GrpoStream {
       return queued;
     }
 
+    /**
+     * Sends {@code ask} for attempt {@code dispatchId} and returns its reply, which {@link #lapse}
+     * can end first (the caller removes the entry once the reply is handled).
+     */
+    <T> CompletableFuture<T> ask(long dispatchId, java.util.function.Supplier<CompletionStage<T>> ask) {
+      CompletableFuture<T> reply = new CompletableFuture<>();
+      waiting.put(dispatchId, reply);
+      ask.get().whenCompleteAsync((ok, err) -> {
+        if (err != null) {
+          reply.completeExceptionally(err);
+        } else {
+          reply.complete(ok);
+        }
+      }, SAME_THREAD);
+      return reply;
+    }
+
     /** Ends the attempt's wait with a failure (nothing if its reply came already). */
     void lapse(long dispatchId, String why) {
       CompletableFuture<?> f = waiting.remove(dispatchId);
@@ -182,19 +199,11 @@ final class GrpoStream {
       inFlight.queued.add(a.dispatchId());
       return rewards.acquire(RolloutWorker.ASK_LIMIT)
           .thenCompose(worker -> {
-            CompletableFuture<RewardWorker.Reply> reply = new CompletableFuture<>();
-            inFlight.waiting.put(a.dispatchId(), reply);
-            inFlight.queued.remove(a.dispatchId());
-            AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
+            CompletableFuture<RewardWorker.Reply> reply = inFlight.ask(a.dispatchId(),
+                () -> AskPattern.<RewardWorker.Command, RewardWorker.Reply>ask(worker,
                     replyTo -> new RewardWorker.Score(a.dispatchId(), g.group(), replyTo, progressTo, progressEveryMillis),
-                    RolloutWorker.ASK_LIMIT, system.scheduler())
-                .whenCompleteAsync((ok, err) -> {
-                  if (err != null) {
-                    reply.completeExceptionally(err);
-                  } else {
-                    reply.complete(ok);
-                  }
-                }, SAME_THREAD);
+                    RolloutWorker.ASK_LIMIT, system.scheduler()));
+            inFlight.queued.remove(a.dispatchId());
             return reply.whenCompleteAsync((ok, err) -> rewards.release(worker), SAME_THREAD);
           })
           .handleAsync((reply, err) -> {
@@ -240,17 +249,9 @@ final class GrpoStream {
       }
       int chosen = best;
       outstanding.incrementAndGet(chosen);
-      CompletableFuture<RolloutWorker.Reply> reply = new CompletableFuture<>();
-      inFlight.waiting.put(a.dispatchId(), reply);
-      entities.get(chosen).<RolloutWorker.Reply>ask(replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId, a.prompt(),
-              a.seed(), a.minVersion(), replyTo, progressTo, progressEveryMillis), RolloutWorker.ASK_LIMIT)
-          .whenCompleteAsync((r, err) -> {
-            if (err != null) {
-              reply.completeExceptionally(err);
-            } else {
-              reply.complete(r);
-            }
-          }, SAME_THREAD);
+      CompletableFuture<RolloutWorker.Reply> reply = inFlight.ask(a.dispatchId(),
+          () -> entities.get(chosen).<RolloutWorker.Reply>ask(replyTo -> new RolloutWorker.Generate(a.dispatchId(), runId,
+              a.prompt(), a.seed(), a.minVersion(), replyTo, progressTo, progressEveryMillis), RolloutWorker.ASK_LIMIT));
       return reply.handleAsync((r, err) -> {
         inFlight.waiting.remove(a.dispatchId());
         outstanding.decrementAndGet(chosen);

@@ -214,6 +214,12 @@ final class SimulatedGrpo {
         }
         Thread.sleep(50);
       }
+      // and until the members' rollout regions have registered with the shard coordinator (a region
+      // registers on a 2 s retry): before that, the first requests wait in the learner's proxy with
+      // no entity to report them, which a short dispatch-timeout takes for a dead node
+      if (members > 0) {
+        awaitRolloutRegions(systems.get(1), members, deadline);
+      }
       List<ActorSystem<Void>> added = java.util.Collections.synchronizedList(new ArrayList<>());
       job.onStep(r -> {
         stamps[Math.min(r.step(), stamps.length - 1)] = System.nanoTime();
@@ -256,6 +262,28 @@ final class SimulatedGrpo {
       }
       job.close();
       deleteQuietly(dir);
+    }
+  }
+
+  /** Waits until {@code n} rollout shard regions are registered with the coordinator, as {@code system} sees it. */
+  private static void awaitRolloutRegions(ActorSystem<?> system, int n, long deadlineNanos) throws Exception {
+    while (true) {
+      org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats stats = org.apache.pekko.actor.typed.javadsl.AskPattern
+          .<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
+              org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats>ask(
+              org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).shardState(),
+              replyTo -> new org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats(io.r1cluster.actors.grpo.RolloutWorker.TYPE_KEY,
+                  java.time.Duration.ofSeconds(3), replyTo),
+              java.time.Duration.ofSeconds(10), system.scheduler())
+          .toCompletableFuture().get(15, TimeUnit.SECONDS);
+      int regions = stats.getRegions().size();
+      if (regions >= n) {
+        return;
+      }
+      if (System.nanoTime() > deadlineNanos) {
+        throw new IllegalStateException("only " + regions + " of " + n + " rollout regions registered after 60 s");
+      }
+      Thread.sleep(100);
     }
   }
 
