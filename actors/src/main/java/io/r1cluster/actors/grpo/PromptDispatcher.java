@@ -93,9 +93,9 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
   private final long timeoutNanos;
   private final Materializer materializer;
   private final RewardPool rewards = new RewardPool();
-  /** Since when groups wait to be scored and no reward worker exists (0: they do not), and the last warning. */
+  /** Since when groups wait to be scored and no reward worker exists, and the last warning about it (0: none). */
   private long noRewardSince;
-  private long lastNoRewardWarning = System.nanoTime() - Long.MAX_VALUE / 2;
+  private long lastNoRewardWarning;
   private final GrpoStream.InFlight inFlight = new GrpoStream.InFlight();
   private final LinkedHashMap<Long, ScoredGroup> buffer = new LinkedHashMap<>();
   private final ArrayDeque<PromptLedger.Dispatch> outbox = new ArrayDeque<>();
@@ -264,7 +264,7 @@ public final class PromptDispatcher extends AbstractBehavior<PromptDispatcher.Co
       noRewardSince = 0;
     } else if (noRewardSince == 0) {
       noRewardSince = now;
-    } else if (now - noRewardSince >= timeoutNanos / 4 && now - lastNoRewardWarning >= timeoutNanos) {
+    } else if (now - noRewardSince >= timeoutNanos / 4 && (lastNoRewardWarning == 0 || now - lastNoRewardWarning >= timeoutNanos)) {
       // they wait for a worker to join; say so (once per dispatch-timeout) instead of waiting silently
       lastNoRewardWarning = now;
       getContext().getLog().warn("{} generated groups wait to be scored, and the cluster has no reward worker: start a"

@@ -64,7 +64,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
    *     worker holds the request (queued or scoring); null: no reports
    */
   public record Score(long dispatchId, Group group, ActorRef<Reply> replyTo, ActorRef<RolloutWorker.Working> progressTo,
-      long progressEveryMillis) implements Command, KryoMessage {
+      long progressEveryMillis) implements Command, KryoMessage, ProgressReports.Held {
     /** A request without progress reports. */
     public Score(long dispatchId, Group group, ActorRef<Reply> replyTo) {
       this(dispatchId, group, replyTo, null, 0);
@@ -111,18 +111,17 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   private final ArrayDeque<Score> waiting = new ArrayDeque<>();
   private final Duration scoringTimeout;
   private final int maxWaiting;
-  private final TimerScheduler<Command> timers;
+  /** Reports the held requests to their askers, and watches the askers: when one stops, its queued requests are dropped. */
+  private final ProgressReports<Command> reports;
   /** The request being scored, null when idle. */
   private Score scoring;
-  private long reportEveryMillis;
-  private final java.util.Set<ActorRef<RolloutWorker.Working>> askers = new java.util.HashSet<>();
   private long attempt;
   private final AtomicReference<Thread> scoringThread = new AtomicReference<>();
   private long timedOut;
 
   private RewardWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers) {
     super(ctx);
-    this.timers = timers;
+    this.reports = new ProgressReports<>(ctx, timers, ReportProgress.INSTANCE, AskerGone::new);
     this.executor = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(GrpoActorSettings.REWARD_DISPATCHER));
     this.resources = NodeResources.get(ctx.getSystem());
     com.typesafe.config.Config c = ctx.getSystem().settings().config();
@@ -145,9 +144,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   }
 
   private Behavior<Command> onScore(Score s) {
-    if (s.progressTo() != null && askers.add(s.progressTo())) {
-      getContext().watchWith(s.progressTo(), new AskerGone(s.progressTo()));
-    }
+    reports.took(s);
     if (scoring != null) {
       if (waiting.size() >= maxWaiting) {
         s.replyTo().tell(new ScoreFailed(s.dispatchId(), "reward worker busy: " + maxWaiting + " requests already waiting"));
@@ -157,11 +154,6 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     } else {
       start(s);
     }
-    if (s.progressTo() != null && s.progressEveryMillis() > 0
-        && (reportEveryMillis == 0 || s.progressEveryMillis() < reportEveryMillis)) {
-      reportEveryMillis = s.progressEveryMillis();
-      timers.startTimerAtFixedRate(ReportProgress.INSTANCE, Duration.ofMillis(reportEveryMillis));
-    }
     return this;
   }
 
@@ -170,7 +162,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
    * again): they are dropped instead of scored. The group being scored runs to its end.
    */
   private Behavior<Command> onAskerGone(AskerGone a) {
-    askers.remove(a.asker());
+    reports.forget(a.asker());
     int before = waiting.size();
     waiting.removeIf(s -> a.asker().equals(s.progressTo()));
     if (waiting.size() < before) {
@@ -179,17 +171,9 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
     return this;
   }
 
-  /** Tells each asker which of its attempts this worker still holds; stops reporting when it holds none. */
+  /** Tells each asker which of its attempts this worker still holds. */
   private Behavior<Command> onReportProgress() {
-    java.util.Map<ActorRef<RolloutWorker.Working>, java.util.List<Long>> held = new java.util.HashMap<>();
-    java.util.stream.Stream.concat(java.util.stream.Stream.ofNullable(scoring), waiting.stream())
-        .filter(s -> s.progressTo() != null)
-        .forEach(s -> held.computeIfAbsent(s.progressTo(), k -> new java.util.ArrayList<>()).add(s.dispatchId()));
-    if (held.isEmpty()) {
-      timers.cancel(ReportProgress.INSTANCE);
-      reportEveryMillis = 0;
-    }
-    held.forEach((to, ids) -> to.tell(new RolloutWorker.Working(ids.stream().mapToLong(Long::longValue).toArray())));
+    reports.report(java.util.stream.Stream.concat(java.util.stream.Stream.ofNullable(scoring), waiting.stream()));
     return this;
   }
 

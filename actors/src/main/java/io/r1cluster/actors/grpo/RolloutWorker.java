@@ -6,8 +6,6 @@ import io.r1cluster.core.data.Group;
 import io.r1cluster.core.data.Prompt;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -63,7 +61,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
    *     a dead node; null: no reports
    */
   public record Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo,
-      ActorRef<Working> progressTo, long progressEveryMillis) implements Command, KryoMessage {
+      ActorRef<Working> progressTo, long progressEveryMillis) implements Command, KryoMessage, ProgressReports.Held {
     /** A request without progress reports. */
     public Generate(long dispatchId, String runId, Prompt prompt, long seed, long minVersion, ActorRef<Reply> replyTo) {
       this(dispatchId, runId, prompt, seed, minVersion, replyTo, null, 0);
@@ -154,16 +152,13 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   /** The backend's futures of the running requests (written from the engine's threads, read on stop). */
   private final java.util.Map<Long, CompletableFuture<Group>> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
-  private final TimerScheduler<Command> timers;
-  /** The progress-report period in force (the shortest any held request asked for); 0 = none running. */
-  private long reportEveryMillis;
-  /** The askers watched (the progress refs of requests): when one stops, its requests are dropped. */
-  private final java.util.Set<ActorRef<Working>> askers = new java.util.HashSet<>();
+  /** Reports the held requests to their askers, and watches the askers: when one stops, its requests are dropped. */
+  private final ProgressReports<Command> reports;
 
   private RolloutWorker(ActorContext<Command> ctx, TimerScheduler<Command> timers, String entityId,
       GrpoActorSettings settings) {
     super(ctx);
-    this.timers = timers;
+    this.reports = new ProgressReports<>(ctx, timers, ReportProgress.INSTANCE, AskerGone::new);
     this.entityId = entityId;
     this.maxInFlight = settings.rolloutMaxInFlight();
     this.waitForWeights = settings.weightsWaitTimeout();
@@ -183,33 +178,18 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
   }
 
   private Behavior<Command> onGenerate(Generate g) {
-    if (g.progressTo() != null && askers.add(g.progressTo())) {
-      getContext().watchWith(g.progressTo(), new AskerGone(g.progressTo()));
-    }
+    reports.took(g);
     if (running.size() < cap()) {
       start(g);
     } else {
       waiting.add(g);
     }
-    if (g.progressTo() != null && g.progressEveryMillis() > 0
-        && (reportEveryMillis == 0 || g.progressEveryMillis() < reportEveryMillis)) {
-      reportEveryMillis = g.progressEveryMillis();
-      timers.startTimerAtFixedRate(ReportProgress.INSTANCE, Duration.ofMillis(reportEveryMillis));
-    }
     return this;
   }
 
-  /** Tells each asker which of its attempts this entity still holds; stops reporting when it holds none. */
+  /** Tells each asker which of its attempts this entity still holds. */
   private Behavior<Command> onReportProgress() {
-    java.util.Map<ActorRef<Working>, List<Long>> held = new java.util.HashMap<>();
-    java.util.stream.Stream.concat(running.values().stream(), waiting.stream())
-        .filter(g -> g.progressTo() != null)
-        .forEach(g -> held.computeIfAbsent(g.progressTo(), k -> new ArrayList<>()).add(g.dispatchId()));
-    if (held.isEmpty()) {
-      timers.cancel(ReportProgress.INSTANCE);
-      reportEveryMillis = 0;
-    }
-    held.forEach((to, ids) -> to.tell(new Working(ids.stream().mapToLong(Long::longValue).toArray())));
+    reports.report(java.util.stream.Stream.concat(running.values().stream(), waiting.stream()));
     return this;
   }
 
@@ -279,7 +259,7 @@ public final class RolloutWorker extends AbstractBehavior<RolloutWorker.Command>
    * at once, instead of generating for nobody and holding the node's slots.
    */
   private Behavior<Command> onAskerGone(AskerGone a) {
-    askers.remove(a.asker());
+    reports.forget(a.asker());
     int dropped = 0;
     for (java.util.Iterator<Generate> it = running.values().iterator(); it.hasNext(); ) {
       Generate g = it.next();
