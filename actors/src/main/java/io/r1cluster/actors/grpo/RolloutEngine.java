@@ -36,12 +36,13 @@ import java.util.concurrent.Executor;
  * join at the next token step beside every other request of the node; so a node's throughput does
  * not depend on how many groups it was handed one by one, nor on how many threads handed them.
  *
- * <p>Weights: {@link #swapToLatest()} builds a model per device from a complete, CRC-verified
- * snapshot (off the engine threads) and hands it to each engine, which swaps it in between token
- * steps — after draining its running sequences (default: every completion of a group comes from one
- * version), or at once with {@code inflightWeightUpdate} (PipelineRL: a completion then carries the
- * oldest version that wrote any of its tokens). A request made after the swap call is generated
- * entirely by the new version or a newer one.
+ * <p>Weights: {@link #swapToLatest()} takes the receiver's latest complete, CRC-verified snapshot.
+ * The first one builds a model per device; every later one is written into the models the engines
+ * run, in place, by each engine between token steps (a packed bf16 model on the CPU is rebuilt
+ * instead) — after draining its running sequences (default: every completion of a group comes from
+ * one version), or at once with {@code inflightWeightUpdate} (PipelineRL: a completion then carries
+ * the oldest version that wrote any of its tokens). A device never holds two copies of the model. A
+ * request made after the swap call is generated entirely by the new version or a newer one.
  */
 public final class RolloutEngine implements RolloutBackend {
   /** Sequences one device's batch runs at once, unless configured ({@code r1.grpo.rollout.batch-rows}). */
@@ -61,6 +62,11 @@ public final class RolloutEngine implements RolloutBackend {
   private final List<Pending> parked = new ArrayList<>();
   /** One engine per device (created with the first snapshot); engines[i] runs on devices.get(i). */
   private volatile BatchEngine[] engines;
+  /**
+   * Whether later versions are written into the engines' models in place (set with the first models:
+   * every model but a packed bf16 one on the CPU) instead of built as new models beside them.
+   */
+  private boolean inPlace;
   /** Newest version handed to the engines, -1 before the first snapshot arrived. */
   private volatile long version = -1;
   private volatile boolean closed;
@@ -395,6 +401,10 @@ public final class RolloutEngine implements RolloutBackend {
       if (closed || receiver.latestVersion() <= version) {
         return;
       }
+      if (engines != null && inPlace) {
+        writeLatestInPlace();
+        return;
+      }
       Qwen2Model[] fresh = new Qwen2Model[devices.size()];
       long v;
       try (SnapshotLease lease = receiver.acquireLatest().orElse(null)) {
@@ -423,6 +433,7 @@ public final class RolloutEngine implements RolloutBackend {
         v = lease.version();
       }
       if (engines == null) {
+        inPlace = Arrays.stream(fresh).allMatch(Qwen2Model::overwritable);
         BatchEngine[] es = new BatchEngine[fresh.length];
         for (int i = 0; i < fresh.length; i++) {
           es[i] = new BatchEngine(fresh[i], true, v, ids -> tokenizer.decode(ids, true), batchOptions,
@@ -435,6 +446,76 @@ public final class RolloutEngine implements RolloutBackend {
         }
       }
       version = v;
+    }
+  }
+
+  /**
+   * Every version after the first: the engines write the leased snapshot into the models they run,
+   * each on its own thread where it would have swapped models ({@link BatchEngine#updateWeightsInPlace}),
+   * so a device never holds two copies of the model (a rebuilt model beside the running one was one
+   * more model's worth of device memory at every version). The lease pins the receiver's buffers until
+   * the last engine has written them; meanwhile the receiver assembles newer versions into other buffers.
+   */
+  private void writeLatestInPlace() {
+    SnapshotLease lease = receiver.acquireLatest().orElse(null);
+    if (lease == null || lease.version() <= version) {
+      if (lease != null) {
+        lease.close();
+      }
+      return;
+    }
+    Map<String, TensorData> named = new LinkedHashMap<>();
+    for (TensorData t : lease.snapshot().tensors()) {
+      named.put(t.name(), t);
+    }
+    try {
+      Qwen2Model.checkTensors(config, named); // a snapshot that does not fit is refused before any engine writes it
+    } catch (RuntimeException e) {
+      lease.close();
+      throw e;
+    }
+    long v = lease.version();
+    java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(engines.length);
+    List<LeaseWrite> writes = new ArrayList<>();
+    for (int i = 0; i < engines.length; i++) {
+      writes.add(new LeaseWrite(lease, named, holders));
+    }
+    for (int i = 0; i < engines.length; i++) {
+      try {
+        engines[i].updateWeightsInPlace(writes.get(i), v);
+      } catch (RuntimeException e) { // an engine closed: release the writes no engine took
+        for (int j = i + 1; j < engines.length; j++) {
+          writes.get(j).close();
+        }
+        throw e;
+      }
+    }
+    version = v;
+  }
+
+  /** One engine's write of a leased snapshot; the lease is released when every engine's write is closed. */
+  private static final class LeaseWrite implements BatchEngine.WeightWrite {
+    private final SnapshotLease lease;
+    private final Map<String, TensorData> tensors;
+    private final java.util.concurrent.atomic.AtomicInteger holders;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    LeaseWrite(SnapshotLease lease, Map<String, TensorData> tensors, java.util.concurrent.atomic.AtomicInteger holders) {
+      this.lease = lease;
+      this.tensors = tensors;
+      this.holders = holders;
+    }
+
+    @Override
+    public void writeInto(Qwen2Model model) {
+      model.overwrite(tensors);
+    }
+
+    @Override
+    public void close() {
+      if (closed.compareAndSet(false, true) && holders.decrementAndGet() == 0) {
+        lease.close();
+      }
     }
   }
 

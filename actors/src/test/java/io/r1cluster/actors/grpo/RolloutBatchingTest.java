@@ -289,6 +289,65 @@ class RolloutBatchingTest {
     }
   }
 
+  /**
+   * Versions after the first are written into the model the node's engine already runs (no second
+   * model on the device): the same model object, with the published weights bit for bit. A snapshot
+   * that does not fit the model (another config's) fails the requests waiting for it and writes
+   * nothing; the next good version is taken as usual.
+   */
+  @Test
+  void versionsAreWrittenIntoTheRunningModelAndABadOneWritesNothing() throws Exception {
+    AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
+    Path dir = tmp.resolve("in-place");
+    java.nio.file.Files.createDirectories(dir);
+    DemoTokenizer.write(dir);
+    Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
+    Qwen2Config wider = Qwen2Config.of(DemoTokenizer.vocabSize(), 48, 64, 2, 2, 1, 256, true);
+    try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
+        Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 7);
+        Qwen2Model next = Qwen2Model.random(cfg, Device.cpu(), 8);
+        Qwen2Model alien = Qwen2Model.random(wider, Device.cpu(), 9);
+        Qwen2Model third = Qwen2Model.random(cfg, Device.cpu(), 10)) {
+      Node node = node(aeron, as, dir, cfg, policy, new RunSpec.Sampling(2, 64, 8, 1.0, 1.0, 0, 0));
+      RolloutEngine engine = node.engine();
+      try {
+        Prompt p = Prompt.ofProblem("p", "1+1", "2");
+        engine.generate(p, 1, 0, Duration.ofSeconds(30));
+        BatchEngine batch = engine.batchEngine(0);
+        Qwen2Model running = batch.withModel(m -> m).get(30, TimeUnit.SECONDS);
+        node.pub().publish(new WeightSnapshot(1, next.toTensors(DType.F32)));
+        assertEquals(1, engine.generate(p, 2, 1, Duration.ofSeconds(30)).policyVersion());
+        assertTrue(batch.withModel(m -> m == running).get(30, TimeUnit.SECONDS), "version 1 written into the running model");
+        assertSameWeights(next, engine);
+        node.pub().publish(new WeightSnapshot(2, alien.toTensors(DType.F32)));
+        RuntimeException bad = assertThrows(RuntimeException.class, () -> engine.generate(p, 3, 2, Duration.ofSeconds(30)));
+        assertTrue(bad.getMessage().contains("shape"), bad.getMessage());
+        assertEquals(1, engine.version());
+        assertSameWeights(next, engine);
+        node.pub().publish(new WeightSnapshot(3, third.toTensors(DType.F32)));
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (engine.receiver().latestVersion() < 3 && System.nanoTime() < until) {
+          Thread.sleep(5); // until then the bad version 2 is the newest there is, and fails every request
+        }
+        assertEquals(3, engine.generate(p, 4, 3, Duration.ofSeconds(30)).policyVersion());
+        assertTrue(batch.withModel(m -> m == running).get(30, TimeUnit.SECONDS));
+        assertSameWeights(third, engine);
+      } finally {
+        engine.close();
+      }
+    }
+  }
+
+  static void assertSameWeights(Qwen2Model want, RolloutEngine engine) {
+    List<io.r1cluster.core.checkpoint.TensorData> w = want.toTensors(DType.F32);
+    List<io.r1cluster.core.checkpoint.TensorData> got = engine.weights();
+    assertEquals(w.size(), got.size());
+    for (int i = 0; i < w.size(); i++) {
+      assertEquals(w.get(i).name(), got.get(i).name());
+      assertEquals(w.get(i).data(), got.get(i).data(), w.get(i).name() + " bit for bit");
+    }
+  }
+
   /** A node's rollout engine on one CPU device, fed over Aeron IPC by its own publisher, which has published {@code policy} as version 0. */
   record Node(RolloutEngine engine, WeightPublisher pub) {}
 

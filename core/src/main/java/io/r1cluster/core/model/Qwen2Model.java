@@ -200,25 +200,10 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
 
   private static Qwen2Model fromTensors(Qwen2Config config, Map<String, TensorData> tensors, Device device,
       DataType dtype, boolean requireFinite) {
-    for (String name : tensors.keySet()) {
-      checkLayerInConfig(config, null, name);
-    }
+    checkTensors(config, tensors);
     Qwen2Model m = new Qwen2Model(config, device, dtype);
     for (var e : parameterShapes(config).entrySet()) {
       TensorData t = tensors.get(e.getKey());
-      if (t == null) {
-        m.close();
-        throw new InputException(null, 0, e.getKey(), "missing tensor in checkpoint");
-      }
-      if (!Arrays.equals(t.shape(), e.getValue())) {
-        m.close();
-        throw new InputException(null, 0, e.getKey(), "shape " + Arrays.toString(t.shape()) + " but the config needs "
-            + Arrays.toString(e.getValue()));
-      }
-      if (!t.dtype().isFloat()) {
-        m.close();
-        throw new InputException(null, 0, e.getKey(), "dtype " + t.dtype() + " is not a floating type");
-      }
       if (requireFinite) {
         requireFinite(null, t, m);
       }
@@ -227,6 +212,101 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     m.stage = null;
     m.packForInference();
     return m;
+  }
+
+  /**
+   * Checks that {@code tensors} hold every parameter of {@code config} with its shape, in a floating
+   * type, and no layer the config lacks: an {@link InputException} naming the tensor otherwise.
+   */
+  public static void checkTensors(Qwen2Config config, Map<String, TensorData> tensors) {
+    for (String name : tensors.keySet()) {
+      checkLayerInConfig(config, null, name);
+    }
+    for (var e : parameterShapes(config).entrySet()) {
+      TensorData t = tensors.get(e.getKey());
+      if (t == null) {
+        throw new InputException(null, 0, e.getKey(), "missing tensor in checkpoint");
+      }
+      if (!Arrays.equals(t.shape(), e.getValue())) {
+        throw new InputException(null, 0, e.getKey(), "shape " + Arrays.toString(t.shape()) + " but the config needs "
+            + Arrays.toString(e.getValue()));
+      }
+      if (!t.dtype().isFloat()) {
+        throw new InputException(null, 0, e.getKey(), "dtype " + t.dtype() + " is not a floating type");
+      }
+    }
+  }
+
+  /**
+   * Whether {@link #overwrite} can update this model in place: not when it runs on packed weights
+   * (bf16 on the CPU), whose packed and fused copies only {@link #fromTensors} builds.
+   */
+  public boolean overwritable() {
+    return packed.isEmpty();
+  }
+
+  /**
+   * Writes {@code tensors} into this model's parameters in place, converted to its dtype (bf16 into a
+   * bf16 model bit for bit), at most {@link #STAGE_ELEMS} elements at a time: a weight update that
+   * never holds a second copy of the model on its device (a rollout engine's new policy version).
+   * Everything is checked first ({@link #checkTensors}): a bad snapshot writes nothing. Not for a model
+   * that is generating or training at the same time, nor a packed one ({@link #overwritable}).
+   */
+  public void overwrite(Map<String, TensorData> tensors) {
+    if (!overwritable()) {
+      throw new IllegalStateException("a model on packed bf16 weights is rebuilt (fromTensors), not overwritten");
+    }
+    checkTensors(config, tensors);
+    try (NDManager scope = manager.newSubManager()) {
+      for (var e : parameterShapes(config).entrySet()) {
+        TensorData t = tensors.get(e.getKey());
+        NDArray target = params.get(e.getKey());
+        long[] dims = e.getValue();
+        long rows = dims.length == 0 ? 1 : dims[0];
+        long rowElems = dims.length == 0 ? 1 : t.numel() / Math.max(1, rows);
+        long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
+        for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+          long n = Math.min(chunkRows, rows - r0);
+          long[] part = dims.clone();
+          if (part.length > 0) {
+            part[0] = n;
+          }
+          try (NDManager chunkScope = scope.newSubManager()) {
+            NDArray f32 = staged(t, r0 * rowElems, Math.toIntExact(n * rowElems), new Shape(part), chunkScope);
+            NDArray v = dtype == DataType.BFLOAT16 ? Casts.toBf16(f32) : f32;
+            v.attach(chunkScope);
+            if (dims.length == 0) {
+              target.set(new ai.djl.ndarray.index.NDIndex("..."), v);
+            } else {
+              target.set(new ai.djl.ndarray.index.NDIndex(r0 + ":" + (r0 + n)), v);
+            }
+          }
+        }
+      }
+    } finally {
+      stage = null;
+    }
+  }
+
+  /**
+   * Elements {@code [from, from + elems)} of {@code t} as a float32 array of {@code shape} on this
+   * model's device, staged in the reused direct buffer (exact for bf16 and f16 input): valid until
+   * the next call.
+   */
+  private NDArray staged(TensorData t, long from, int elems, Shape shape, NDManager scope) {
+    ByteBuffer staged = staging(elems);
+    java.nio.FloatBuffer f32 = staged.asFloatBuffer();
+    ByteBuffer src = t.data();
+    int bytes = t.dtype().bytes();
+    int off = Math.toIntExact(from * bytes);
+    if (t.dtype() == DType.BF16) {
+      for (int i = 0; i < elems; i++) {
+        f32.put(i, Float.intBitsToFloat((src.getShort(off + 2 * i) & 0xFFFF) << 16));
+      }
+    } else {
+      f32.put(0, new TensorData(t.name(), t.dtype(), new long[] {elems}, src.slice(off, elems * bytes)).toFloats());
+    }
+    return scope.create(staged, shape, DataType.FLOAT32);
   }
 
   /**
@@ -328,8 +408,6 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
     long rows = shape.dimension() == 0 ? 1 : shape.get(0);
     long rowElems = rows == 0 ? 0 : t.numel() / rows;
     long chunkRows = Math.max(1, rowElems == 0 ? rows : STAGE_ELEMS / rowElems);
-    ByteBuffer src = t.data();
-    int bytes = t.dtype().bytes();
     NDList parts = new NDList();
     try (NDManager stage = manager.newSubManager()) {
       for (long r0 = 0; r0 < Math.max(rows, 1); r0 += chunkRows) {
@@ -340,17 +418,7 @@ public final class Qwen2Model implements CausalLm, AutoCloseable {
         }
         int elems = Math.toIntExact(dims.length == 0 ? 1 : n * rowElems);
         // float32 rows in the reused direct staging buffer; the array shares it until the cast has copied it
-        ByteBuffer staged = staging(elems);
-        java.nio.FloatBuffer f32 = staged.asFloatBuffer();
-        int off = Math.toIntExact((dims.length == 0 ? 0 : r0 * rowElems) * bytes);
-        if (t.dtype() == DType.BF16) {
-          for (int i = 0; i < elems; i++) {
-            f32.put(i, Float.intBitsToFloat((src.getShort(off + 2 * i) & 0xFFFF) << 16));
-          }
-        } else {
-          f32.put(0, new TensorData(t.name(), t.dtype(), dims, src.slice(off, elems * bytes)).toFloats());
-        }
-        try (NDArray f = stage.create(staged, new Shape(dims), DataType.FLOAT32)) {
+        try (NDArray f = staged(t, dims.length == 0 ? 0 : r0 * rowElems, elems, new Shape(dims), stage)) {
           parts.add(Casts.toBf16(f));
         }
       }

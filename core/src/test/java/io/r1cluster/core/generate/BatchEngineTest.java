@@ -45,6 +45,15 @@ class BatchEngineTest {
     }
   }
 
+  /** Largest |difference| of two completions' log-probs over their common length. */
+  static float maxLogProbDiff(Completion a, Completion b) {
+    float diff = 0;
+    for (int i = 0; i < Math.min(a.logProbs().length, b.logProbs().length); i++) {
+      diff = Math.max(diff, Math.abs(a.logProbs()[i] - b.logProbs()[i]));
+    }
+    return diff;
+  }
+
   static List<Completion> viaEngine(BatchEngine e, List<int[]> prompts, SamplingParams sp, long seed) throws Exception {
     List<BatchEngine.Request> rs = new ArrayList<>();
     for (int r = 0; r < prompts.size(); r++) {
@@ -233,10 +242,7 @@ class BatchEngineTest {
         assertEquals(2, after.policyVersion());
         Completion oldOnly = refOld.generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0);
         // greedy on these near-uniform random models mostly echoes its input: compare the log-probs
-        float diff = 0;
-        for (int i = 0; i < Math.min(oldOnly.logProbs().length, r.logProbs().length); i++) {
-          diff = Math.max(diff, Math.abs(oldOnly.logProbs()[i] - r.logProbs()[i]));
-        }
+        float diff = maxLogProbDiff(oldOnly, r);
         if (inflight) {
           assertTrue(diff > 1e-3, "tokens after the swap came from the new weights (max log-prob diff " + diff + ")");
         } else {
@@ -245,6 +251,115 @@ class BatchEngineTest {
         }
         assertEquals(2, e.version());
       }
+    }
+  }
+
+  /** A write of {@code source}'s weights that counts what the engine did with it. */
+  static final class CountingWrite implements BatchEngine.WeightWrite {
+    final java.util.Map<String, io.r1cluster.core.checkpoint.TensorData> tensors = new java.util.LinkedHashMap<>();
+    final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger closes = new AtomicInteger();
+    final RuntimeException failure;
+
+    CountingWrite(Qwen2Model source, RuntimeException failure) {
+      source.toTensors(io.r1cluster.core.checkpoint.DType.F32).forEach(t -> tensors.put(t.name(), t));
+      this.failure = failure;
+    }
+
+    @Override
+    public void writeInto(Qwen2Model model) {
+      writes.incrementAndGet();
+      if (failure != null) {
+        throw failure;
+      }
+      model.overwrite(tensors);
+    }
+
+    @Override
+    public void close() {
+      closes.incrementAndGet();
+    }
+  }
+
+  /**
+   * Weights written into the running model in place follow the rules of a model swap (drain first, or
+   * in flight), in the engine's own model object; a write superseded before it applied is closed
+   * unwritten, and generation after the write is exactly that of the new weights.
+   */
+  @Test
+  void weightsWrittenInPlaceDrainOrGoInFlight() throws Exception {
+    SamplingParams sp = SamplingParams.greedy(24, List.of());
+    for (boolean inflight : new boolean[] {false, true}) {
+      try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 3);
+          Qwen2Model oldCopy = Qwen2Model.random(CFG, Device.cpu(), 3);
+          Qwen2Model other = Qwen2Model.random(CFG, Device.cpu(), 4);
+          Qwen2Model third = Qwen2Model.random(CFG, Device.cpu(), 5);
+          BatchEngine e = new BatchEngine(m, false, 1, BatchEngineTest::decode, new BatchEngine.Options(4, 64, inflight), "t")) {
+        CountingWrite superseded = new CountingWrite(third, null);
+        CountingWrite write = new CountingWrite(other, null);
+        CountDownLatch handed = new CountDownLatch(1);
+        AtomicInteger k = new AtomicInteger();
+        BatchEngine.Handle running = e.submit(PROMPTS.get(1), sp, 1, (t, l) -> {
+          if (k.incrementAndGet() == 2) { // on the engine thread: both arrive before the next step
+            e.updateWeightsInPlace(superseded, 2);
+            e.updateWeightsInPlace(write, 3);
+            handed.countDown();
+          }
+        });
+        assertTrue(handed.await(60, TimeUnit.SECONDS));
+        Completion after = e.submit(PROMPTS.get(0), sp, 1, null).result().get(60, TimeUnit.SECONDS);
+        Completion r = running.result().get(60, TimeUnit.SECONDS);
+        assertEquals(1, r.policyVersion(), "the oldest version that wrote its tokens");
+        assertEquals(3, after.policyVersion());
+        assertSame(new Sampler(other, BatchEngineTest::decode).generate(List.of(PROMPTS.get(0)), sp, 0, 1).get(0), after,
+            "after the write: the new weights' own generation");
+        Completion oldOnly = new Sampler(oldCopy, BatchEngineTest::decode).generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0);
+        float diff = maxLogProbDiff(oldOnly, r);
+        if (inflight) {
+          assertTrue(diff > 1e-3, "tokens after the write came from the new weights (max log-prob diff " + diff + ")");
+        } else {
+          assertArrayEquals(oldOnly.tokenIds(), r.tokenIds(), "drained: all tokens from version 1");
+          assertTrue(diff < 1e-4, "drained: all log-probs from version 1 (" + diff + ")");
+        }
+        assertEquals(3, e.version());
+        assertTrue(e.withModel(x -> x == m).get(60, TimeUnit.SECONDS), "still the engine's own model object");
+        assertEquals(0, superseded.writes.get(), "superseded: never written");
+        assertEquals(1, superseded.closes.get(), "superseded: closed");
+        assertEquals(1, write.writes.get());
+        assertEquals(1, write.closes.get());
+        List<io.r1cluster.core.checkpoint.TensorData> want = other.toTensors(io.r1cluster.core.checkpoint.DType.F32);
+        List<io.r1cluster.core.checkpoint.TensorData> got = m.toTensors(io.r1cluster.core.checkpoint.DType.F32);
+        for (int i = 0; i < want.size(); i++) {
+          assertEquals(want.get(i).data(), got.get(i).data(), want.get(i).name() + " bit for bit");
+        }
+      }
+    }
+  }
+
+  /**
+   * A write that fails leaves the model's weights of no one version: the engine stops, failing the
+   * running sequence with the cause and refusing later submissions; the write is still closed.
+   */
+  @Test
+  void aFailedWriteStopsTheEngine() throws Exception {
+    SamplingParams sp = SamplingParams.greedy(24, List.of());
+    try (Qwen2Model m = Qwen2Model.random(CFG, Device.cpu(), 3);
+        BatchEngine e = new BatchEngine(m, false, 1, BatchEngineTest::decode, new BatchEngine.Options(4, 64, true), "t")) {
+      CountingWrite broken = new CountingWrite(m, new IllegalStateException("device lost"));
+      AtomicInteger k = new AtomicInteger();
+      BatchEngine.Handle running = e.submit(PROMPTS.get(1), sp, 1, (t, l) -> {
+        if (k.incrementAndGet() == 2) {
+          e.updateWeightsInPlace(broken, 2);
+        }
+      });
+      java.util.concurrent.ExecutionException x = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> running.result().get(60, TimeUnit.SECONDS));
+      assertTrue(x.getCause().getMessage().contains("writing weights version 2"), x.getCause().getMessage());
+      assertEquals("device lost", x.getCause().getCause().getMessage());
+      assertEquals(1, broken.writes.get());
+      assertEquals(1, broken.closes.get());
+      assertThrows(IllegalStateException.class, () -> e.submit(PROMPTS.get(0), sp, 1, null));
+      assertEquals(1, e.version(), "the version did not advance");
     }
   }
 }
