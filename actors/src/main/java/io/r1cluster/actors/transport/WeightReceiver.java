@@ -66,6 +66,8 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   /** Highest version the owner of the weights announced; newer complete versions wait. */
   private long announcedVersion = -1;
   private AgentRunner runner;
+  /** Buffer sets allocated so far (agent thread); see {@link #bufferSetsAllocated()}. */
+  private volatile long setsAllocated;
   private Crc32c.Combiner fullChunk;
 
   /** The version being assembled (agent thread, under {@link #lock}). */
@@ -204,6 +206,15 @@ public final class WeightReceiver implements Agent, AutoCloseable {
   }
 
   /** Pins and returns the latest complete snapshot; empty when none yet. Close the lease after use. */
+  /**
+   * Snapshot buffer sets this receiver has allocated. In a steady run it stops growing after two or
+   * three (the latest, the one being assembled, a spare); one more per version means leases are
+   * held and never closed.
+   */
+  public long bufferSetsAllocated() {
+    return setsAllocated;
+  }
+
   public Optional<SnapshotLease> acquireLatest() {
     while (true) {
       Complete c = latest.get();
@@ -332,6 +343,7 @@ public final class WeightReceiver implements Agent, AutoCloseable {
       set.reuse();
     } else {
       set = new SnapshotLease.BufferSet(layout, freeList);
+      setsAllocated++;
     }
     if (fullChunk == null || fullChunk.length() != layout.chunkSize()) {
       fullChunk = new Crc32c.Combiner(layout.chunkSize());

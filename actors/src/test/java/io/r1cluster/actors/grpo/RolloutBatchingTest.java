@@ -332,6 +332,15 @@ class RolloutBatchingTest {
         assertEquals(3, engine.generate(p, 4, 3, Duration.ofSeconds(30)).policyVersion());
         assertTrue(batch.withModel(m -> m == running).get(30, TimeUnit.SECONDS));
         assertSameWeights(third, engine);
+        // each write releases its lease: the receiver reuses its buffers instead of allocating a set per version
+        long sets = engine.receiver().bufferSetsAllocated();
+        for (int v = 4; v <= 8; v++) {
+          node.pub().publish(new WeightSnapshot(v, (v % 2 == 0 ? next : third).toTensors(DType.F32)));
+          assertEquals(v, engine.generate(p, 10 + v, v, Duration.ofSeconds(30)).policyVersion());
+        }
+        assertSameWeights(next, engine);
+        assertTrue(engine.receiver().bufferSetsAllocated() - sets <= 1, "buffer sets allocated for versions 4-8: "
+            + (engine.receiver().bufferSetsAllocated() - sets));
       } finally {
         engine.close();
       }
