@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -176,7 +175,8 @@ public class GrpoClusterTest {
   void aRolloutNodeCutOffMidRunLosesNoPromptAndTrainsNoneTwice() throws Exception {
     Path recipe = GrpoFixtures.recipe(tmp, GrpoFixtures.tinyModel(tmp.resolve("model")),
         GrpoFixtures.demoData(tmp.resolve("data"), 12), 1, 2, 1, "");
-    awaitBothRolloutRegions();
+    io.r1cluster.actors.grpo.bench.SimulatedGrpo.awaitRolloutRegions(b.system(), 2,
+        System.nanoTime() + TimeUnit.SECONDS.toNanos(30)); // B's and C's
     AtomicBoolean killed = new AtomicBoolean();
     GrpoJob.RunResult r = run(recipe, s -> {
       if (s.step() == 2 && killed.compareAndSet(false, true)) {
@@ -203,22 +203,6 @@ public class GrpoClusterTest {
    * registered then: a region that registers late (B) gets none, and cutting B off loses nothing
    * (seen in CI: retried=0).
    */
-  private void awaitBothRolloutRegions() throws InterruptedException {
-    TestProbe<org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats> probe = b.createTestProbe();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(b.system()).shardState().tell(
-          new org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats(RolloutWorker.TYPE_KEY,
-              java.time.Duration.ofSeconds(3), probe.getRef()));
-      int regions = probe.receiveMessage(java.time.Duration.ofSeconds(10)).getRegions().size();
-      if (regions >= 2) {
-        return;
-      }
-      assertTrue(System.nanoTime() < deadline, "the rollout regions of B and C did not both register: " + regions);
-      Thread.sleep(100);
-    }
-  }
-
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void synchronousModeNeverTrainsAStaleGroup() throws Exception {

@@ -42,7 +42,7 @@ import org.apache.pekko.cluster.typed.Join;
  * Aeron publication of each (tiny) weight snapshot are the real ones. A version becomes usable by
  * the simulated rollouts when the simulated learner exports it.
  */
-final class SimulatedGrpo {
+public final class SimulatedGrpo {
   private SimulatedGrpo() {}
 
   /** Simulated run parameters. */
@@ -265,8 +265,12 @@ final class SimulatedGrpo {
     }
   }
 
-  /** Waits until {@code n} rollout shard regions are registered with the coordinator, as {@code system} sees it. */
-  private static void awaitRolloutRegions(ActorSystem<?> system, int n, long deadlineNanos) throws Exception {
+  /**
+   * Waits until {@code n} rollout shard regions are registered with the coordinator, as {@code system}
+   * sees it (a member's region registers on a 2 s retry; until then requests for its shards wait in the
+   * asker's proxy, where no entity reports them). Also used by the multi-system tests.
+   */
+  public static void awaitRolloutRegions(ActorSystem<?> system, int n, long deadlineNanos) throws Exception {
     while (true) {
       org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats stats = org.apache.pekko.actor.typed.javadsl.AskPattern
           .<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
@@ -281,7 +285,7 @@ final class SimulatedGrpo {
         return;
       }
       if (System.nanoTime() > deadlineNanos) {
-        throw new IllegalStateException("only " + regions + " of " + n + " rollout regions registered after 60 s");
+        throw new IllegalStateException("only " + regions + " of " + n + " rollout regions registered in time");
       }
       Thread.sleep(100);
     }
