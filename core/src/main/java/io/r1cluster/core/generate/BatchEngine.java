@@ -164,10 +164,13 @@ public final class BatchEngine implements AutoCloseable {
    * is only closed.
    */
   public interface WeightWrite extends AutoCloseable {
-    /** Writes the new weights into {@code model} (on the engine thread, nothing generating). */
+    /** Writes the new weights into {@code model} (on the engine thread, between token steps). */
     void writeInto(Qwen2Model model);
 
-    /** Releases the source of the weights; called exactly once. */
+    /**
+     * Releases the source of the weights; called once the write is done or will not happen, and possibly
+     * again when it raced with the engine's stop: only the first call may release anything.
+     */
     @Override
     void close();
   }
@@ -353,6 +356,17 @@ public final class BatchEngine implements AutoCloseable {
       throw new IllegalStateException("batch engine is closed");
     }
     inbox.add(new Swap(null, v, w));
+    if (closed && Thread.currentThread() != thread) {
+      // the engine is stopping, and its shutdown may have emptied the inbox before this arrived: once its
+      // thread has ended nothing can be reading the write's source, so release it here (again, at worst)
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      w.close();
+    }
   }
 
   /**

@@ -360,6 +360,10 @@ class BatchEngineTest {
       assertEquals(1, broken.closes.get());
       assertThrows(IllegalStateException.class, () -> e.submit(PROMPTS.get(0), sp, 1, null));
       assertEquals(1, e.version(), "the version did not advance");
+      CountingWrite late = new CountingWrite(m, null);
+      assertThrows(IllegalStateException.class, () -> e.updateWeightsInPlace(late, 3));
+      assertEquals(0, late.writes.get());
+      assertEquals(1, late.closes.get(), "a write handed to a stopped engine is released");
     }
   }
 }
