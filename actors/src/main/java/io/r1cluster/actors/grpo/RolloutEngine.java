@@ -18,7 +18,6 @@ import io.r1cluster.core.tokenizer.Tokenizer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -401,20 +400,21 @@ public final class RolloutEngine implements RolloutBackend {
       if (closed || receiver.latestVersion() <= version) {
         return;
       }
+      SnapshotLease lease = receiver.acquireLatest().orElse(null);
+      if (lease == null || lease.version() <= version) {
+        if (lease != null) {
+          lease.close();
+        }
+        return;
+      }
       if (engines != null && inPlace) {
-        writeLatestInPlace();
+        writeInPlace(lease);
         return;
       }
       Qwen2Model[] fresh = new Qwen2Model[devices.size()];
-      long v;
-      try (SnapshotLease lease = receiver.acquireLatest().orElse(null)) {
-        if (lease == null || lease.version() <= version) {
-          return;
-        }
-        Map<String, TensorData> named = new LinkedHashMap<>();
-        for (TensorData t : lease.snapshot().tensors()) {
-          named.put(t.name(), t);
-        }
+      long v = lease.version();
+      try (lease) {
+        Map<String, TensorData> named = lease.snapshot().byName();
         // copies out of the leased buffers; a bf16 push (torch_dtype: bfloat16) gives a bf16 model
         boolean bf16 = !named.isEmpty() && named.values().iterator().next().dtype() == DType.BF16;
         try {
@@ -430,7 +430,6 @@ public final class RolloutEngine implements RolloutBackend {
           }
           throw e;
         }
-        v = lease.version();
       }
       if (engines == null) {
         inPlace = Arrays.stream(fresh).allMatch(Qwen2Model::overwritable);
@@ -455,19 +454,10 @@ public final class RolloutEngine implements RolloutBackend {
    * so a device never holds two copies of the model (a rebuilt model beside the running one was one
    * more model's worth of device memory at every version). The lease pins the receiver's buffers until
    * the last engine has written them; meanwhile the receiver assembles newer versions into other buffers.
+   * Takes ownership of {@code lease}.
    */
-  private void writeLatestInPlace() {
-    SnapshotLease lease = receiver.acquireLatest().orElse(null);
-    if (lease == null || lease.version() <= version) {
-      if (lease != null) {
-        lease.close();
-      }
-      return;
-    }
-    Map<String, TensorData> named = new LinkedHashMap<>();
-    for (TensorData t : lease.snapshot().tensors()) {
-      named.put(t.name(), t);
-    }
+  private void writeInPlace(SnapshotLease lease) {
+    Map<String, TensorData> named = lease.snapshot().byName();
     try {
       Qwen2Model.checkTensors(config, named); // a snapshot that does not fit is refused before any engine writes it
     } catch (RuntimeException e) {

@@ -205,7 +205,6 @@ public final class WeightReceiver implements Agent, AutoCloseable {
     return c == null ? -1 : c.snapshot().version();
   }
 
-  /** Pins and returns the latest complete snapshot; empty when none yet. Close the lease after use. */
   /**
    * Snapshot buffer sets this receiver has allocated. In a steady run it stops growing after two or
    * three (the latest, the one being assembled, a spare); one more per version means leases are
@@ -215,6 +214,7 @@ public final class WeightReceiver implements Agent, AutoCloseable {
     return setsAllocated;
   }
 
+  /** Pins and returns the latest complete snapshot; empty when none yet. Close the lease after use. */
   public Optional<SnapshotLease> acquireLatest() {
     while (true) {
       Complete c = latest.get();

@@ -136,9 +136,7 @@ class RolloutBatchingTest {
     int g = 4;
     int groups = 6;
     AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
-    Path dir = tmp.resolve("wait");
-    java.nio.file.Files.createDirectories(dir);
-    DemoTokenizer.write(dir);
+    Path dir = tokenizerDir("wait");
     Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
     try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
         Qwen2Model policy = Qwen2Model.random(cfg, Device.cpu(), 7);
@@ -183,9 +181,7 @@ class RolloutBatchingTest {
   @Test
   void aRequestWaitsOutTheLearnerAndFailsOnlyWhenAnAnnouncedVersionDoesNotArrive() throws Exception {
     AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
-    Path dir = tmp.resolve("announce");
-    java.nio.file.Files.createDirectories(dir);
-    DemoTokenizer.write(dir);
+    Path dir = tokenizerDir("announce");
     Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
     Duration limit = Duration.ofMillis(300);
     try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
@@ -237,9 +233,7 @@ class RolloutBatchingTest {
   void aStoppedEntityFreesItsRows() throws Exception {
     int g = 4;
     AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
-    Path dir = tmp.resolve("stop");
-    java.nio.file.Files.createDirectories(dir);
-    DemoTokenizer.write(dir);
+    Path dir = tokenizerDir("stop");
     Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 512, true);
     // a kit of its own: NodeResources is per actor system, and the other test's engine is another one
     ActorTestKit kit = ActorTestKit.create("rollout-stop", ConfigFactory.load());
@@ -298,9 +292,7 @@ class RolloutBatchingTest {
   @Test
   void versionsAreWrittenIntoTheRunningModelAndABadOneWritesNothing() throws Exception {
     AeronSettings as = AeronSettings.defaults().withTermLength(4 << 20);
-    Path dir = tmp.resolve("in-place");
-    java.nio.file.Files.createDirectories(dir);
-    DemoTokenizer.write(dir);
+    Path dir = tokenizerDir("in-place");
     Qwen2Config cfg = Qwen2Config.of(DemoTokenizer.vocabSize(), 32, 64, 2, 2, 1, 256, true);
     Qwen2Config wider = Qwen2Config.of(DemoTokenizer.vocabSize(), 48, 64, 2, 2, 1, 256, true);
     try (EmbeddedAeron aeron = EmbeddedAeron.launch(as);
@@ -348,13 +340,16 @@ class RolloutBatchingTest {
   }
 
   static void assertSameWeights(Qwen2Model want, RolloutEngine engine) {
-    List<io.r1cluster.core.checkpoint.TensorData> w = want.toTensors(DType.F32);
-    List<io.r1cluster.core.checkpoint.TensorData> got = engine.weights();
-    assertEquals(w.size(), got.size());
-    for (int i = 0; i < w.size(); i++) {
-      assertEquals(w.get(i).name(), got.get(i).name());
-      assertEquals(w.get(i).data(), got.get(i).data(), w.get(i).name() + " bit for bit");
-    }
+    io.r1cluster.actors.transport.Snapshots.assertBitIdentical(new WeightSnapshot(0, want.toTensors(DType.F32)),
+        new WeightSnapshot(0, engine.weights()));
+  }
+
+  /** A folder under the test's temp folder holding the demo tokenizer. */
+  private Path tokenizerDir(String name) throws java.io.IOException {
+    Path dir = tmp.resolve(name);
+    java.nio.file.Files.createDirectories(dir);
+    DemoTokenizer.write(dir);
+    return dir;
   }
 
   /** A node's rollout engine on one CPU device, fed over Aeron IPC by its own publisher, which has published {@code policy} as version 0. */

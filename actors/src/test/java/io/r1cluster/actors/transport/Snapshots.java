@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** Random test snapshots and a bit-exact comparison. */
-final class Snapshots {
+public final class Snapshots {
   private Snapshots() {}
 
   /**
@@ -43,7 +43,7 @@ final class Snapshots {
     return new TensorData(name, dtype, shape, b);
   }
 
-  static void assertBitIdentical(WeightSnapshot expected, WeightSnapshot actual) {
+  public static void assertBitIdentical(WeightSnapshot expected, WeightSnapshot actual) {
     assertEquals(expected.version(), actual.version(), "version");
     assertEquals(expected.tensors().size(), actual.tensors().size(), "tensor count");
     for (int i = 0; i < expected.tensors().size(); i++) {

@@ -77,6 +77,12 @@ public record BenchReport(
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
+  /** The median of {@code xs} (the mean of the middle two for an even count); not empty. */
+  public static double median(List<Double> xs) {
+    double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+  }
+
   /** Formats a double with the given number of decimals. */
   public static String fmt(double v, int decimals) {
     return String.format(java.util.Locale.ROOT, "%." + decimals + "f", v);

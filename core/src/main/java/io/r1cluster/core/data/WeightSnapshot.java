@@ -1,7 +1,9 @@
 package io.r1cluster.core.data;
 
 import io.r1cluster.core.checkpoint.TensorData;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A full set of policy weights at one version, with Hugging Face tensor names.
@@ -15,6 +17,15 @@ import java.util.List;
 public record WeightSnapshot(long version, List<TensorData> tensors) {
   public WeightSnapshot {
     tensors = List.copyOf(tensors);
+  }
+
+  /** The tensors by name, in snapshot order. */
+  public Map<String, TensorData> byName() {
+    Map<String, TensorData> out = new LinkedHashMap<>();
+    for (TensorData t : tensors) {
+      out.put(t.name(), t);
+    }
+    return out;
   }
 
   /** Total payload bytes. */

@@ -195,7 +195,7 @@ public final class CheckpointDecode {
   private static final Pattern KB = Pattern.compile("(\\d+)\\s*kB");
 
   /** A {@code kB} field of {@code /proc/PID/status} in bytes; -1 where there is no such file (not Linux). */
-  static long status(long pid, String field) {
+  public static long status(long pid, String field) {
     Path f = Path.of("/proc", Long.toString(pid), "status");
     try {
       for (String l : Files.readAllLines(f)) {

@@ -45,13 +45,23 @@ class BatchEngineTest {
     }
   }
 
-  /** Largest |difference| of two completions' log-probs over their common length. */
-  static float maxLogProbDiff(Completion a, Completion b) {
+  /**
+   * A sequence that was running when new weights came (version 1 before, 2 or later after): drained, it
+   * is exactly what version 1 alone generates ({@code oldOnly}); in flight, its tokens after the update
+   * came from the new weights. Greedy on these near-uniform random models mostly echoes its input, so
+   * the log-probs are compared.
+   */
+  static void assertDrainedOrInFlight(boolean inflight, Completion oldOnly, Completion running) {
     float diff = 0;
-    for (int i = 0; i < Math.min(a.logProbs().length, b.logProbs().length); i++) {
-      diff = Math.max(diff, Math.abs(a.logProbs()[i] - b.logProbs()[i]));
+    for (int i = 0; i < Math.min(oldOnly.logProbs().length, running.logProbs().length); i++) {
+      diff = Math.max(diff, Math.abs(oldOnly.logProbs()[i] - running.logProbs()[i]));
     }
-    return diff;
+    if (inflight) {
+      assertTrue(diff > 1e-3, "tokens after the update came from the new weights (max log-prob diff " + diff + ")");
+    } else {
+      assertArrayEquals(oldOnly.tokenIds(), running.tokenIds(), "drained: all tokens from version 1");
+      assertTrue(diff < 1e-4, "drained: all log-probs from version 1 (" + diff + ")");
+    }
   }
 
   static List<Completion> viaEngine(BatchEngine e, List<int[]> prompts, SamplingParams sp, long seed) throws Exception {
@@ -240,15 +250,7 @@ class BatchEngineTest {
         Completion r = running.result().get(60, TimeUnit.SECONDS);
         assertEquals(1, r.policyVersion(), "the oldest version that wrote its tokens");
         assertEquals(2, after.policyVersion());
-        Completion oldOnly = refOld.generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0);
-        // greedy on these near-uniform random models mostly echoes its input: compare the log-probs
-        float diff = maxLogProbDiff(oldOnly, r);
-        if (inflight) {
-          assertTrue(diff > 1e-3, "tokens after the swap came from the new weights (max log-prob diff " + diff + ")");
-        } else {
-          assertArrayEquals(oldOnly.tokenIds(), r.tokenIds(), "drained: all tokens from version 1");
-          assertTrue(diff < 1e-4, "drained: all log-probs from version 1 (" + diff + ")");
-        }
+        assertDrainedOrInFlight(inflight, refOld.generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0), r);
         assertEquals(2, e.version());
       }
     }
@@ -256,13 +258,13 @@ class BatchEngineTest {
 
   /** A write of {@code source}'s weights that counts what the engine did with it. */
   static final class CountingWrite implements BatchEngine.WeightWrite {
-    final java.util.Map<String, io.r1cluster.core.checkpoint.TensorData> tensors = new java.util.LinkedHashMap<>();
+    final java.util.Map<String, io.r1cluster.core.checkpoint.TensorData> tensors;
     final AtomicInteger writes = new AtomicInteger();
     final AtomicInteger closes = new AtomicInteger();
     final RuntimeException failure;
 
     CountingWrite(Qwen2Model source, RuntimeException failure) {
-      source.toTensors(io.r1cluster.core.checkpoint.DType.F32).forEach(t -> tensors.put(t.name(), t));
+      tensors = new io.r1cluster.core.data.WeightSnapshot(0, source.toTensors(io.r1cluster.core.checkpoint.DType.F32)).byName();
       this.failure = failure;
     }
 
@@ -313,25 +315,16 @@ class BatchEngineTest {
         assertEquals(3, after.policyVersion());
         assertSame(new Sampler(other, BatchEngineTest::decode).generate(List.of(PROMPTS.get(0)), sp, 0, 1).get(0), after,
             "after the write: the new weights' own generation");
-        Completion oldOnly = new Sampler(oldCopy, BatchEngineTest::decode).generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0);
-        float diff = maxLogProbDiff(oldOnly, r);
-        if (inflight) {
-          assertTrue(diff > 1e-3, "tokens after the write came from the new weights (max log-prob diff " + diff + ")");
-        } else {
-          assertArrayEquals(oldOnly.tokenIds(), r.tokenIds(), "drained: all tokens from version 1");
-          assertTrue(diff < 1e-4, "drained: all log-probs from version 1 (" + diff + ")");
-        }
+        assertDrainedOrInFlight(inflight,
+            new Sampler(oldCopy, BatchEngineTest::decode).generate(List.of(PROMPTS.get(1)), sp, 0, 1).get(0), r);
         assertEquals(3, e.version());
         assertTrue(e.withModel(x -> x == m).get(60, TimeUnit.SECONDS), "still the engine's own model object");
         assertEquals(0, superseded.writes.get(), "superseded: never written");
         assertEquals(1, superseded.closes.get(), "superseded: closed");
         assertEquals(1, write.writes.get());
         assertEquals(1, write.closes.get());
-        List<io.r1cluster.core.checkpoint.TensorData> want = other.toTensors(io.r1cluster.core.checkpoint.DType.F32);
-        List<io.r1cluster.core.checkpoint.TensorData> got = m.toTensors(io.r1cluster.core.checkpoint.DType.F32);
-        for (int i = 0; i < want.size(); i++) {
-          assertEquals(want.get(i).data(), got.get(i).data(), want.get(i).name() + " bit for bit");
-        }
+        io.r1cluster.core.model.OverwriteTest.assertSameTensors(other.toTensors(io.r1cluster.core.checkpoint.DType.F32),
+            m.toTensors(io.r1cluster.core.checkpoint.DType.F32), "the engine's model after the write");
       }
     }
   }

@@ -16,7 +16,6 @@ import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.device.PackedLinear;
 import java.nio.ByteBuffer;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -26,18 +25,15 @@ import org.junit.jupiter.api.Test;
  * engine does at each policy version) give exactly the model {@link Qwen2Model#fromTensors} would
  * build, and a snapshot that does not fit writes nothing.
  */
-class OverwriteTest {
+public class OverwriteTest {
   static final Qwen2Config CFG = Qwen2Config.of(40, 32, 64, 2, 4, 2, 128, true);
 
   static Map<String, TensorData> named(List<TensorData> ts) {
-    Map<String, TensorData> m = new LinkedHashMap<>();
-    for (TensorData t : ts) {
-      m.put(t.name(), t);
-    }
-    return m;
+    return new io.r1cluster.core.data.WeightSnapshot(0, ts).byName();
   }
 
-  static void assertSameTensors(List<TensorData> want, List<TensorData> got, String what) {
+  /** The same tensors, in order, with the same bytes. */
+  public static void assertSameTensors(List<TensorData> want, List<TensorData> got, String what) {
     assertEquals(want.size(), got.size(), what);
     for (int i = 0; i < want.size(); i++) {
       assertEquals(want.get(i).name(), got.get(i).name(), what);

@@ -129,18 +129,18 @@ public final class GrpoEngineBenchmark implements Benchmark {
       List<List<Double>> roundRatios = List.of(new ArrayList<>(), new ArrayList<>());
       for (int round = 0; round < rounds; round++) {
         List<Double> b = baseline(ctx, recipe(dir, "baseline-" + round, modelRef, data, steps, 0));
-        ctx.out().printf("round %d: baseline %.3f steps/s (median step)%n", round, 1 / median(b));
+        ctx.out().printf("round %d: baseline %.3f steps/s (median step)%n", round, 1 / BenchReport.median(b));
         baseSteps.addAll(b);
         for (int staleness : new int[] {0, 1}) {
           List<Double> a = actors(ctx, recipe(dir, "actors-s" + staleness + "-" + round, modelRef, data, steps, staleness));
           ctx.out().printf("round %d: max_staleness %d actor engine %.3f steps/s (median step), round ratio %.2f%n", round,
-              staleness, 1 / median(a), median(b) / median(a));
+              staleness, 1 / BenchReport.median(a), BenchReport.median(b) / BenchReport.median(a));
           actorSteps.get(staleness).addAll(a);
-          roundRatios.get(staleness).add(median(b) / median(a));
+          roundRatios.get(staleness).add(BenchReport.median(b) / BenchReport.median(a));
         }
       }
-      double base = 1 / median(baseSteps);
-      double[] actor = {1 / median(actorSteps.get(0)), 1 / median(actorSteps.get(1))};
+      double base = 1 / BenchReport.median(baseSteps);
+      double[] actor = {1 / BenchReport.median(actorSteps.get(0)), 1 / BenchReport.median(actorSteps.get(1))};
       figures.put("baseline.steps_per_s", base);
       rows.add(List.of("one batched generate + learner step (in process)", "-", BenchReport.fmt(base, 3), "1.00"));
       double worst = Double.MAX_VALUE;
@@ -230,10 +230,6 @@ public final class GrpoEngineBenchmark implements Benchmark {
     return secs;
   }
 
-  static double median(List<Double> xs) {
-    double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-  }
 
   /** Step times (s) of the embedded actor system, steady state: end of step i-1 to end of step i, i = 2..N. */
   static List<Double> actors(BenchContext ctx, Path recipe) throws Exception {

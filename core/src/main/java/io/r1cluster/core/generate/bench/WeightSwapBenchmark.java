@@ -8,6 +8,7 @@ import io.r1cluster.core.checkpoint.DType;
 import io.r1cluster.core.checkpoint.TensorData;
 import io.r1cluster.core.device.Devices;
 import io.r1cluster.core.generate.BatchEngine;
+import io.r1cluster.core.generate.CheckpointDecode;
 import io.r1cluster.core.model.Qwen2Config;
 import io.r1cluster.core.model.Qwen2Model;
 import java.io.IOException;
@@ -62,7 +63,7 @@ public final class WeightSwapBenchmark implements Benchmark {
     }
     Qwen2Config cfg = Qwen2Config.of(151936, 896, 4864, layers, 14, 2, 32768, true);
     Device dev = Devices.selected();
-    long params = Qwen2Model.parameterShapes(cfg).values().stream().mapToLong(WeightSwapBenchmark::numel).sum();
+    long params = Qwen2Model.parameterShapes(cfg).values().stream().mapToLong(TensorData::numel).sum();
     ctx.out().printf("weight-swap: %d layers, %.0f M parameters, float32 on %s, %d rounds%n", layers, params / 1e6, dev,
         rounds);
     Map<String, TensorData> snapshot = snapshot(cfg, 5);
@@ -104,11 +105,11 @@ public final class WeightSwapBenchmark implements Benchmark {
     }
     Map<String, Object> figures = new LinkedHashMap<>();
     List<List<String>> rows = new ArrayList<>();
-    double rebuild = median(rebuildMs);
+    double rebuild = BenchReport.median(rebuildMs);
     figures.put("rebuild.ms", rebuild);
     figures.put("rebuild.peak_rss_mib", rebuildPeak >> 10);
     if (canWrite) {
-      double inPlace = median(inPlaceMs);
+      double inPlace = BenchReport.median(inPlaceMs);
       figures.put("in_place.ms", inPlace);
       figures.put("in_place.peak_rss_mib", inPlacePeak >> 10);
       figures.put("ratio", rebuild / inPlace);
@@ -128,12 +129,13 @@ public final class WeightSwapBenchmark implements Benchmark {
   private static long[] swap(BatchEngine engine, Runnable handOver) throws Exception {
     System.gc();
     resetPeak();
-    long before = statusKib("VmRSS:");
+    long pid = ProcessHandle.current().pid();
+    long before = CheckpointDecode.status(pid, "VmRSS") >> 10;
     long t0 = System.nanoTime();
     handOver.run();
     engine.withModel(m -> 0).get(10, TimeUnit.MINUTES); // runs after the swap
     long t = System.nanoTime() - t0;
-    return new long[] {t, Math.max(0, statusKib("VmHWM:") - before)};
+    return new long[] {t, Math.max(0, (CheckpointDecode.status(pid, "VmHWM") >> 10) - before)};
   }
 
   /** A write of {@code snapshot} that keeps it (the next round writes it again). */
@@ -156,7 +158,7 @@ public final class WeightSwapBenchmark implements Benchmark {
     SplittableRandom rnd = new SplittableRandom(seed);
     Map<String, TensorData> out = new LinkedHashMap<>();
     for (var e : Qwen2Model.parameterShapes(cfg).entrySet()) {
-      int n = Math.toIntExact(numel(e.getValue()));
+      int n = Math.toIntExact(TensorData.numel(e.getValue()));
       ByteBuffer b = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < n; i++) {
         b.putFloat(i * 4, (float) (rnd.nextDouble() * 0.04 - 0.02));
@@ -166,18 +168,6 @@ public final class WeightSwapBenchmark implements Benchmark {
     return out;
   }
 
-  private static long numel(long[] shape) {
-    long n = 1;
-    for (long d : shape) {
-      n *= d;
-    }
-    return n;
-  }
-
-  private static double median(List<Double> xs) {
-    double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-  }
 
   /** Resets the peak resident set size (VmHWM) of this process; a no-op where the kernel does not allow it. */
   private static void resetPeak() {
@@ -186,18 +176,5 @@ public final class WeightSwapBenchmark implements Benchmark {
     } catch (IOException | RuntimeException e) {
       // not Linux, or not permitted: the peak then counts from the process start
     }
-  }
-
-  private static long statusKib(String key) throws IOException {
-    Path status = Path.of("/proc/self/status");
-    if (!Files.isReadable(status)) {
-      return 0;
-    }
-    for (String line : Files.readAllLines(status)) {
-      if (line.startsWith(key)) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
-      }
-    }
-    return 0;
   }
 }

@@ -124,16 +124,9 @@ public final class LearnerBenchmark implements Benchmark {
     return m.computeIn(bf16 ? ai.djl.ndarray.types.DataType.BFLOAT16 : ai.djl.ndarray.types.DataType.FLOAT32);
   }
 
+  /** The process's peak resident memory in KiB (VmHWM); -1 where there is no {@code /proc} (not Linux). */
   static long peakRssKb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", ""));
-        }
-      }
-    } catch (Exception ignored) {
-      // not on Linux
-    }
-    return -1;
+    long bytes = io.r1cluster.core.generate.CheckpointDecode.status(ProcessHandle.current().pid(), "VmHWM");
+    return bytes < 0 ? -1 : bytes >> 10;
   }
 }
