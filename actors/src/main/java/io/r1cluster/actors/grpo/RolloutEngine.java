@@ -240,6 +240,10 @@ public final class RolloutEngine implements RolloutBackend {
     }
   }
 
+  /** The order of one hand-over's groups: by their sampling seed, then prompt id (a function of the dispatch). */
+  private static final java.util.Comparator<Pending> HANDOVER_ORDER =
+      java.util.Comparator.<Pending>comparingLong(x -> x.seed).thenComparing(x -> x.prompt.id());
+
   private boolean unpark(Pending p) {
     synchronized (parked) {
       return parked.remove(p);
@@ -261,6 +265,9 @@ public final class RolloutEngine implements RolloutBackend {
       }
     }
     if (!go.isEmpty()) {
+      // in a fixed order, not the order the requests arrived in: a row's numbers depend (in the last bits) on
+      // the slot it runs in, so at max_staleness 0 the same step's groups must take the same slots every run
+      go.sort(HANDOVER_ORDER);
       start(go);
     }
   }
