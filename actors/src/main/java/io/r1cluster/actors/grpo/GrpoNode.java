@@ -56,4 +56,14 @@ public final class GrpoNode {
     return ClusterSingleton.get(system).init(SingletonActor.of(Learner.create(job, settings, progress), "r1-learner")
         .withSettings(ClusterSingletonSettings.create(system).withRole(Roles.LEARNER)));
   }
+
+  /**
+   * Runs {@code job}'s learner as a plain actor of this node (a pipeline stage's learner: no singleton proxy
+   * between it and whoever stops it), named {@code name}.
+   */
+  public static ActorRef<Learner.Command> startLocalLearner(ActorSystem<?> system, GrpoJob job, PrintStream progress,
+      String name) {
+    GrpoActorSettings settings = GrpoActorSettings.fromConfig(system.settings().config());
+    return system.systemActorOf(Learner.create(job, settings, progress), name, Props.empty());
+  }
 }

@@ -1,7 +1,7 @@
 package io.r1cluster.actors.pipeline;
 
-import io.r1cluster.actors.grpo.GrpoActorSettings;
 import io.r1cluster.actors.grpo.GrpoJob;
+import io.r1cluster.actors.grpo.GrpoNode;
 import io.r1cluster.actors.grpo.Learner;
 import io.r1cluster.core.pipeline.Pipeline;
 import io.r1cluster.core.recipe.RecipeSettings;
@@ -16,7 +16,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
 
 /**
  * Runs a pipeline's {@code grpo} / {@code combined} stage on the GRPO actors of this node's cluster
@@ -59,9 +58,8 @@ public final class ActorGrpoStage implements Pipeline.StageRunner {
           self.get().tell(Learner.Stop.INSTANCE); // a simulated crash after this many steps (tests)
         }
       });
-      ActorRef<Learner.Command> learner = system.systemActorOf(
-          Learner.create(job, GrpoActorSettings.fromConfig(system.settings().config()), log),
-          "r1-stage-learner-" + RUNS.incrementAndGet(), Props.empty());
+      ActorRef<Learner.Command> learner = GrpoNode.startLocalLearner(system, job, log,
+          "r1-stage-learner-" + RUNS.incrementAndGet());
       self.set(learner);
       boolean stopSent = false;
       while (true) {

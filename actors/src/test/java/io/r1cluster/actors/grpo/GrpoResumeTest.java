@@ -18,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
@@ -123,7 +122,7 @@ class GrpoResumeTest {
     c.manager().tell(Join.create(c.selfMember().address()));
     GrpoJob job = GrpoJob.prepare(recipe, k.system().settings().config(), "127.0.0.1");
     GrpoNode.start(k.system());
-    // the learner as a pipeline stage starts it (ActorGrpoStage: a plain actor, no singleton proxy), so Stop is
+    // the learner as a pipeline stage starts it (a plain actor, as ActorGrpoStage does: no singleton proxy), so Stop is
     // queued on the learner's own mailbox while step 3 is reported, not buffered until a proxy finds the
     // singleton (CI once saw that take longer than the remaining 13 steps)
     AtomicReference<ActorRef<Learner.Command>> learner = new AtomicReference<>();
@@ -132,9 +131,7 @@ class GrpoResumeTest {
         learner.get().tell(Learner.Stop.INSTANCE); // what a cancelled pipeline stage sends
       }
     });
-    learner.set(k.system().systemActorOf(
-        Learner.create(job, GrpoActorSettings.fromConfig(k.system().settings().config()), System.out),
-        "stopped-learner", Props.empty()));
+    learner.set(GrpoNode.startLocalLearner(k.system(), job, System.out, "stopped-learner"));
     GrpoJob.RunResult r;
     try {
       r = job.done().get(100, TimeUnit.SECONDS);
