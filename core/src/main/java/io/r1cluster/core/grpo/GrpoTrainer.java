@@ -66,6 +66,7 @@ public final class GrpoTrainer {
   private final PrintStream log;
   private long stopAfterSteps = Long.MAX_VALUE;
   private java.util.function.BooleanSupplier stopWhen = () -> false;
+  private java.util.function.LongConsumer stepListener = step -> {};
 
   public GrpoTrainer(RecipeSettings settings, PrintStream log) {
     this.settings = settings;
@@ -84,6 +85,15 @@ public final class GrpoTrainer {
   /** Stops (as if killed) after this many steps of this run, without the final save: for resume tests. */
   public GrpoTrainer stopAfter(long steps) {
     this.stopAfterSteps = steps;
+    return this;
+  }
+
+  /**
+   * Called after each step has been logged (before a checkpoint save), with the number of steps done:
+   * the same point at which the actor path's learner reports a step, so benchmarks time both alike.
+   */
+  public GrpoTrainer onStep(java.util.function.LongConsumer listener) {
+    this.stepListener = listener;
     return this;
   }
 
@@ -215,6 +225,7 @@ public final class GrpoTrainer {
             Object acc = r.metrics().get("rewards/accuracy/mean");
             progress.update(done, String.format(Locale.ROOT, "reward %.3f%s", lastReward,
                 acc instanceof Number a ? String.format(Locale.ROOT, " accuracy %.3f", a.doubleValue()) : ""));
+            stepListener.accept(done);
             if (done % saveEvery == 0 && done < total) {
               saveCheckpoint(out, done, total, drawn, loaded, learner, t, drawn / (double) prompts.size());
             }

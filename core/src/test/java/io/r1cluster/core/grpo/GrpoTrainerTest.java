@@ -18,7 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The in-process GRPO driver: dynamic sampling refills each step to a full batch; log_completions writes every row. */
+/**
+ * The in-process GRPO driver: dynamic sampling refills each step to a full batch; log_completions writes every row;
+ * the step listener hears each step.
+ */
 @Timeout(180)
 class GrpoTrainerTest {
   @Test
@@ -31,8 +34,12 @@ class GrpoTrainerTest {
         "num_generations: 4", "max_completion_length: 6", "max_prompt_length: 64", "max_steps: 2", "logging_steps: 1",
         "save_strategy: 'no'", "beta: 0", "learning_rate: 1.0e-4", "reward_funcs: [accuracy, format]",
         "dynamic_sampling: true", "max_num_gen_batches: 3", "log_completions: true", ""));
-    GrpoTrainer.Result res = new GrpoTrainer(Recipe.load(r).settings(), new PrintStream(new ByteArrayOutputStream())).train();
+    List<Long> reported = new java.util.ArrayList<>();
+    GrpoTrainer.Result res = new GrpoTrainer(Recipe.load(r).settings(), new PrintStream(new ByteArrayOutputStream()))
+        .onStep(reported::add)
+        .train();
     assertEquals(2, res.globalStep());
+    assertEquals(List.of(1L, 2L), reported, "the step listener (the grpo-engine bench's clock) hears every step once");
     ObjectMapper json = new ObjectMapper();
     List<String> rows = Files.readAllLines(out.resolve(CompletionLog.FILE));
     Map<Long, Integer> perStep = new TreeMap<>();

@@ -211,25 +211,28 @@ public final class GrpoEngineBenchmark implements Benchmark {
     return f;
   }
 
-  /** Step times (s) of the in-process loop, steady state: steps 2..N from their own timings in metrics.jsonl. */
+  /**
+   * Step times (s) of the in-process loop, steady state: end of step i-1 to end of step i, i = 2..N,
+   * stamped where the loop has logged a step (the point at which the actor path's learner reports one,
+   * so both paths are timed by the same clock, the logging between steps included).
+   */
   static List<Double> baseline(BenchContext ctx, Path recipe) throws IOException {
     RecipeSettings s = Recipe.load(recipe).settings();
     ctx.out().println("baseline: " + recipe.getFileName());
-    GrpoTrainer.Result r = new GrpoTrainer(s, new PrintStream(OutputStream.nullOutputStream())).train();
-    List<String> lines = Files.readAllLines(r.outputDir().resolve("metrics.jsonl"));
-    List<Double> secs = new ArrayList<>();
-    for (String line : lines) {
-      JsonNode m = JSON.readTree(line);
-      if (m.path("step").asLong() >= 2) {
-        secs.add(m.path("time/generate_s").asDouble() + m.path("time/train_s").asDouble());
-      }
+    long[] stamps = new long[(int) s.training().maxSteps() + 1];
+    GrpoTrainer.Result r = new GrpoTrainer(s, new PrintStream(OutputStream.nullOutputStream()))
+        .onStep(step -> stamps[(int) Math.min(step, stamps.length - 1)] = System.nanoTime())
+        .train();
+    int last = (int) Math.min(r.globalStep(), stamps.length - 1);
+    if (last < 3 || stamps[1] == 0 || stamps[last] == 0) {
+      throw new IllegalStateException("the in-process run reported " + last + " steps; need at least 3");
     }
-    if (secs.isEmpty()) {
-      throw new IllegalStateException("baseline wrote no per-step timings to " + r.outputDir().resolve("metrics.jsonl"));
+    List<Double> secs = new ArrayList<>();
+    for (int i = 2; i <= last; i++) {
+      secs.add((stamps[i] - stamps[i - 1]) / 1e9);
     }
     return secs;
   }
-
 
   /** Step times (s) of the embedded actor system, steady state: end of step i-1 to end of step i, i = 2..N. */
   static List<Double> actors(BenchContext ctx, Path recipe) throws Exception {
