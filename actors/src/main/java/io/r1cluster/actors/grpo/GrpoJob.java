@@ -337,5 +337,6 @@ public final class GrpoJob implements AutoCloseable {
     if (policy != null) {
       policy.close();
     }
+    io.r1cluster.core.device.NativeHeap.releaseAfter("GRPO run " + runId);
   }
 }

@@ -541,5 +541,7 @@ public final class RolloutEngine implements RolloutBackend {
       }
       tokenizer.close();
     }
+    // a member serves one run after another, each on new threads: give back what this one freed
+    io.r1cluster.core.device.NativeHeap.releaseAfter("rollout engine");
   }
 }

@@ -241,6 +241,7 @@ public final class Pipeline {
       state.put(st.name(), new StageState(st.name(), type(st), "done",
           st.type() == StageType.EVAL ? input : out.toString(), eval));
       writeState(state);
+      io.r1cluster.core.device.NativeHeap.releaseAfter("stage " + st.name());
     }
     List<StageState> result = new ArrayList<>(state.values());
     writeReport(result);

@@ -223,6 +223,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
     GrpoTrainer.Result r = new GrpoTrainer(s, new PrintStream(OutputStream.nullOutputStream()))
         .onStep(step -> stamps[(int) Math.min(step, stamps.length - 1)] = System.nanoTime())
         .train();
+    io.r1cluster.core.device.NativeHeap.releaseAfter("baseline run"); // as the actor path's GrpoJob.close does
     int last = (int) Math.min(r.globalStep(), stamps.length - 1);
     if (last < 3 || stamps[1] == 0 || stamps[last] == 0) {
       throw new IllegalStateException("the in-process run reported " + last + " steps; need at least 3");
