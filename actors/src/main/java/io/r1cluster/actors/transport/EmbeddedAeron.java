@@ -44,7 +44,7 @@ public final class EmbeddedAeron implements AutoCloseable {
     String dir = s.externalDir();
     if (dir.isEmpty()) {
       sweepStale(java.nio.file.Path.of(s.dirRoot()), STALE_AFTER);
-      dir = s.dirRoot() + "/r1-aeron-" + ProcessHandle.current().pid() + "-"
+      dir = s.dirRoot() + "/" + DIR_PREFIX + ProcessHandle.current().pid() + "-"
           + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
       MediaDriver.Context ctx = new MediaDriver.Context()
           .aeronDirectoryName(dir)

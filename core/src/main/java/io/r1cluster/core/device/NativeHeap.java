@@ -1,9 +1,5 @@
 package io.r1cluster.core.device;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 /**
  * Gives the native memory a finished run has freed back to the operating system.
  *
@@ -54,16 +50,7 @@ public final class NativeHeap {
 
   /** This process's resident set ({@code VmRSS}) in bytes, or -1 where /proc is not there. */
   public static long residentBytes() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // not Linux
-    }
-    return -1;
+    return io.r1cluster.core.generate.CheckpointDecode.status(ProcessHandle.current().pid(), "VmRSS");
   }
 
   private static com.sun.jna.Function function() {

@@ -1,7 +1,5 @@
 package io.r1cluster.actors.grpo.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.r1cluster.actors.grpo.GrpoJob;
@@ -83,7 +81,6 @@ import org.apache.pekko.cluster.typed.Join;
  * {@code runs/demo-pipeline/sft}), {@code keep} ({@code true} keeps the runs' folders, metrics.jsonl included).
  */
 public final class GrpoEngineBenchmark implements Benchmark {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Override
   public String name() {
@@ -224,9 +221,13 @@ public final class GrpoEngineBenchmark implements Benchmark {
         .onStep(step -> stamps[(int) Math.min(step, stamps.length - 1)] = System.nanoTime())
         .train();
     io.r1cluster.core.device.NativeHeap.releaseAfter("baseline run"); // as the actor path's GrpoJob.close does
-    int last = (int) Math.min(r.globalStep(), stamps.length - 1);
+    return steadyStepTimes(stamps, (int) Math.min(r.globalStep(), stamps.length - 1), "in-process");
+  }
+
+  /** Seconds from the end of step i-1 to the end of step i, i = 2..last, from the steps' end stamps (ns). */
+  static List<Double> steadyStepTimes(long[] stamps, int last, String path) {
     if (last < 3 || stamps[1] == 0 || stamps[last] == 0) {
-      throw new IllegalStateException("the in-process run reported " + last + " steps; need at least 3");
+      throw new IllegalStateException("the " + path + " run reported " + last + " steps; need at least 3");
     }
     List<Double> secs = new ArrayList<>();
     for (int i = 2; i <= last; i++) {
@@ -262,15 +263,7 @@ public final class GrpoEngineBenchmark implements Benchmark {
       GrpoNode.start(system);
       GrpoNode.startLearner(system, job, new PrintStream(OutputStream.nullOutputStream()));
       GrpoJob.RunResult r = job.done().get(30, TimeUnit.MINUTES);
-      int last = r.steps();
-      if (last < 3 || stamps[1] == 0 || stamps[last] == 0) {
-        throw new IllegalStateException("the actor run reported " + last + " steps; need at least 3");
-      }
-      List<Double> secs = new ArrayList<>();
-      for (int i = 2; i <= last; i++) {
-        secs.add((stamps[i] - stamps[i - 1]) / 1e9);
-      }
-      return secs;
+      return steadyStepTimes(stamps, r.steps(), "actor");
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
